@@ -1,16 +1,95 @@
+/* cli.c - command dispatch, --help and --version.  Only the CLI talks to
+ * the user: the library returns errors and the commands print them. */
+#include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mailharvest/cli.h"
+#include "cli-private.h"
+
+typedef struct {
+  const char *name;
+  int (*func) (int argc, char **argv);
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "run", mh_cli_run, "fetch, extract and thread the configured accounts" },
+  { "folders", mh_cli_folders, "list folders with their roles and counts" },
+  { "import", mh_cli_import, "archive local mbox, Maildir and .eml files" },
+  { "threads", mh_cli_threads, "print the conversations of an archive" },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: mailharvest COMMAND [OPTIONS]\n"
+           "\n"
+           "Archive IMAP mail as conversations: bodies, attachments and "
+           "JSON manifests.\n"
+           "\n"
+           "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out,
+           "\n"
+           "Run 'mailharvest COMMAND --help' for the options of a command.\n"
+           "Exit status: 0 all done, 1 something failed (the others were "
+           "processed),\n"
+           "2 usage or configuration error (nothing done).\n");
+}
+
+void
+mh_cli_error (const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_printerr ("mailharvest: %s\n", msg);
+}
+
+gboolean
+mh_cli_parse (GOptionContext *ctx, int *argc, char ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      mh_cli_error ("%s (see --help)", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
 
 int
 mh_cli_main (int argc, char **argv)
 {
-  if (argc > 1 && strcmp (argv[1], "--version") == 0)
+  setlocale (LC_ALL, "");
+
+  if (argc < 2)
+    {
+      usage (stderr);
+      return MH_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0)
     {
       printf ("mailharvest %s\n", MH_VERSION);
       return MH_EXIT_OK;
     }
-  fprintf (stderr, "usage: mailharvest COMMAND [OPTIONS]\n");
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+      || strcmp (argv[1], "help") == 0)
+    {
+      usage (stdout);
+      return MH_EXIT_OK;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].func (argc - 1, argv + 1);
+
+  mh_cli_error ("unknown command '%s' (see --help)", argv[1]);
   return MH_EXIT_USAGE;
 }

@@ -1,0 +1,24 @@
+/* cli-private.h - shared by the command implementations of the CLI. */
+#pragma once
+
+#include <glib.h>
+
+#include "mailharvest/cli.h"
+
+G_BEGIN_DECLS
+
+/* Each command gets argv with argv[0] = the command name and returns an
+ * exit status (MH_EXIT_*).  Errors go to stderr with g_printerr. */
+int mh_cli_folders (int argc, char **argv);
+int mh_cli_import (int argc, char **argv);
+int mh_cli_run (int argc, char **argv);
+int mh_cli_threads (int argc, char **argv);
+
+/* Prints "mailharvest: MESSAGE" to stderr. */
+void mh_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* Parses the options of one command; on a usage error prints it with the
+ * command's help hint and returns FALSE. */
+gboolean mh_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
+
+G_END_DECLS
