@@ -1,0 +1,687 @@
+/* store.c - the per-account state store in SQLite. */
+#include "store-private.h"
+#include "mailharvest/error.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+
+#define MESSAGE_COLUMNS \
+  "key, message_id, gm_msgid, gm_thrid, date, subject, from_addr, " \
+  "participants, references_raw, in_reply_to_raw, thread_index, " \
+  "thread_topic, size, dir, thread_dir"
+
+static const char *const statement_sql[N_STATEMENTS] = {
+  [ST_BEGIN] = "BEGIN IMMEDIATE",
+  [ST_COMMIT] = "COMMIT",
+  [ST_ROLLBACK] = "ROLLBACK",
+  [ST_GET_MAILBOX] =
+    "SELECT name, uidvalidity, highest_uid, uidnext, last_sync"
+    " FROM mailbox WHERE name = ?1",
+  [ST_INSERT_MAILBOX] =
+    "INSERT INTO mailbox (name, uidvalidity) VALUES (?1, ?2)"
+    " ON CONFLICT (name) DO NOTHING",
+  [ST_SET_UIDVALIDITY] =
+    "UPDATE mailbox SET uidvalidity = ?2, highest_uid = 0, uidnext = 0"
+    " WHERE name = ?1",
+  [ST_FORGET_LOCATIONS] = "DELETE FROM location WHERE mailbox = ?1",
+  [ST_MAILBOX_SYNCED] =
+    "UPDATE mailbox SET uidnext = ?2, last_sync = ?3 WHERE name = ?1",
+  [ST_RAISE_HIGHEST] =
+    "UPDATE mailbox SET highest_uid = ?3 WHERE name = ?1"
+    " AND uidvalidity = ?2 AND highest_uid < ?3",
+  [ST_DONE_UIDS] =
+    "SELECT uid FROM location WHERE mailbox = ?1 AND uidvalidity = ?2"
+    " AND uid BETWEEN ?3 AND ?4 ORDER BY uid",
+  [ST_PUT_MESSAGE] =
+    "INSERT INTO message (" MESSAGE_COLUMNS ") VALUES"
+    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    " ON CONFLICT (key) DO UPDATE SET message_id = ?2, gm_msgid = ?3,"
+    " gm_thrid = ?4, date = ?5, subject = ?6, from_addr = ?7,"
+    " participants = ?8, references_raw = ?9, in_reply_to_raw = ?10,"
+    " thread_index = ?11, thread_topic = ?12, size = ?13, dir = ?14,"
+    " thread_dir = ?15",
+  [ST_BY_KEY] = "SELECT " MESSAGE_COLUMNS " FROM message WHERE key = ?1",
+  [ST_BY_GM_MSGID] =
+    "SELECT " MESSAGE_COLUMNS " FROM message WHERE gm_msgid = ?1"
+    " ORDER BY key LIMIT 1",
+  [ST_BY_MESSAGE_ID] =
+    "SELECT " MESSAGE_COLUMNS " FROM message WHERE message_id = ?1"
+    " ORDER BY key",
+  [ST_ALL_MESSAGES] = "SELECT " MESSAGE_COLUMNS " FROM message ORDER BY key",
+  [ST_COUNT_MESSAGES] = "SELECT count(*) FROM message",
+  [ST_SET_DIRS] =
+    "UPDATE message SET thread_dir = ?2, dir = coalesce (?3, dir)"
+    " WHERE key = ?1",
+  [ST_ADD_LOCATION] =
+    "INSERT INTO location (mailbox, uidvalidity, uid, message_key)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox, uidvalidity, uid)"
+    " DO UPDATE SET message_key = ?4",
+  [ST_LIST_LOCATIONS] =
+    "SELECT mailbox, uidvalidity, uid FROM location WHERE message_key = ?1"
+    " ORDER BY mailbox, uidvalidity, uid",
+  [ST_DELETE_ATTACHMENTS] = "DELETE FROM attachment WHERE message_key = ?1",
+  [ST_INSERT_ATTACHMENT] =
+    "INSERT INTO attachment (message_key, idx, part, filename, path,"
+    " content_type, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [ST_LIST_ATTACHMENTS] =
+    "SELECT part, filename, path, content_type, size, sha256"
+    " FROM attachment WHERE message_key = ?1 ORDER BY idx",
+  [ST_SET_THREAD] =
+    "INSERT INTO thread (root_id, dir) VALUES (?1, ?2)"
+    " ON CONFLICT (root_id) DO UPDATE SET dir = ?2",
+  [ST_REMOVE_THREAD] = "DELETE FROM thread WHERE root_id = ?1",
+  [ST_LOOKUP_THREAD] = "SELECT dir FROM thread WHERE root_id = ?1",
+  [ST_ALL_THREADS] = "SELECT root_id, dir FROM thread",
+};
+
+/* Version 1 of the schema; doc/store.txt explains each table.  Locations
+ * and attachments go with their message; a location names its mailbox
+ * row so that forgetting a mailbox cannot leave orphans. */
+static const char schema_v1[] =
+  "CREATE TABLE mailbox ("
+  "  name TEXT PRIMARY KEY NOT NULL,"
+  "  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+  "  highest_uid INTEGER NOT NULL DEFAULT 0,"
+  "  uidnext INTEGER NOT NULL DEFAULT 0,"
+  "  last_sync INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE message ("
+  "  key TEXT PRIMARY KEY NOT NULL CHECK (length (key) = 64),"
+  "  message_id TEXT,"
+  "  gm_msgid INTEGER,"
+  "  gm_thrid TEXT,"
+  "  date INTEGER NOT NULL DEFAULT 0,"
+  "  subject TEXT,"
+  "  from_addr TEXT,"
+  "  participants TEXT,"
+  "  references_raw TEXT,"
+  "  in_reply_to_raw TEXT,"
+  "  thread_index TEXT,"
+  "  thread_topic TEXT,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  dir TEXT NOT NULL,"
+  "  thread_dir TEXT);"
+  "CREATE INDEX message_by_message_id ON message (message_id);"
+  "CREATE INDEX message_by_gm_msgid ON message (gm_msgid);"
+  "CREATE INDEX message_by_thread_dir ON message (thread_dir);"
+  "CREATE TABLE location ("
+  "  mailbox TEXT NOT NULL REFERENCES mailbox (name) ON DELETE CASCADE,"
+  "  uidvalidity INTEGER NOT NULL,"
+  "  uid INTEGER NOT NULL,"
+  "  message_key TEXT NOT NULL"
+  "    REFERENCES message (key) ON DELETE CASCADE,"
+  "  PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;"
+  "CREATE INDEX location_by_message ON location (message_key);"
+  "CREATE TABLE attachment ("
+  "  message_key TEXT NOT NULL"
+  "    REFERENCES message (key) ON DELETE CASCADE,"
+  "  idx INTEGER NOT NULL,"
+  "  part TEXT NOT NULL,"
+  "  filename TEXT,"
+  "  path TEXT NOT NULL,"
+  "  content_type TEXT,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  sha256 TEXT,"
+  "  PRIMARY KEY (message_key, idx)) WITHOUT ROWID;"
+  "CREATE INDEX attachment_by_sha256 ON attachment (sha256);"
+  "CREATE TABLE thread ("
+  "  root_id TEXT PRIMARY KEY NOT NULL,"
+  "  dir TEXT NOT NULL);"
+  "PRAGMA user_version = 1;";
+
+
+gboolean
+mh_store_db_error (MhStore *store, GError **error, const char *what)
+{
+  g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s: %s: %s", store->path,
+               what, sqlite3_errmsg (store->db));
+  return FALSE;
+}
+
+/* Returns the cached statement @id, reset and with no bindings. */
+sqlite3_stmt *
+mh_store_stmt (MhStore *store, StatementId id, GError **error)
+{
+  if (store->stmts[id] == NULL)
+    {
+      if (sqlite3_prepare_v3 (store->db, statement_sql[id], -1,
+                              SQLITE_PREPARE_PERSISTENT, &store->stmts[id],
+                              NULL) != SQLITE_OK)
+        {
+          mh_store_db_error (store, error, "cannot prepare statement");
+          return NULL;
+        }
+    }
+  else
+    {
+      sqlite3_reset (store->stmts[id]);
+      sqlite3_clear_bindings (store->stmts[id]);
+    }
+  return store->stmts[id];
+}
+
+/* Resets after use so that a statement holds no read lock between
+ * calls; a pending SELECT would keep a WAL snapshot open. */
+void
+mh_store_stmt_done (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+}
+
+gboolean
+mh_store_bind_text (MhStore *store, sqlite3_stmt *stmt, int idx,
+                    const char *text, GError **error)
+{
+  size_t len;
+
+  if (text == NULL)
+    return sqlite3_bind_null (stmt, idx) == SQLITE_OK;
+  len = strlen (text);
+  if (len > MH_STORE_MAX_TEXT)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
+                   "%s: a value of %zu bytes exceeds the limit of %d",
+                   store->path, len, MH_STORE_MAX_TEXT);
+      return FALSE;
+    }
+  if (sqlite3_bind_text (stmt, idx, text, (int) len, SQLITE_STATIC)
+      != SQLITE_OK)
+    return mh_store_db_error (store, error, "cannot bind value");
+  return TRUE;
+}
+
+/* Runs a statement that returns no rows. */
+gboolean
+mh_store_step_done (MhStore *store, sqlite3_stmt *stmt, const char *what,
+                    GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, what);
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+char *
+mh_store_column_text (sqlite3_stmt *stmt, int col)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, col);
+
+  return text != NULL ? g_strdup ((const char *) text) : NULL;
+}
+
+gboolean
+mh_store_check_key (MhStore *store, const char *key, GError **error)
+{
+  gsize i;
+
+  for (i = 0; i < 64; i++)
+    if (!g_ascii_isxdigit (key[i]) || g_ascii_isupper (key[i]))
+      break;
+  if (i != 64 || key[64] != '\0')
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_PARSE,
+                   "%s: message key is not a lowercase SHA-256 hex digest",
+                   store->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+mh_store_count_change (MhStore *store)
+{
+  if (store->in_transaction)
+    store->batch_changes++;
+}
+
+static gboolean
+exec_sql (MhStore *store, const char *sql, const char *what, GError **error)
+{
+  char *msg = NULL;
+
+  if (sqlite3_exec (store->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s: %s: %s", store->path,
+                   what, msg != NULL ? msg : sqlite3_errmsg (store->db));
+      sqlite3_free (msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_user_version (MhStore *store, gint64 *version_out, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  /* Preparing reads the database header and schema, so this is where a
+   * file that is not a database, or a damaged one, is noticed. */
+  if (sqlite3_prepare_v2 (store->db, "PRAGMA user_version", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    return mh_store_db_error (store, error, "cannot read the state database");
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      mh_store_db_error (store, error, "cannot read the state database");
+      sqlite3_finalize (stmt);
+      return FALSE;
+    }
+  *version_out = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return TRUE;
+}
+
+static gboolean
+check_version (MhStore *store, gint64 version, GError **error)
+{
+  if (version > MH_STORE_SCHEMA_VERSION || version < 0)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
+                   "%s: schema version %" G_GINT64_FORMAT " is not known "
+                   "to this mailharvest (it writes version %d); it was "
+                   "written by a newer release", store->path, version,
+                   MH_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+create_or_check_schema (MhStore *store, GError **error)
+{
+  gint64 version = 0;
+
+  if (!read_user_version (store, &version, error) ||
+      !check_version (store, version, error))
+    return FALSE;
+  if (version == MH_STORE_SCHEMA_VERSION)
+    return TRUE;
+
+  /* Version 0 is a new file.  The check is repeated inside the write
+   * transaction so that two processes creating the file at once do not
+   * both create the tables. */
+  if (!exec_sql (store, "BEGIN IMMEDIATE", "cannot lock the database",
+                 error))
+    return FALSE;
+  if (!read_user_version (store, &version, error) ||
+      !check_version (store, version, error))
+    goto fail;
+  if (version == 0 &&
+      !exec_sql (store, schema_v1, "cannot create the schema", error))
+    goto fail;
+  if (!exec_sql (store, "COMMIT", "cannot create the schema", error))
+    goto fail;
+  return TRUE;
+
+fail:
+  sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+MhStore *
+mh_store_open (const char *path, GError **error)
+{
+  g_autoptr(MhStore) store = NULL;
+  g_autofree char *journal = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  store = g_new0 (MhStore, 1);
+  store->path = g_strdup (path);
+  rc = sqlite3_open_v2 (path, &store->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      if (store->db == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "%s: cannot open the state database: %s", path,
+                       sqlite3_errstr (rc));
+          return NULL;
+        }
+      mh_store_db_error (store, error, "cannot open the state database");
+      return NULL;
+    }
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_limit (store->db, SQLITE_LIMIT_LENGTH, MH_STORE_MAX_TEXT + 1024);
+  sqlite3_busy_timeout (store->db, MH_STORE_BUSY_TIMEOUT_MS);
+
+  /* The version is checked before anything is changed, so that a file
+   * from a newer release, or a foreign one, is left as it was. */
+  {
+    gint64 version = 0;
+
+    if (!read_user_version (store, &version, error) ||
+        !check_version (store, version, error))
+      return NULL;
+  }
+
+  if (sqlite3_prepare_v2 (store->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    {
+      mh_store_db_error (store, error, "cannot enable WAL");
+      return NULL;
+    }
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    journal = mh_store_column_text (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (journal == NULL || g_ascii_strcasecmp (journal, "wal") != 0)
+    {
+      mh_store_db_error (store, error, "cannot enable WAL");
+      return NULL;
+    }
+  if (!exec_sql (store, "PRAGMA synchronous = NORMAL;"
+                 "PRAGMA foreign_keys = ON;", "cannot configure", error))
+    return NULL;
+  if (!create_or_check_schema (store, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+void
+mh_store_free (MhStore *store)
+{
+  if (store == NULL)
+    return;
+  for (guint i = 0; i < N_STATEMENTS; i++)
+    g_clear_pointer (&store->stmts[i], sqlite3_finalize);
+  if (store->in_transaction && store->db != NULL)
+    sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  g_clear_pointer (&store->db, sqlite3_close);
+  g_free (store->path);
+  g_free (store);
+}
+
+const char *
+mh_store_get_path (MhStore *store)
+{
+  return store->path;
+}
+
+static gboolean
+run_simple (MhStore *store, StatementId id, const char *what,
+            GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, id, error);
+
+  return stmt != NULL && mh_store_step_done (store, stmt, what, error);
+}
+
+gboolean
+mh_store_begin (MhStore *store, GError **error)
+{
+  if (store->in_transaction)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "%s: a transaction is already open", store->path);
+      return FALSE;
+    }
+  if (!run_simple (store, ST_BEGIN, "cannot begin a transaction", error))
+    return FALSE;
+  store->in_transaction = TRUE;
+  store->batch_changes = 0;
+  store->batch_started = g_get_monotonic_time ();
+  return TRUE;
+}
+
+gboolean
+mh_store_commit (MhStore *store, GError **error)
+{
+  if (!store->in_transaction)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "%s: no transaction to commit", store->path);
+      return FALSE;
+    }
+  if (!run_simple (store, ST_COMMIT, "cannot commit", error))
+    {
+      /* A failed COMMIT may leave the transaction open (SQLITE_BUSY);
+       * roll it back so that the store is usable and nothing half is
+       * kept.  The caller's files stay and are found again next run. */
+      if (!sqlite3_get_autocommit (store->db))
+        sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+      store->in_transaction = FALSE;
+      return FALSE;
+    }
+  store->in_transaction = FALSE;
+  return TRUE;
+}
+
+gboolean
+mh_store_rollback (MhStore *store, GError **error)
+{
+  if (!store->in_transaction)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "%s: no transaction to roll back", store->path);
+      return FALSE;
+    }
+  store->in_transaction = FALSE;
+  /* SQLite may already have rolled back after an I/O error. */
+  if (sqlite3_get_autocommit (store->db))
+    return TRUE;
+  return run_simple (store, ST_ROLLBACK, "cannot roll back", error);
+}
+
+gboolean
+mh_store_in_transaction (MhStore *store)
+{
+  return store->in_transaction;
+}
+
+gboolean
+mh_store_batch_maybe_commit (MhStore *store, guint max_changes,
+                             guint max_seconds, gboolean *committed_out,
+                             GError **error)
+{
+  gint64 elapsed;
+
+  if (committed_out != NULL)
+    *committed_out = FALSE;
+  if (!store->in_transaction)
+    return mh_store_begin (store, error);
+  elapsed = g_get_monotonic_time () - store->batch_started;
+  if (store->batch_changes < max_changes &&
+      elapsed < (gint64) max_seconds * G_USEC_PER_SEC)
+    return TRUE;
+  if (!mh_store_commit (store, error))
+    return FALSE;
+  if (committed_out != NULL)
+    *committed_out = TRUE;
+  return mh_store_begin (store, error);
+}
+
+/* Mailboxes. */
+
+void
+mh_store_mailbox_free (MhStoreMailbox *mailbox)
+{
+  if (mailbox == NULL)
+    return;
+  g_free (mailbox->name);
+  g_free (mailbox);
+}
+
+gboolean
+mh_store_get_mailbox (MhStore *store, const char *name,
+                      MhStoreMailbox **mailbox_out, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_GET_MAILBOX, error);
+  MhStoreMailbox *mb;
+  int rc;
+
+  *mailbox_out = NULL;
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, name, error))
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      mh_store_stmt_done (stmt);
+      return TRUE;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      mh_store_db_error (store, error, "cannot read mailbox");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mb = g_new0 (MhStoreMailbox, 1);
+  mb->name = mh_store_column_text (stmt, 0);
+  mb->uidvalidity = (guint32) sqlite3_column_int64 (stmt, 1);
+  mb->highest_uid = (guint32) sqlite3_column_int64 (stmt, 2);
+  mb->uidnext = (guint32) sqlite3_column_int64 (stmt, 3);
+  mb->last_sync = sqlite3_column_int64 (stmt, 4);
+  mh_store_stmt_done (stmt);
+  *mailbox_out = mb;
+  return TRUE;
+}
+
+gboolean
+mh_store_ensure_mailbox (MhStore *store, const char *name,
+                         guint32 uidvalidity, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_INSERT_MAILBOX, error);
+
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, name, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  return mh_store_step_done (store, stmt, "cannot record mailbox", error);
+}
+
+gboolean
+mh_store_check_uidvalidity (MhStore *store, const char *name,
+                            guint32 uidvalidity, gboolean *changed_out,
+                            GError **error)
+{
+  g_autoptr(MhStoreMailbox) mb = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (uidvalidity != 0, FALSE);
+  *changed_out = FALSE;
+  if (!mh_store_get_mailbox (store, name, &mb, error))
+    return FALSE;
+  if (mb == NULL)
+    return mh_store_ensure_mailbox (store, name, uidvalidity, error);
+  if (mb->uidvalidity == uidvalidity)
+    return TRUE;
+
+  /* The old UIDs now name other messages or none; only the mapping is
+   * dropped, the messages stay to be matched again by content. */
+  stmt = mh_store_stmt (store, ST_FORGET_LOCATIONS, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, name, error) ||
+      !mh_store_step_done (store, stmt, "cannot forget locations", error))
+    return FALSE;
+  stmt = mh_store_stmt (store, ST_SET_UIDVALIDITY, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, name, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  if (!mh_store_step_done (store, stmt, "cannot record UIDVALIDITY", error))
+    return FALSE;
+  mh_store_count_change (store);
+  *changed_out = mb->uidvalidity != 0;
+  return TRUE;
+}
+
+gboolean
+mh_store_mailbox_synced (MhStore *store, const char *name, guint32 uidnext,
+                         gint64 last_sync, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!mh_store_ensure_mailbox (store, name, 0, error))
+    return FALSE;
+  stmt = mh_store_stmt (store, ST_MAILBOX_SYNCED, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, name, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidnext);
+  sqlite3_bind_int64 (stmt, 3, last_sync);
+  return mh_store_step_done (store, stmt, "cannot record sync", error);
+}
+
+static int
+compare_uid (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a;
+  guint32 y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+gboolean
+mh_store_pending_uids (MhStore *store, const char *mailbox,
+                       guint32 uidvalidity, const guint32 *uids,
+                       gsize n_uids, GArray **pending_out, GError **error)
+{
+  g_autoptr(GArray) wanted = g_array_sized_new (FALSE, FALSE,
+                                                sizeof (guint32), n_uids);
+  g_autoptr(GArray) pending = g_array_new (FALSE, FALSE, sizeof (guint32));
+  sqlite3_stmt *stmt;
+  gsize i = 0;
+  int rc;
+
+  *pending_out = NULL;
+  for (gsize j = 0; j < n_uids; j++)
+    if (uids[j] != 0)
+      g_array_append_val (wanted, uids[j]);
+  g_array_sort (wanted, compare_uid);
+  if (wanted->len == 0)
+    {
+      *pending_out = g_steal_pointer (&pending);
+      return TRUE;
+    }
+
+  /* Walk the sorted request and the sorted done UIDs side by side; the
+   * query is limited to the range asked about. */
+  stmt = mh_store_stmt (store, ST_DONE_UIDS, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, g_array_index (wanted, guint32, 0));
+  sqlite3_bind_int64 (stmt, 4, g_array_index (wanted, guint32,
+                                              wanted->len - 1));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      guint32 done = (guint32) sqlite3_column_int64 (stmt, 0);
+
+      for (; i < wanted->len; i++)
+        {
+          guint32 uid = g_array_index (wanted, guint32, i);
+
+          if (uid >= done)
+            break;
+          if (pending->len == 0 ||
+              g_array_index (pending, guint32, pending->len - 1) != uid)
+            g_array_append_val (pending, uid);
+        }
+      while (i < wanted->len && g_array_index (wanted, guint32, i) == done)
+        i++;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot read done UIDs");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  for (; i < wanted->len; i++)
+    {
+      guint32 uid = g_array_index (wanted, guint32, i);
+
+      if (pending->len == 0 ||
+          g_array_index (pending, guint32, pending->len - 1) != uid)
+        g_array_append_val (pending, uid);
+    }
+  *pending_out = g_steal_pointer (&pending);
+  return TRUE;
+}
+
