@@ -1,0 +1,38 @@
+/* layout.h - the names of thread and message directories.
+ *
+ * Pure functions of their arguments, so that the same message always lands
+ * in the same place:
+ *   THREAD  = YYYY-MM-DD_subject-slug_HASH   (HASH: sha256 of the root id)
+ *   MESSAGE = YYYYMMDDTHHMMSSZ_HASH          (HASH: the message's sha256)
+ * Every result is a safe single path component (ASCII only).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Bytes of a subject slug at most. */
+#define MH_LAYOUT_SLUG_MAX 60
+
+/* Hex digits of a hash kept in a directory name. */
+#define MH_LAYOUT_HASH_CHARS 10
+
+/* Returns the slug of @subject (transfer full): reply and forward prefixes
+ * ("Re:", "Fwd:", "AW:", "Re[2]:" ...) stripped, transliterated to
+ * lower-case ASCII, every run of other characters turned into one '-', at
+ * most MH_LAYOUT_SLUG_MAX bytes, "no-subject" when nothing is left. */
+char *mh_layout_slug (const char *subject);
+
+/* Returns "YYYYMMDDTHHMMSSZ_" followed by the first 10 characters of
+ * @sha256_hex (the message's key, lower-case hex) (transfer full).  Dates
+ * outside years 1970-9999 are written as the epoch. */
+char *mh_layout_message_dir (gint64 date, const char *sha256_hex);
+
+/* Returns "YYYY-MM-DD_SLUG_" followed by the first 10 hex characters of the
+ * sha256 of @root_id (the thread root's Message-ID or other key)
+ * (transfer full). */
+char *mh_layout_thread_dir (gint64 date, const char *subject,
+                            const char *root_id);
+
+G_END_DECLS

@@ -1,0 +1,90 @@
+/* source-local.h - local mail (mbox, Maildir, .eml files) as raw messages.
+ *
+ * mh_local_scan() turns the paths a user gives into mailboxes:
+ *   - a file starting with "From " is an mbox, named after the file
+ *     without its ".mbox"/".mbx" extension;
+ *   - any other file given explicitly is one message (.eml);
+ *   - a directory with cur/ and new/ is a Maildir; its Maildir++
+ *     subfolders ".Sent", ".Work.Project" become "Sent", "Work/Project",
+ *     and the root of such a hierarchy is "INBOX";
+ *   - any other directory is walked: the Maildirs and mbox files in it,
+ *     and each folder holding *.eml files, become mailboxes named by their
+ *     path relative to it ("mail/Inbox/X.eml" -> "Inbox").  Symbolic links
+ *     are not followed.  Files at the top of the walked directory, and a
+ *     directory given itself, are named after the directory's base name.
+ *
+ * Local UIDs are stable: a message's ordinal (from 1) in its mailbox, by
+ * file name for Maildir (ignoring the ":2,flags" info, which changes) and
+ * .eml folders, by position for mbox.  The uidvalidity is a 32-bit hash
+ * of the mailbox's absolute path: importing the same files again gives
+ * the same (mailbox, uidvalidity, uid); moving them gives a new
+ * uidvalidity, as a rebuilt IMAP server would.
+ *
+ * mbox files are read as mboxrd: a "From " line preceded by an empty line
+ * (or first in the file) starts a message, the empty line before it is
+ * the separator's, and one '>' is removed from every ">From ", ">>From "
+ * ... line.  mboxo writers escape only "From " lines, so the two formats
+ * differ on lines that originally began with ">From "; no reader can tell
+ * them apart, and Takeout and most current writers use mboxrd.  A body
+ * line "From " without an empty line before it (a sloppy mboxo writer)
+ * is kept as content.  The file is read in bounded pieces and each message
+ * streamed to a temporary file, so memory does not grow with its size.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MH_LOCAL_MBOX,
+  MH_LOCAL_MAILDIR,
+  MH_LOCAL_EML,        /* .eml files: one folder's, or given explicitly */
+} MhLocalKind;
+
+typedef struct {
+  char *name;          /* mailbox name, '/'-separated */
+  MhLocalKind kind;
+  char *path;          /* the mbox file, Maildir or folder */
+  guint32 uidvalidity;
+  GPtrArray *files;    /* MH_LOCAL_EML: char* paths in UID order */
+} MhLocalMailbox;
+
+void mh_local_mailbox_free (MhLocalMailbox *mailbox);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhLocalMailbox, mh_local_mailbox_free)
+
+/* One raw message, valid during the callback only. */
+typedef struct {
+  const MhLocalMailbox *mailbox;
+  guint32 uid;
+  const char *path;        /* a file holding exactly this message */
+  gboolean is_temp;        /* @path is a temporary file the callback may
+                            * move away (it is removed afterwards if still
+                            * there); otherwise it is the user's file and
+                            * must not be changed */
+  const char *const *flags;/* IMAP flags from Maildir info, NULL-terminated
+                            * ("\\Seen", ...), or NULL */
+  gint64 mtime;            /* Maildir/.eml file time (a fallback for the
+                            * date), 0 for mbox */
+} MhLocalMessage;
+
+/* Handles one message; returning FALSE with @error set stops the
+ * iteration with that error. */
+typedef gboolean (*MhLocalFunc) (const MhLocalMessage *message,
+                                 gpointer user_data, GError **error);
+
+/* Finds the mailboxes in @paths (see above).  Returns an array of
+ * MhLocalMailbox (transfer full, may be empty), or NULL with @error set
+ * when a path cannot be read.  Walking stops at depth 32. */
+GPtrArray *mh_local_scan (const char *const *paths, GError **error);
+
+/* Calls @func for every message of @mailbox in UID order.  mbox messages
+ * are written to temporary files in @tmp_dir (which must exist; put it on
+ * the output's file system so that they can be renamed into place).
+ * Returns FALSE with @error set when the mailbox cannot be read or @func
+ * failed. */
+gboolean mh_local_mailbox_foreach (const MhLocalMailbox *mailbox,
+                                   const char *tmp_dir, MhLocalFunc func,
+                                   gpointer user_data, GError **error);
+
+G_END_DECLS
