@@ -1,0 +1,96 @@
+/* writer.h - one message dir on disk, written atomically.
+ *
+ * A message dir holds message.eml (the raw bytes), message.json (see
+ * manifest.h), body.txt and body.html (when the message has them) and
+ * attachments/NAME for every attachment, NAME made safe by safename.h and
+ * unique in its folder.  An embedded message (message/rfc822) is kept as
+ * attachments/NAME.eml and also extracted into attachments/NAME/ with its
+ * own body.txt, body.html and attachments/, described in message.json
+ * under that attachment's "message" key.
+ *
+ * Crash safety: everything is built in ".tmp-NAME.XXXXXX" beside the
+ * target, every file is fdatasync'ed and every dir fsync'ed, then the dir
+ * is renamed into place and the parent fsync'ed.  A run killed at any
+ * point leaves either no target or a complete one, plus possibly a
+ * ".tmp-*" dir that mh_writer_clean_stale() removes.  When the target
+ * exists already (a run died after the rename but before its store
+ * recorded it) it is replaced: renameat2(RENAME_EXCHANGE) swaps the two
+ * atomically and the old one is removed; on file systems without it the
+ * old one is renamed aside first.  Replacing, not keeping, means a dir
+ * from an older, buggier version never survives a rewrite.
+ *
+ * Safety: every file is created with openat() relative to a dir fd we
+ * opened, with O_NOFOLLOW|O_CREAT|O_EXCL, and every dir opened with
+ * O_DIRECTORY|O_NOFOLLOW; no path is ever joined from sender-controlled
+ * strings.  Nothing is written outside the parent dir, and no symbolic
+ * link is followed below it.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mailharvest/manifest.h"
+#include "mailharvest/message.h"
+
+G_BEGIN_DECLS
+
+/* Nesting of embedded messages the writer extracts at most; deeper ones
+ * are kept as .eml only (the parser's own limit is lower). */
+#define MH_WRITER_MAX_DEPTH 32
+
+typedef struct {
+  char *dir;              /* the message dir's name in the parent */
+  char *sha256;           /* lower-case hex of message.eml */
+  guint64 size;           /* bytes of message.eml */
+  GPtrArray *attachments; /* MhWrittenAttachment*, every attachment of the
+                           * message and of its embedded messages, depth
+                           * first in document order */
+  guint n_warnings;       /* entries in message.json "warnings" */
+} MhWriteResult;
+
+void mh_write_result_free (MhWriteResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhWriteResult, mh_write_result_free)
+
+/* Writes the message dir @name (a safe name, e.g. from layout.h) below
+ * @parent_fd.  @raw_path is the file @msg was parsed from; with @move it
+ * is renamed to message.eml when on the same file system (and copied,
+ * then left alone, otherwise); without, it is copied.  On failure the
+ * raw file is back where it was, nothing is left below @parent_fd but
+ * possibly a ".tmp-*" dir, and FALSE is returned with @error set.
+ * @result_out may be NULL; else it receives a MhWriteResult (transfer
+ * full) whose attachments borrow from @msg. */
+gboolean mh_writer_write_message (int parent_fd, const char *name,
+                                  const char *raw_path, gboolean move,
+                                  MhMessage *msg, const MhWriteMeta *meta,
+                                  MhWriteResult **result_out,
+                                  GError **error);
+
+/* Rewrites NAME/message.json below @parent_fd with the locations of
+ * @meta (a message found again in a second mailbox), atomically: a temp
+ * file, fdatasync, rename.  Other fields are kept as they are. */
+gboolean mh_writer_update_locations (int parent_fd, const char *name,
+                                     const MhWriteMeta *meta,
+                                     GError **error);
+
+/* Removes the ".tmp-*" entries left in @dir_fd by a killed run.  Only
+ * safe while no other writer works in that dir.  Returns the number of
+ * entries removed, or -1 with @error set. */
+int mh_writer_clean_stale (int dir_fd, GError **error);
+
+/* Opens the dir @name below @parent_fd (AT_FDCWD for a path), creating it
+ * (mode 0755) when @create is set and it is missing, and fsyncing the
+ * parent then.  Never follows a symbolic link at @name.  Returns an fd
+ * (O_DIRECTORY, O_CLOEXEC) or -1 with @error set. */
+int mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
+                        GError **error);
+
+/* Returns TRUE when @name below @parent_fd is a directory (not a symbolic
+ * link to one). */
+gboolean mh_writer_dir_exists (int parent_fd, const char *name);
+
+/* Removes @name below @parent_fd and everything in it, without following
+ * symbolic links (a link is removed, not its target). */
+gboolean mh_writer_remove_tree (int parent_fd, const char *name,
+                                GError **error);
+
+G_END_DECLS

@@ -1,0 +1,689 @@
+/* writer.c - message dirs built in a temporary dir and renamed in. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mailharvest/error.h"
+#include "mailharvest/safename.h"
+#include "mailharvest/writer.h"
+
+#define COPY_CHUNK 65536
+#define TMP_PREFIX ".tmp-"
+/* message.json is small; a bigger one is not ours. */
+#define MAX_MANIFEST (64 * 1024 * 1024)
+/* Nesting of dirs mh_writer_remove_tree() descends. */
+#define MAX_REMOVE_DEPTH 128
+
+static gboolean
+io_error (GError **error, const char *what, const char *name)
+{
+  int saved = errno;
+
+  g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s %s: %s", what, name,
+               g_strerror (saved));
+  return FALSE;
+}
+
+void
+mh_write_result_free (MhWriteResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->dir);
+  g_free (result->sha256);
+  g_clear_pointer (&result->attachments, g_ptr_array_unref);
+  g_free (result);
+}
+
+int
+mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
+                    GError **error)
+{
+  int fd;
+
+  if (create)
+    {
+      if (mkdirat (parent_fd, name, 0755) == 0)
+        {
+          /* Make the new entry durable before anything relies on it. */
+          if (parent_fd != AT_FDCWD)
+            fsync (parent_fd);
+        }
+      else if (errno != EEXIST)
+        {
+          io_error (error, "cannot create directory", name);
+          return -1;
+        }
+    }
+  fd = openat (parent_fd, name,
+               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ELOOP || errno == ENOTDIR)
+        g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                     "%s: not a directory (symbolic links are not followed)",
+                     name);
+      else
+        io_error (error, "cannot open directory", name);
+    }
+  return fd;
+}
+
+gboolean
+mh_writer_dir_exists (int parent_fd, const char *name)
+{
+  struct stat st;
+
+  return fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+         && S_ISDIR (st.st_mode);
+}
+
+static gboolean
+remove_tree (int parent_fd, const char *name, guint depth, GError **error)
+{
+  DIR *d;
+  struct dirent *e;
+  int fd;
+  gboolean ok = TRUE;
+
+  if (unlinkat (parent_fd, name, 0) == 0 || errno == ENOENT)
+    return TRUE;
+  if (errno != EISDIR && errno != EPERM)
+    return io_error (error, "cannot remove", name);
+  if (depth >= MAX_REMOVE_DEPTH)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
+                   "cannot remove %s: nested too deeply", name);
+      return FALSE;
+    }
+  fd = openat (parent_fd, name,
+               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return io_error (error, "cannot open directory", name);
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return io_error (error, "cannot read directory", name);
+    }
+  while (ok && (e = readdir (d)) != NULL)
+    {
+      if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+        continue;
+      ok = remove_tree (dirfd (d), e->d_name, depth + 1, error);
+    }
+  closedir (d);
+  if (ok && unlinkat (parent_fd, name, AT_REMOVEDIR) != 0)
+    return io_error (error, "cannot remove directory", name);
+  return ok;
+}
+
+gboolean
+mh_writer_remove_tree (int parent_fd, const char *name, GError **error)
+{
+  return remove_tree (parent_fd, name, 0, error);
+}
+
+int
+mh_writer_clean_stale (int dir_fd, GError **error)
+{
+  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);
+  DIR *d;
+  struct dirent *e;
+  int fd = openat (dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      io_error (error, "cannot open directory", ".");
+      return -1;
+    }
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      io_error (error, "cannot read directory", ".");
+      return -1;
+    }
+  while ((e = readdir (d)) != NULL)
+    if (g_str_has_prefix (e->d_name, TMP_PREFIX))
+      g_ptr_array_add (stale, g_strdup (e->d_name));
+  closedir (d);
+  for (guint i = 0; i < stale->len; i++)
+    if (!mh_writer_remove_tree (dir_fd, stale->pdata[i], error))
+      return -1;
+  return (int) stale->len;
+}
+
+/* ---- files ---- */
+
+typedef struct {
+  int fd;
+  const char *name;
+  GChecksum *sum;
+  guint64 size;
+} Sink;
+
+static gboolean
+write_all (int fd, const guint8 *data, gsize len, const char *name,
+           GError **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return io_error (error, "cannot write", name);
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+sink_write (const guint8 *data, gsize len, gpointer user_data,
+            GError **error)
+{
+  Sink *s = user_data;
+
+  if (!write_all (s->fd, data, len, s->name, error))
+    return FALSE;
+  g_checksum_update (s->sum, data, len);
+  s->size += len;
+  return TRUE;
+}
+
+static int
+create_file (int dir_fd, const char *name, GError **error)
+{
+  int fd = openat (dir_fd, name,
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0644);
+
+  if (fd < 0)
+    io_error (error, "cannot create", name);
+  return fd;
+}
+
+/* fdatasync before close: the rename that publishes the dir must not
+ * reach the disk before the data it points to. */
+static gboolean
+finish_file (int fd, const char *name, GError **error)
+{
+  gboolean ok = TRUE;
+
+  if (fdatasync (fd) != 0)
+    ok = io_error (error, "cannot sync", name);
+  if (close (fd) != 0 && ok)
+    ok = io_error (error, "cannot close", name);
+  return ok;
+}
+
+static gboolean
+write_file (int dir_fd, const char *name, const char *data, gsize len,
+            GError **error)
+{
+  int fd = create_file (dir_fd, name, error);
+
+  if (fd < 0)
+    return FALSE;
+  if (!write_all (fd, (const guint8 *) data, len, name, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  return finish_file (fd, name, error);
+}
+
+/* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
+static gboolean
+copy_in (const char *path, int dir_fd, const char *name, GChecksum *sum,
+         guint64 *size_out, GError **error)
+{
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  int in = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int out;
+  gboolean ok = TRUE;
+
+  *size_out = 0;
+  if (in < 0)
+    return io_error (error, "cannot open", path);
+  out = create_file (dir_fd, name, error);
+  if (out < 0)
+    {
+      close (in);
+      return FALSE;
+    }
+  while (ok)
+    {
+      ssize_t n = read (in, buf, COPY_CHUNK);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        ok = io_error (error, "cannot read", path);
+      if (n <= 0)
+        break;
+      ok = write_all (out, buf, (gsize) n, name, error);
+      g_checksum_update (sum, buf, (gsize) n);
+      *size_out += (guint64) n;
+    }
+  close (in);
+  if (!ok)
+    {
+      close (out);
+      return FALSE;
+    }
+  return finish_file (out, name, error);
+}
+
+static gboolean
+hash_file_at (int dir_fd, const char *name, GChecksum *sum,
+              guint64 *size_out, GError **error)
+{
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  gboolean ok = TRUE;
+
+  *size_out = 0;
+  if (fd < 0)
+    return io_error (error, "cannot open", name);
+  while (ok)
+    {
+      ssize_t n = read (fd, buf, COPY_CHUNK);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        ok = io_error (error, "cannot read", name);
+      if (n <= 0)
+        break;
+      g_checksum_update (sum, buf, (gsize) n);
+      *size_out += (guint64) n;
+    }
+  close (fd);
+  return ok;
+}
+
+static gboolean
+sync_dir (int fd, const char *name, GError **error)
+{
+  if (fsync (fd) != 0)
+    return io_error (error, "cannot sync directory", name);
+  return TRUE;
+}
+
+/* ---- one message level (the message, or an embedded one) ---- */
+
+typedef struct {
+  GPtrArray *written;    /* MhWrittenAttachment*, owned */
+  GHashTable *by_source; /* MhAttachment* -> MhWrittenAttachment* */
+} WriteState;
+
+static gboolean write_level (WriteState *st, int dir_fd, const char *prefix,
+                             MhMessage *msg, guint depth,
+                             char **text_path_out, char **html_path_out,
+                             GError **error);
+
+/* The dir that holds an embedded message's parts: the .eml name without
+ * its extension, or with "_parts" when that leaves nothing new. */
+static char *
+embedded_dir_name (const char *eml_name)
+{
+  if (g_str_has_suffix (eml_name, ".eml") && strlen (eml_name) > 4)
+    return g_strndup (eml_name, strlen (eml_name) - 4);
+  return g_strconcat (eml_name, "_parts", NULL);
+}
+
+static gboolean
+write_attachment (WriteState *st, int att_fd, const char *prefix,
+                  MhNameSet *names, MhMessage *msg, MhAttachment *att,
+                  guint depth, GError **error)
+{
+  g_autofree char *safe = mh_safename (att->filename, att->fallback_name);
+  g_autofree char *name = mh_name_set_claim (names, safe);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  MhWrittenAttachment *w;
+  Sink sink = { 0 };
+
+  sink.fd = create_file (att_fd, name, error);
+  if (sink.fd < 0)
+    return FALSE;
+  sink.name = name;
+  sink.sum = sum;
+  if (!mh_attachment_write (msg, att, sink_write, &sink, error))
+    {
+      close (sink.fd);
+      return FALSE;
+    }
+  if (!finish_file (sink.fd, name, error))
+    return FALSE;
+
+  w = g_new0 (MhWrittenAttachment, 1);
+  w->path = g_strconcat (prefix, "attachments/", name, NULL);
+  w->filename = g_strdup (att->filename);
+  w->content_type = g_strdup (att->content_type);
+  w->part = g_strdup (att->part);
+  w->size = sink.size;
+  w->sha256 = g_strdup (g_checksum_get_string (sum));
+  w->source = att;
+  g_ptr_array_add (st->written, w);
+  g_hash_table_insert (st->by_source, att, w);
+
+  if (att->origin == MH_ORIGIN_MESSAGE && att->embedded != NULL
+      && depth + 1 < MH_WRITER_MAX_DEPTH)
+    {
+      g_autofree char *dir_base = embedded_dir_name (name);
+      g_autofree char *dir = mh_name_set_claim (names, dir_base);
+      g_autofree char *inner_prefix = NULL;
+      int fd;
+      gboolean ok;
+
+      fd = mh_writer_open_dir (att_fd, dir, TRUE, error);
+      if (fd < 0)
+        return FALSE;
+      inner_prefix = g_strconcat (prefix, "attachments/", dir, "/", NULL);
+      ok = write_level (st, fd, inner_prefix, att->embedded, depth + 1,
+                        &w->text_path, &w->html_path, error)
+           && sync_dir (fd, dir, error);
+      close (fd);
+      return ok;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_level (WriteState *st, int dir_fd, const char *prefix, MhMessage *msg,
+             guint depth, char **text_path_out, char **html_path_out,
+             GError **error)
+{
+  g_autoptr(MhNameSet) names = NULL;
+  int att_fd;
+  gboolean ok = TRUE;
+
+  if (msg->text != NULL)
+    {
+      if (!write_file (dir_fd, "body.txt", msg->text, strlen (msg->text),
+                       error))
+        return FALSE;
+      *text_path_out = g_strconcat (prefix, "body.txt", NULL);
+    }
+  if (msg->html != NULL)
+    {
+      if (!write_file (dir_fd, "body.html", msg->html, strlen (msg->html),
+                       error))
+        return FALSE;
+      *html_path_out = g_strconcat (prefix, "body.html", NULL);
+    }
+  if (msg->attachments == NULL || msg->attachments->len == 0)
+    return TRUE;
+
+  att_fd = mh_writer_open_dir (dir_fd, "attachments", TRUE, error);
+  if (att_fd < 0)
+    return FALSE;
+  names = mh_name_set_new ();
+  for (guint i = 0; ok && i < msg->attachments->len; i++)
+    ok = write_attachment (st, att_fd, prefix, names, msg,
+                           msg->attachments->pdata[i], depth, error);
+  if (ok)
+    ok = sync_dir (att_fd, "attachments", error);
+  close (att_fd);
+  return ok;
+}
+
+/* ---- publishing ---- */
+
+static char *
+make_tmp_dir (int parent_fd, const char *name, GError **error)
+{
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      char *tmp = g_strdup_printf (TMP_PREFIX "%.*s.%06x", 100, name,
+                                   g_random_int_range (0, 0x1000000));
+
+      if (mkdirat (parent_fd, tmp, 0755) == 0)
+        return tmp;
+      g_free (tmp);
+      if (errno != EEXIST)
+        {
+          io_error (error, "cannot create a temporary directory for", name);
+          return NULL;
+        }
+    }
+  g_set_error (error, MH_ERROR, MH_ERROR_IO,
+               "cannot create a temporary directory for %s", name);
+  return NULL;
+}
+
+/* Moves @tmp to @name, replacing what is there (see writer.h). */
+static gboolean
+publish (int parent_fd, const char *tmp, const char *name, GError **error)
+{
+  g_autofree char *aside = NULL;
+
+  if (renameat2 (parent_fd, tmp, parent_fd, name, RENAME_NOREPLACE) == 0)
+    return sync_dir (parent_fd, name, error);
+  if (errno == EEXIST)
+    {
+      if (renameat2 (parent_fd, tmp, parent_fd, name, RENAME_EXCHANGE) == 0)
+        return sync_dir (parent_fd, name, error)
+               && mh_writer_remove_tree (parent_fd, tmp, error);
+      if (errno != EINVAL && errno != ENOSYS)
+        return io_error (error, "cannot replace", name);
+    }
+  else if (errno != EINVAL && errno != ENOSYS)
+    return io_error (error, "cannot rename into place", name);
+
+  /* No renameat2 flags here: rename the old dir aside (a ".tmp-" name, so
+   * a crash leaves it to mh_writer_clean_stale) and the new one in. */
+  aside = g_strconcat (tmp, ".old", NULL);
+  if (renameat (parent_fd, name, parent_fd, aside) != 0 && errno != ENOENT)
+    return io_error (error, "cannot move aside", name);
+  if (renameat (parent_fd, tmp, parent_fd, name) != 0)
+    return io_error (error, "cannot rename into place", name);
+  return sync_dir (parent_fd, name, error)
+         && mh_writer_remove_tree (parent_fd, aside, error);
+}
+
+static gboolean
+put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
+         GChecksum *sum, guint64 *size, GError **error)
+{
+  *moved = FALSE;
+  if (move)
+    {
+      if (renameat (AT_FDCWD, raw_path, dir_fd, "message.eml") == 0)
+        {
+          int fd;
+
+          *moved = TRUE;
+          if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
+            return FALSE;
+          /* The data may still be in the page cache only. */
+          fd = openat (dir_fd, "message.eml",
+                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+          if (fd < 0 || fdatasync (fd) != 0)
+            {
+              if (fd >= 0)
+                close (fd);
+              return io_error (error, "cannot sync", "message.eml");
+            }
+          close (fd);
+          return TRUE;
+        }
+      if (errno != EXDEV)
+        return io_error (error, "cannot move", raw_path);
+    }
+  return copy_in (raw_path, dir_fd, "message.eml", sum, size, error);
+}
+
+gboolean
+mh_writer_write_message (int parent_fd, const char *name,
+                         const char *raw_path, gboolean move, MhMessage *msg,
+                         const MhWriteMeta *meta, MhWriteResult **result_out,
+                         GError **error)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GHashTable) by_source = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) mh_written_attachment_free);
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *text_path = NULL;
+  g_autofree char *html_path = NULL;
+  g_autofree char *json = NULL;
+  WriteState st = { written, by_source };
+  gboolean ok, moved = FALSE;
+  guint64 size = 0;
+  gsize json_len = 0;
+  int dir_fd;
+
+  if (name == NULL || name[0] == '\0' || name[0] == '.'
+      || strchr (name, '/') != NULL)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "invalid message directory name '%s'",
+                   name != NULL ? name : "");
+      return FALSE;
+    }
+  tmp = make_tmp_dir (parent_fd, name, error);
+  if (tmp == NULL)
+    return FALSE;
+  dir_fd = mh_writer_open_dir (parent_fd, tmp, FALSE, error);
+  if (dir_fd < 0)
+    {
+      unlinkat (parent_fd, tmp, AT_REMOVEDIR);
+      return FALSE;
+    }
+
+  /* The raw file goes in last, so that a failure before it leaves the
+   * caller's file untouched. */
+  ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
+       && put_raw (dir_fd, raw_path, move, &moved, sum, &size, error);
+  if (ok)
+    {
+      manifest = mh_manifest_build (msg, meta, g_checksum_get_string (sum),
+                                    size, text_path, html_path, by_source);
+      json = mh_manifest_to_data (manifest, &json_len);
+      ok = write_file (dir_fd, "message.json", json, json_len, error)
+           && sync_dir (dir_fd, name, error);
+    }
+  close (dir_fd);
+  if (ok)
+    ok = publish (parent_fd, tmp, name, error);
+  if (!ok)
+    {
+      g_autofree char *eml = g_strconcat (tmp, "/message.eml", NULL);
+
+      if (moved)
+        renameat (parent_fd, eml, AT_FDCWD, raw_path);
+      mh_writer_remove_tree (parent_fd, tmp, NULL);
+      return FALSE;
+    }
+
+  if (result_out != NULL)
+    {
+      MhWriteResult *r = g_new0 (MhWriteResult, 1);
+
+      r->dir = g_strdup (name);
+      r->sha256 = g_strdup (g_checksum_get_string (sum));
+      r->size = size;
+      r->attachments = g_steal_pointer (&written);
+      r->n_warnings = msg->warnings != NULL ? msg->warnings->len : 0;
+      *result_out = r;
+    }
+  return TRUE;
+}
+
+static char *
+read_manifest (int dir_fd, gsize *len_out, GError **error)
+{
+  GByteArray *buf = g_byte_array_new ();
+  guint8 chunk[COPY_CHUNK];
+  int fd = openat (dir_fd, "message.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      g_byte_array_unref (buf);
+      io_error (error, "cannot open", "message.json");
+      return NULL;
+    }
+  for (;;)
+    {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || buf->len + (gsize) n > MAX_MANIFEST)
+        {
+          if (n < 0)
+            io_error (error, "cannot read", "message.json");
+          else
+            g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
+                         "message.json is larger than %d bytes",
+                         MAX_MANIFEST);
+          close (fd);
+          g_byte_array_unref (buf);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_byte_array_append (buf, chunk, (guint) n);
+    }
+  close (fd);
+  *len_out = buf->len;
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  return (char *) g_byte_array_free (buf, FALSE);
+}
+
+gboolean
+mh_writer_update_locations (int parent_fd, const char *name,
+                            const MhWriteMeta *meta, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) updated = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *tmp = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  gsize len = 0, json_len = 0;
+  gboolean ok;
+  int dir_fd = mh_writer_open_dir (parent_fd, name, FALSE, error);
+
+  if (dir_fd < 0)
+    return FALSE;
+  data = read_manifest (dir_fd, &len, error);
+  if (data == NULL)
+    {
+      close (dir_fd);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &parse_error)
+      || (updated = mh_manifest_set_locations (
+              json_parser_get_root (parser), meta)) == NULL)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_PARSE,
+                   "%s/message.json: not a manifest%s%s", name,
+                   parse_error != NULL ? ": " : "",
+                   parse_error != NULL ? parse_error->message : "");
+      close (dir_fd);
+      return FALSE;
+    }
+  json = mh_manifest_to_data (updated, &json_len);
+  tmp = g_strdup_printf (TMP_PREFIX "message.json.%06x",
+                         g_random_int_range (0, 0x1000000));
+  ok = write_file (dir_fd, tmp, json, json_len, error);
+  if (ok && renameat (dir_fd, tmp, dir_fd, "message.json") != 0)
+    ok = io_error (error, "cannot replace", "message.json");
+  if (ok)
+    ok = sync_dir (dir_fd, name, error);
+  else
+    unlinkat (dir_fd, tmp, 0);
+  close (dir_fd);
+  return ok;
+}
