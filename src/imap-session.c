@@ -1,0 +1,787 @@
+/* imap-session.c - the session core: I/O, commands, greeting, capabilities,
+ * STARTTLS, LOGOUT and the wire trace. */
+#include "mailharvest/imap-session.h"
+#include "mailharvest/error.h"
+#include "imap-session-private.h"
+
+#include <string.h>
+
+MhImapSession *
+mh_imap_session_new (MhTransport *transport, const char *host, guint16 port,
+                     int timeout_ms)
+{
+  MhImapSession *s = g_new0 (MhImapSession, 1);
+  MhImapParserLimits limits;
+
+  mh_imap_parser_limits_init (&limits);
+  limits.max_line = MAX (limits.max_line, MH_IMAP_MAX_LINE);
+  limits.max_args = MAX (limits.max_args, MH_IMAP_MAX_ARGS);
+  s->transport = transport;
+  s->parser = mh_imap_parser_new (&limits);
+  s->host = g_strdup (host);
+  s->port = port;
+  s->timeout_ms = timeout_ms > 0 ? timeout_ms : MH_NET_DEFAULT_TIMEOUT_MS;
+  s->rbuf = g_malloc (MH_IMAP_RBUF_SIZE);
+  s->caps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->trace_acc = g_string_new (NULL);
+  return s;
+}
+
+void
+mh_imap_session_free (MhImapSession *s)
+{
+  if (s == NULL)
+    return;
+  g_clear_pointer (&s->transport, mh_transport_free);
+  g_clear_pointer (&s->parser, mh_imap_parser_free);
+  g_clear_pointer (&s->caps, g_hash_table_unref);
+  g_string_free (s->trace_acc, TRUE);
+  g_free (s->rbuf);
+  g_free (s->host);
+  g_free (s->bye_text);
+  g_free (s);
+}
+
+void
+mh_imap_session_set_refuse_credentials (MhImapSession *s, gboolean refuse)
+{
+  s->refuse_credentials = refuse;
+}
+
+void
+mh_imap_session_set_trace (MhImapSession *s, MhImapTraceFunc func,
+                           gpointer user_data)
+{
+  s->trace = func;
+  s->trace_data = user_data;
+}
+
+void
+mh_imap_session_break (MhImapSession *s)
+{
+  s->broken = TRUE;
+  if (s->transport != NULL)
+    mh_transport_close (s->transport);
+}
+
+gboolean
+mh_imap_session_check_usable (MhImapSession *s, GError **error)
+{
+  if (s->broken)
+    {
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_NET,
+                           "the IMAP session is closed after an earlier "
+                           "error");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Emits one trace line with control characters made visible. */
+static void
+trace_emit (MhImapSession *s, gboolean sent, const char *line, gsize len)
+{
+  g_autoptr(GString) clean = g_string_sized_new (len + 1);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) line[i];
+
+      g_string_append_c (clean, c < 0x20 || c == 0x7f ? '?' : (char) c);
+    }
+  s->trace (sent, clean->str, s->trace_data);
+}
+
+/* Emits every CRLF-terminated line of @text (a trailing part without CRLF
+ * is emitted too). */
+static void
+trace_lines (MhImapSession *s, gboolean sent, const char *text, gsize len)
+{
+  while (len > 0)
+    {
+      const char *nl = memchr (text, '\n', len);
+      gsize linelen = nl != NULL ? (gsize) (nl - text) : len;
+      gsize skip = nl != NULL ? linelen + 1 : len;
+
+      if (linelen > 0 && text[linelen - 1] == '\r')
+        linelen--;
+      trace_emit (s, sent, text, linelen);
+      text += skip;
+      len -= skip;
+    }
+}
+
+static void
+trace_acc_append (MhImapSession *s, const guint8 *data, gsize len)
+{
+  gsize room = MH_IMAP_TRACE_MAX - MIN (s->trace_acc->len, MH_IMAP_TRACE_MAX);
+
+  if (len > room)
+    {
+      s->trace_truncated = TRUE;
+      len = room;
+    }
+  g_string_append_len (s->trace_acc, (const char *) data, (gssize) len);
+}
+
+/* Feeds the trace with the bytes the parser consumed for one event; the
+ * bytes of streamed literals are summarised, not copied. */
+static void
+trace_consumed (MhImapSession *s, const guint8 *data, gsize consumed,
+                MhImapParseStatus st, const MhImapEvent *ev)
+{
+  if (s->trace == NULL)
+    return;
+  if (st == MH_IMAP_PARSE_LITERAL_DATA)
+    {
+      const guint8 *chunk = ev->chunk.data;
+
+      if (chunk != NULL && chunk >= data && chunk <= data + consumed)
+        trace_acc_append (s, data, (gsize) (chunk - data));
+      if (ev->chunk.last)
+        {
+          g_autofree char *sum = g_strdup_printf (
+            "<literal of %" G_GUINT64_FORMAT " bytes>", ev->chunk.total);
+
+          trace_acc_append (s, (const guint8 *) sum, strlen (sum));
+        }
+      return;
+    }
+  trace_acc_append (s, data, consumed);
+  if (st == MH_IMAP_PARSE_RESPONSE)
+    {
+      if (s->trace_truncated)
+        g_string_append (s->trace_acc, "...");
+      trace_lines (s, FALSE, s->trace_acc->str, s->trace_acc->len);
+      g_string_truncate (s->trace_acc, 0);
+      s->trace_truncated = FALSE;
+    }
+}
+
+MhImapParseStatus
+mh_imap_session_next_event (MhImapSession *s, MhImapEvent *event,
+                            GError **error)
+{
+  if (!mh_imap_session_check_usable (s, error))
+    return MH_IMAP_PARSE_ERROR;
+  for (;;)
+    {
+      gssize n;
+
+      if (s->rstart < s->rend)
+        {
+          gsize consumed = 0;
+          g_autoptr(GError) local = NULL;
+          MhImapParseStatus st;
+
+          st = mh_imap_parser_feed (s->parser, s->rbuf + s->rstart,
+                                    s->rend - s->rstart, &consumed, event,
+                                    &local);
+          if (st == MH_IMAP_PARSE_ERROR)
+            {
+              mh_imap_session_break (s);
+              g_set_error (error, MH_ERROR,
+                           local->domain == MH_ERROR ? local->code
+                                                     : MH_ERROR_PROTOCOL,
+                           "bad response from the IMAP server: %s",
+                           local->message);
+              return st;
+            }
+          consumed = MIN (consumed, s->rend - s->rstart);
+          trace_consumed (s, s->rbuf + s->rstart, consumed, st, event);
+          s->rstart += consumed;
+          if (st != MH_IMAP_PARSE_NEED_MORE)
+            return st;
+          if (s->rstart < s->rend)
+            {
+              /* The contract says NEED_MORE consumes everything; a parser
+               * that does not would make us spin. */
+              mh_imap_session_break (s);
+              g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                                   "IMAP parser made no progress");
+              return MH_IMAP_PARSE_ERROR;
+            }
+        }
+      s->rstart = s->rend = 0;
+      n = mh_transport_read (s->transport, s->rbuf, MH_IMAP_RBUF_SIZE,
+                             s->timeout_ms, error);
+      if (n < 0)
+        {
+          mh_imap_session_break (s);
+          return MH_IMAP_PARSE_ERROR;
+        }
+      if (n == 0)
+        {
+          mh_imap_session_break (s);
+          if (s->bye_text != NULL)
+            g_set_error (error, MH_ERROR, MH_ERROR_BYE,
+                         "the server closed the connection: %s",
+                         s->bye_text);
+          else
+            g_set_error_literal (error, MH_ERROR, MH_ERROR_NET,
+                                 "the server closed the connection");
+          return MH_IMAP_PARSE_ERROR;
+        }
+      s->rend = (gsize) n;
+      s->bytes_received += (guint64) n;
+    }
+}
+
+gboolean
+mh_imap_session_write (MhImapSession *s, int kind, const char *data,
+                       gsize len, const char *trace_line, GError **error)
+{
+  if (!mh_imap_session_check_usable (s, error))
+    return FALSE;
+  if (s->trace != NULL)
+    {
+      if (trace_line != NULL)
+        trace_emit (s, TRUE, trace_line, strlen (trace_line));
+      else
+        trace_lines (s, TRUE, data, len);
+    }
+  if (!mh_transport_write_all (s->transport, (const guint8 *) data, len,
+                               s->timeout_ms, error))
+    {
+      mh_imap_session_break (s);
+      return FALSE;
+    }
+  if (kind >= 0 && kind < MH_IMAP_CMD_N_KINDS)
+    s->counts[kind]++;
+  return TRUE;
+}
+
+void
+mh_imap_session_set_caps (MhImapSession *s, const GPtrArray *args)
+{
+  g_hash_table_remove_all (s->caps);
+  s->caps_seq++;
+  for (guint i = 0; i < args->len; i++)
+    {
+      const MhImapArg *a = g_ptr_array_index (args, i);
+
+      if (a->type == MH_IMAP_ARG_ATOM)
+        {
+          char *up = g_ascii_strup (a->str, -1);
+
+          g_hash_table_replace (s->caps, up, up);
+        }
+    }
+}
+
+gboolean
+mh_imap_session_has_capability (MhImapSession *s, const char *cap)
+{
+  g_autofree char *up = g_ascii_strup (cap, -1);
+
+  return g_hash_table_contains (s->caps, up);
+}
+
+gboolean
+mh_imap_session_is_authenticated (MhImapSession *s)
+{
+  return s->authenticated;
+}
+
+char *
+mh_imap_response_describe (const MhImapResponse *resp)
+{
+  GString *out = g_string_new (NULL);
+
+  if (resp->code != NULL)
+    {
+      g_string_append_printf (out, "[%s", resp->code);
+      for (guint i = 0; i < resp->code_args->len; i++)
+        {
+          const MhImapArg *a = g_ptr_array_index (resp->code_args, i);
+          const char *str = mh_imap_arg_get_string (a);
+
+          if (str != NULL)
+            g_string_append_printf (out, " %s", str);
+        }
+      g_string_append (out, "] ");
+    }
+  if (resp->text != NULL)
+    g_string_append (out, resp->text);
+  return g_string_free (out, FALSE);
+}
+
+/* Finds "Backoff Time: N milliseconds" (Outlook) in @text. */
+static guint64
+parse_backoff (const char *text)
+{
+  g_autofree char *low = g_ascii_strdown (text, -1);
+  const char *p = strstr (low, "backoff time");
+  guint64 value;
+  char *end = NULL;
+
+  if (p == NULL)
+    return 0;
+  p += strlen ("backoff time");
+  while (*p == ':' || *p == ' ' || *p == '=')
+    p++;
+  if (!g_ascii_isdigit (*p))
+    return 0;
+  value = g_ascii_strtoull (p, &end, 10);
+  while (*end == ' ')
+    end++;
+  if (g_str_has_prefix (end, "s") || g_str_has_prefix (end, "sec"))
+    value = value > G_MAXUINT64 / 1000 ? G_MAXUINT64 : value * 1000;
+  return value;
+}
+
+static gboolean
+is_throttle (const MhImapResponse *resp)
+{
+  static const char *const codes[] = { "THROTTLED", "OVERQUOTA",
+                                       "UNAVAILABLE" };
+  g_autofree char *low = NULL;
+
+  for (guint i = 0; resp->code != NULL && i < G_N_ELEMENTS (codes); i++)
+    if (g_ascii_strcasecmp (resp->code, codes[i]) == 0)
+      return TRUE;
+  if (resp->text == NULL)
+    return FALSE;
+  low = g_ascii_strdown (resp->text, -1);
+  return strstr (low, "throttl") != NULL
+         || strstr (low, "exceeded command or bandwidth limits") != NULL
+         || strstr (low, "bandwidth limit") != NULL;
+}
+
+void
+mh_imap_session_tagged_error (MhImapSession *s, const MhImapResponse *resp,
+                              const char *what, GError **error)
+{
+  g_autofree char *desc = mh_imap_response_describe (resp);
+  const char *status = resp->status != NULL ? resp->status : "?";
+
+  if (g_strcmp0 (status, "NO") == 0 && is_throttle (resp))
+    {
+      s->backoff_ms = parse_backoff (resp->text != NULL ? resp->text : "");
+      g_set_error (error, MH_ERROR, MH_ERROR_THROTTLED,
+                   "%s: the server asks to slow down: %s", what, desc);
+    }
+  else if (g_strcmp0 (status, "NO") == 0)
+    g_set_error (error, MH_ERROR, MH_ERROR_SERVER_NO, "%s: %s", what, desc);
+  else if (g_strcmp0 (status, "BAD") == 0)
+    g_set_error (error, MH_ERROR, MH_ERROR_SERVER_BAD, "%s: %s", what, desc);
+  else
+    g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                 "%s: unexpected answer %s %s", what, status, desc);
+}
+
+gboolean
+mh_imap_session_untagged (MhImapSession *s, const MhImapResponse *resp,
+                          GError **error)
+{
+  if (resp->kind != MH_IMAP_RESP_UNTAGGED)
+    return TRUE;
+  if (g_strcmp0 (resp->name, "CAPABILITY") == 0)
+    mh_imap_session_set_caps (s, resp->args);
+  else if (resp->status != NULL && g_strcmp0 (resp->code, "CAPABILITY") == 0)
+    mh_imap_session_set_caps (s, resp->code_args);
+  if (resp->has_number && g_strcmp0 (resp->name, "EXISTS") == 0)
+    s->exists = resp->number;
+  else if (resp->has_number && g_strcmp0 (resp->name, "EXPUNGE") == 0)
+    {
+      s->expunges++;
+      if (s->exists > 0)
+        s->exists--;
+    }
+  if (g_strcmp0 (resp->status, "BYE") == 0)
+    {
+      g_free (s->bye_text);
+      s->bye_text = g_strdup (resp->text != NULL ? resp->text : "");
+      if (s->logging_out)
+        return TRUE;
+      /* The server closes right after BYE; nothing more can be done on
+       * this connection. */
+      mh_imap_session_break (s);
+      if (is_throttle (resp))
+        {
+          s->backoff_ms = parse_backoff (s->bye_text);
+          g_set_error (error, MH_ERROR, MH_ERROR_THROTTLED,
+                       "the server closed the session to slow us down: %s",
+                       s->bye_text);
+        }
+      else
+        g_set_error (error, MH_ERROR, MH_ERROR_BYE,
+                     "the server closed the session: %s", s->bye_text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+gstring_free_all (gpointer str)
+{
+  g_string_free (str, TRUE);
+}
+
+MhImapCmd *
+mh_imap_cmd_new (MhImapSession *s, MhImapCommandKind kind, const char *verb)
+{
+  MhImapCmd *cmd = g_new0 (MhImapCmd, 1);
+  GString *first;
+
+  cmd->kind = kind;
+  cmd->tag = g_strdup_printf ("A%03u", ++s->tag_seq);
+  cmd->what = g_strdup (verb);
+  cmd->segments = g_ptr_array_new_with_free_func (gstring_free_all);
+  first = g_string_new (cmd->tag);
+  g_string_append_printf (first, " %s", verb);
+  g_ptr_array_add (cmd->segments, first);
+  cmd->trace = g_string_new (first->str);
+  return cmd;
+}
+
+void
+mh_imap_cmd_free (MhImapCmd *cmd)
+{
+  if (cmd == NULL)
+    return;
+  g_ptr_array_unref (cmd->segments);
+  g_string_free (cmd->trace, TRUE);
+  g_free (cmd->tag);
+  g_free (cmd->what);
+  g_free (cmd);
+}
+
+static GString *
+cmd_last (MhImapCmd *cmd)
+{
+  return g_ptr_array_index (cmd->segments, cmd->segments->len - 1);
+}
+
+void
+mh_imap_cmd_add_raw (MhImapCmd *cmd, const char *text)
+{
+  g_string_append (cmd_last (cmd), text);
+  g_string_append (cmd->trace, text);
+}
+
+/* A quoted string carries 7-bit text without CR, LF or NUL; anything else
+ * (and anything long) goes as a literal. */
+static gboolean
+quotable (const char *str)
+{
+  gsize n = 0;
+
+  for (const guchar *p = (const guchar *) str; *p != '\0'; p++, n++)
+    if (*p == '\r' || *p == '\n' || *p >= 0x80 || n > 1000)
+      return FALSE;
+  return TRUE;
+}
+
+void
+mh_imap_cmd_add_string (MhImapSession *s, MhImapCmd *cmd, const char *str,
+                        gboolean secret)
+{
+  GString *seg = cmd_last (cmd);
+  gsize len = strlen (str);
+
+  if (quotable (str))
+    {
+      g_string_append (seg, " \"");
+      for (const char *p = str; *p != '\0'; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            g_string_append_c (seg, '\\');
+          g_string_append_c (seg, *p);
+        }
+      g_string_append_c (seg, '"');
+      if (secret)
+        g_string_append (cmd->trace, " <redacted>");
+      else
+        g_string_append_printf (cmd->trace, " \"%s\"", str);
+      return;
+    }
+  if (mh_imap_session_has_capability (s, "LITERAL+")
+      || (mh_imap_session_has_capability (s, "LITERAL-") && len <= 4096))
+    {
+      /* RFC 7888: a non-synchronising literal needs no round trip. */
+      g_string_append_printf (seg, " {%" G_GSIZE_FORMAT "+}\r\n", len);
+      g_string_append_len (seg, str, (gssize) len);
+    }
+  else
+    {
+      g_string_append_printf (seg, " {%" G_GSIZE_FORMAT "}\r\n", len);
+      seg = g_string_new_len (str, (gssize) len);
+      g_ptr_array_add (cmd->segments, seg);
+    }
+  g_string_append_printf (cmd->trace, " {%" G_GSIZE_FORMAT "} %s", len,
+                          secret ? "<redacted>" : str);
+}
+
+gboolean
+mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
+                     gpointer data, MhImapResponse **tagged_out,
+                     GError **error)
+{
+  guint next_seg = 1;
+  GString *first = g_ptr_array_index (cmd->segments, 0);
+
+  if (tagged_out != NULL)
+    *tagged_out = NULL;
+  if (cmd->segments->len == 1)
+    g_string_append (first, "\r\n");
+  else
+    g_string_append (cmd_last (cmd), "\r\n");
+  if (!mh_imap_session_write (s, (int) cmd->kind, first->str, first->len,
+                              cmd->trace->str, error))
+    return FALSE;
+  for (;;)
+    {
+      MhImapEvent ev = { 0 };
+      g_autoptr(MhImapResponse) resp = NULL;
+      MhImapParseStatus st = mh_imap_session_next_event (s, &ev, error);
+
+      if (st == MH_IMAP_PARSE_ERROR)
+        return FALSE;
+      if (st != MH_IMAP_PARSE_RESPONSE)
+        {
+          mh_imap_session_break (s);
+          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                               "unexpected streamed literal");
+          return FALSE;
+        }
+      resp = ev.response;
+      if (resp->kind == MH_IMAP_RESP_TAGGED)
+        {
+          if (g_strcmp0 (resp->tag, cmd->tag) != 0)
+            {
+              mh_imap_session_break (s);
+              g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                           "answer with unknown tag %s", resp->tag);
+              return FALSE;
+            }
+          if (g_strcmp0 (resp->status, "OK") == 0)
+            {
+              if (g_strcmp0 (resp->code, "CAPABILITY") == 0)
+                mh_imap_session_set_caps (s, resp->code_args);
+              if (tagged_out != NULL)
+                *tagged_out = g_steal_pointer (&resp);
+              return TRUE;
+            }
+          mh_imap_session_tagged_error (s, resp, cmd->what, error);
+          if (tagged_out != NULL)
+            *tagged_out = g_steal_pointer (&resp);
+          return FALSE;
+        }
+      if (resp->kind == MH_IMAP_RESP_CONTINUATION
+          && next_seg < cmd->segments->len)
+        {
+          GString *seg = g_ptr_array_index (cmd->segments, next_seg++);
+
+          if (!mh_imap_session_write (s, -1, seg->str, seg->len,
+                                      "<literal data>", error))
+            return FALSE;
+          continue;
+        }
+      if (!mh_imap_session_untagged (s, resp, error))
+        return FALSE;
+      if (resp->kind == MH_IMAP_RESP_CONTINUATION && handler == NULL)
+        {
+          mh_imap_session_break (s);
+          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                               "unexpected continuation request");
+          return FALSE;
+        }
+      if (handler != NULL && !handler (s, resp, data, error))
+        {
+          mh_imap_session_break (s);
+          return FALSE;
+        }
+    }
+}
+
+gboolean
+mh_imap_session_open (MhImapSession *s, GError **error)
+{
+  MhImapEvent ev = { 0 };
+  g_autoptr(MhImapResponse) resp = NULL;
+
+  if (s->greeted)
+    return TRUE;
+  if (mh_imap_session_next_event (s, &ev, error) != MH_IMAP_PARSE_RESPONSE)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                             "unexpected literal in the greeting");
+      mh_imap_session_break (s);
+      return FALSE;
+    }
+  resp = ev.response;
+  if (resp->kind != MH_IMAP_RESP_UNTAGGED || resp->status == NULL)
+    {
+      mh_imap_session_break (s);
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                           "the server's greeting is not a status response");
+      return FALSE;
+    }
+  if (g_strcmp0 (resp->status, "BYE") == 0)
+    {
+      g_autofree char *desc = mh_imap_response_describe (resp);
+
+      g_free (s->bye_text);
+      s->bye_text = g_strdup (resp->text != NULL ? resp->text : "");
+      mh_imap_session_break (s);
+      g_set_error (error, MH_ERROR, MH_ERROR_BYE,
+                   "the server refused the connection: %s", desc);
+      return FALSE;
+    }
+  if (g_strcmp0 (resp->status, "OK") != 0
+      && g_strcmp0 (resp->status, "PREAUTH") != 0)
+    {
+      mh_imap_session_break (s);
+      g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                   "unexpected greeting %s", resp->status);
+      return FALSE;
+    }
+  if (g_strcmp0 (resp->code, "CAPABILITY") == 0)
+    mh_imap_session_set_caps (s, resp->code_args);
+  s->authenticated = g_strcmp0 (resp->status, "PREAUTH") == 0;
+  s->greeted = TRUE;
+  return TRUE;
+}
+
+gboolean
+mh_imap_session_capability (MhImapSession *s, GError **error)
+{
+  g_autoptr(MhImapCmd) cmd = NULL;
+
+  cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_CAPABILITY, "CAPABILITY");
+  return mh_imap_session_run (s, cmd, NULL, NULL, NULL, error);
+}
+
+gboolean
+mh_imap_session_starttls (MhImapSession *s, GError **error)
+{
+  g_autoptr(MhImapCmd) cmd = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!mh_imap_session_check_usable (s, error))
+    return FALSE;
+  if (s->authenticated)
+    {
+      /* RFC 3501 allows STARTTLS only before authentication; continuing
+       * in plaintext is never an option. */
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_TLS,
+                           "STARTTLS is impossible: the server "
+                           "pre-authenticated the plaintext connection");
+      return FALSE;
+    }
+  if (g_hash_table_size (s->caps) == 0
+      && !mh_imap_session_capability (s, error))
+    return FALSE;
+  if (!mh_imap_session_has_capability (s, "STARTTLS"))
+    {
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_TLS,
+                           "the server does not offer STARTTLS");
+      return FALSE;
+    }
+  cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_STARTTLS, "STARTTLS");
+  if (!mh_imap_session_run (s, cmd, NULL, NULL, NULL, &local))
+    {
+      mh_imap_session_break (s);
+      if (local->code == MH_ERROR_SERVER_NO
+          || local->code == MH_ERROR_SERVER_BAD)
+        g_set_error (error, MH_ERROR, MH_ERROR_TLS,
+                     "the server refused STARTTLS: %s", local->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  /* Whatever arrived after the tagged OK was sent in plaintext and could
+   * have been injected by a man in the middle (CVE-2020-15953): drop it
+   * before the handshake. */
+  s->rstart = s->rend = 0;
+  mh_imap_parser_reset (s->parser);
+  g_string_truncate (s->trace_acc, 0);
+  g_hash_table_remove_all (s->caps);
+  if (!mh_transport_starttls (s->transport, s->timeout_ms, error))
+    {
+      mh_imap_session_break (s);
+      return FALSE;
+    }
+  s->tls_started = TRUE;
+  return mh_imap_session_capability (s, error);
+}
+
+MhImapSession *
+mh_imap_session_connect (const MhConnectOptions *opts, GError **error)
+{
+  g_autoptr(MhImapSession) s = NULL;
+  MhTransport *t = mh_tls_connect (opts, error);
+
+  if (t == NULL)
+    return NULL;
+  s = mh_imap_session_new (t, opts->host, mh_connect_options_get_port (opts),
+                           opts->timeout_ms);
+  if (opts->security == MH_SECURITY_NONE
+      && !mh_net_host_is_loopback (opts->host))
+    s->refuse_credentials = TRUE;
+  if (!mh_imap_session_open (s, error))
+    return NULL;
+  if (opts->security == MH_SECURITY_STARTTLS
+      && !mh_imap_session_starttls (s, error))
+    return NULL;
+  return g_steal_pointer (&s);
+}
+
+gboolean
+mh_imap_session_logout (MhImapSession *s, GError **error)
+{
+  g_autoptr(MhImapCmd) cmd = NULL;
+  gboolean ok;
+
+  if (!mh_imap_session_check_usable (s, error))
+    return FALSE;
+  s->logging_out = TRUE;
+  cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_LOGOUT, "LOGOUT");
+  ok = mh_imap_session_run (s, cmd, NULL, NULL, NULL, error);
+  mh_imap_session_break (s);
+  return ok;
+}
+
+guint64
+mh_imap_session_get_backoff_ms (MhImapSession *s)
+{
+  return s->backoff_ms;
+}
+
+guint
+mh_imap_session_get_command_count (MhImapSession *s, MhImapCommandKind kind)
+{
+  return kind < MH_IMAP_CMD_N_KINDS ? s->counts[kind] : 0;
+}
+
+guint64
+mh_imap_session_get_bytes_received (MhImapSession *s)
+{
+  return s->bytes_received;
+}
+
+guint32
+mh_imap_session_get_exists (MhImapSession *s)
+{
+  return s->exists;
+}
+
+guint
+mh_imap_session_get_expunge_count (MhImapSession *s)
+{
+  return s->expunges;
+}
+
+guint
+mh_imap_session_get_fetch_update_count (MhImapSession *s)
+{
+  return s->fetch_updates;
+}
+
+const char *
+mh_imap_session_get_bye_text (MhImapSession *s)
+{
+  return s->bye_text;
+}
