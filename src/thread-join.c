@@ -1,0 +1,340 @@
+/* thread-join.c - joins beyond References: Outlook Thread-Index, Gmail
+ * thread ids and subjects (guarded, or RFC 5256 for comparison).
+ *
+ * Only messages whose own headers give no usable link and that are still
+ * the top of their tree are moved, and always as a whole tree under a node
+ * of another tree, so no join can create a loop.  The passes run from the
+ * strongest evidence to the weakest, each in canonical order, so the
+ * result does not depend on input order.  doc/threading.txt has the
+ * reasons. */
+#include "mailharvest/msgid.h"
+#include "thread-private.h"
+
+#include <string.h>
+
+#define MAX_PARTICIPANTS 1000  /* addresses of one message looked at */
+
+typedef struct {
+  MhtCtx *ctx;
+  GHashTable *parts;   /* top MhtNode* -> set of addresses (borrowed) */
+  guint64 window;      /* seconds */
+} Join;
+
+static gboolean
+is_candidate (MhtNode *n)
+{
+  return n->in != NULL && n->pub.duplicate_of == NULL && !n->has_link
+         && n->pub.parent == NULL;
+}
+
+static GHashTable *
+parts_of (Join *j, MhtNode *top)
+{
+  GHashTable *set = g_hash_table_lookup (j->parts, top);
+
+  if (set == NULL)
+    {
+      set = g_hash_table_new (g_str_hash, g_str_equal);
+      g_hash_table_insert (j->parts, top, set);
+    }
+  return set;
+}
+
+static void
+build_parts (Join *j)
+{
+  guint i, k;
+
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+      const char *const *p = n->in->participants;
+      GHashTable *set;
+
+      if (n->pub.duplicate_of != NULL || p == NULL)
+        continue;
+      set = parts_of (j, mh_thread_priv_top (n));
+      for (k = 0; p[k] != NULL && k < MAX_PARTICIPANTS; k++)
+        g_hash_table_add (set, (gpointer) p[k]);
+    }
+}
+
+/* Moves the tree topped by @n under @parent and merges the participant
+ * sets of the two trees. */
+static void
+attach (Join *j, MhtNode *n, MhtNode *parent, MhThreadLink link)
+{
+  MhtNode *top = mh_thread_priv_top (parent);
+  GHashTable *from = g_hash_table_lookup (j->parts, n);
+
+  n->pub.parent = &parent->pub;
+  n->pub.link = link;
+  if (from != NULL)
+    {
+      GHashTable *to = parts_of (j, top);
+      GHashTableIter it;
+      gpointer addr;
+
+      g_hash_table_iter_init (&it, from);
+      while (g_hash_table_iter_next (&it, &addr, NULL))
+        g_hash_table_add (to, addr);
+      g_hash_table_remove (j->parts, n);
+    }
+}
+
+/* Outlook keeps the conversation in Thread-Index even when it drops
+ * References: a reply's value is its parent's plus one 5-byte block.  The
+ * parent is the message with the longest proper prefix. */
+static void
+join_thread_index (Join *j)
+{
+  g_autoptr(GHashTable) map = g_hash_table_new (g_bytes_hash, g_bytes_equal);
+  guint i, k;
+
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+
+      if (n->tindex != NULL && n->pub.duplicate_of == NULL
+          && !g_hash_table_contains (map, n->tindex))
+        g_hash_table_insert (map, n->tindex, n);
+    }
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+
+      if (!is_candidate (n) || n->tindex == NULL)
+        continue;
+      for (k = mh_msgid_thread_index_depth (n->tindex); k-- > 0;)
+        {
+          g_autoptr(GBytes) prefix = g_bytes_new_from_bytes (
+            n->tindex, 0,
+            MH_MSGID_THREAD_INDEX_HEADER + k * MH_MSGID_THREAD_INDEX_BLOCK);
+          MhtNode *p = g_hash_table_lookup (map, prefix);
+
+          if (p != NULL && p != n && mh_thread_priv_top (p) != n)
+            {
+              attach (j, n, p, MH_THREAD_LINK_THREAD_INDEX);
+              break;
+            }
+        }
+    }
+}
+
+/* Gmail's thread id is Gmail's own guess (it threads by subject too), so
+ * it only gathers messages that have nothing better: they go under the
+ * top of the tree that holds the oldest message of that Gmail thread. */
+static void
+join_gmail (Join *j)
+{
+  g_autoptr(GHashTable) anchor = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i;
+
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+      const char *thrid = n->in->gm_thrid;
+
+      if (thrid != NULL && *thrid != '\0' && n->pub.duplicate_of == NULL
+          && !g_hash_table_contains (anchor, thrid))
+        g_hash_table_insert (anchor, (gpointer) thrid, n);
+    }
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+      MhtNode *a, *top;
+
+      if (!is_candidate (n) || n->in->gm_thrid == NULL)
+        continue;
+      a = g_hash_table_lookup (anchor, n->in->gm_thrid);
+      if (a == NULL || a == n)
+        continue;
+      top = mh_thread_priv_top (a);
+      if (top != n)
+        attach (j, n, top, MH_THREAD_LINK_GMAIL);
+    }
+}
+
+static gboolean
+shares_participant (Join *j, MhtNode *n, MhtNode *top)
+{
+  const char *const *p = n->in->participants;
+  GHashTable *set = g_hash_table_lookup (j->parts, top);
+  guint k;
+
+  if (p == NULL || set == NULL)
+    return FALSE;
+  for (k = 0; p[k] != NULL && k < MAX_PARTICIPANTS; k++)
+    if (g_hash_table_contains (set, p[k]))
+      return TRUE;
+  return FALSE;
+}
+
+static GHashTable *
+subject_index (MhtCtx *ctx)
+{
+  GHashTable *idx = g_hash_table_new_full (
+    g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  guint i;
+
+  for (i = 0; i < ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (ctx->nodes, i);
+      GPtrArray *list;
+
+      if (n->pub.duplicate_of != NULL || n->base == NULL
+          || *n->base == '\0')
+        continue;
+      list = g_hash_table_lookup (idx, n->base);
+      if (list == NULL)
+        {
+          list = g_ptr_array_new ();
+          g_hash_table_insert (idx, n->base, list);
+        }
+      g_ptr_array_add (list, n);
+    }
+  return idx;
+}
+
+/* A linkless message joins by subject only when everything points the
+ * same way: it says it is a reply, the subject is specific, someone of
+ * the thread is on it, and it is close in time to a message of that
+ * thread with the same subject.  It goes under the top of the thread
+ * holding the nearest such message: which message it answers is
+ * unknown. */
+static void
+join_subject_guarded (Join *j)
+{
+  g_autoptr(GHashTable) idx = subject_index (j->ctx);
+  guint i, k;
+
+  for (i = 0; i < j->ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (j->ctx->nodes, i);
+      GPtrArray *list;
+      MhtNode *best = NULL;
+      guint64 best_dt = G_MAXUINT64;
+
+      if (!is_candidate (n) || !n->is_reply
+          || mh_msgid_subject_is_generic (n->base))
+        continue;
+      list = g_hash_table_lookup (idx, n->base);
+      for (k = 0; list != NULL && k < list->len; k++)
+        {
+          MhtNode *x = g_ptr_array_index (list, k);
+          MhtNode *top;
+          guint64 dt;
+
+          if (x == n)
+            continue;
+          /* Unsigned, so that extreme dates cannot overflow. */
+          dt = x->in->date > n->in->date
+               ? (guint64) x->in->date - (guint64) n->in->date
+               : (guint64) n->in->date - (guint64) x->in->date;
+          if (dt > j->window || dt >= best_dt)
+            continue;
+          top = mh_thread_priv_top (x);
+          if (top == n || !shares_participant (j, n, top))
+            continue;
+          best = x;
+          best_dt = dt;
+        }
+      if (best != NULL)
+        attach (j, n, mh_thread_priv_top (best), MH_THREAD_LINK_SUBJECT);
+    }
+}
+
+/* RFC 5256 REFERENCES step (5): trees whose first messages share a base
+ * subject are merged, whatever their participants or dates.  This is what
+ * Dovecot does; it is here to compare against, not as a default.  The
+ * subject of a tree is that of its oldest message (RFC 5256 takes the
+ * first child of a dummy root, which is the same message after sorting). */
+static void
+join_subject_rfc5256 (Join *j)
+{
+  MhtCtx *ctx = j->ctx;
+  g_autoptr(GHashTable) first = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) table = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) roots = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (ctx->nodes, i);
+      MhtNode *top;
+
+      if (n->pub.duplicate_of != NULL)
+        continue;
+      top = mh_thread_priv_top (n);
+      if (!g_hash_table_contains (first, top))
+        {
+          g_hash_table_insert (first, top, n);
+          g_ptr_array_add (roots, top);
+        }
+    }
+
+  /* The table keeps a dummy root over a message, and a message that is
+   * not a reply over one that is (RFC 5256 5.B-C). */
+  for (i = 0; i < roots->len; i++)
+    {
+      MhtNode *r = g_ptr_array_index (roots, i);
+      MhtNode *f = g_hash_table_lookup (first, r);
+      MhtNode *e;
+
+      if (*f->base == '\0')
+        continue;
+      e = g_hash_table_lookup (table, f->base);
+      if (e == NULL
+          || (r->in == NULL && e->in != NULL)
+          || ((r->in == NULL) == (e->in == NULL)
+              && ((MhtNode *) g_hash_table_lookup (first, e))->is_reply
+              && !f->is_reply))
+        g_hash_table_insert (table, f->base, r);
+    }
+
+  for (i = 0; i < roots->len; i++)
+    {
+      MhtNode *r = g_ptr_array_index (roots, i);
+      MhtNode *f = g_hash_table_lookup (first, r);
+      MhtNode *e, *d;
+
+      if (*f->base == '\0' || r->pub.parent != NULL)
+        continue;
+      e = g_hash_table_lookup (table, f->base);
+      if (e == NULL || e == r)
+        continue;
+      if (e->in == NULL || f->is_reply)
+        {
+          attach (j, r, e, MH_THREAD_LINK_SUBJECT);
+          continue;
+        }
+      d = mh_thread_priv_placeholder (ctx, NULL);
+      {
+        MhtNode *fe = g_hash_table_lookup (first, e);
+        MhtNode *older = fe->rank < f->rank ? e : r;
+
+        d->rid = mh_thread_priv_root_id (older);
+      }
+      attach (j, e, d, MH_THREAD_LINK_SUBJECT);
+      attach (j, r, d, MH_THREAD_LINK_SUBJECT);
+      g_hash_table_insert (first, d, g_hash_table_lookup (first, e));
+      g_hash_table_insert (table, f->base, d);
+    }
+}
+
+void
+mh_thread_priv_join (MhtCtx *ctx)
+{
+  Join j = { ctx, NULL, (guint64) ctx->opt.window_days * 86400 };
+
+  j.parts = g_hash_table_new_full (NULL, NULL, NULL,
+                                   (GDestroyNotify) g_hash_table_unref);
+  build_parts (&j);
+  join_thread_index (&j);
+  join_gmail (&j);
+  if (ctx->opt.subject_mode == MH_THREAD_SUBJECT_GUARDED)
+    join_subject_guarded (&j);
+  else if (ctx->opt.subject_mode == MH_THREAD_SUBJECT_RFC5256)
+    join_subject_rfc5256 (&j);
+  g_hash_table_unref (j.parts);
+}
