@@ -80,10 +80,10 @@ mh_layout_slug (const char *subject)
           if (dash && out->len > 0)
             {
               g_string_append_c (out, '-');
-              dash = FALSE;
               if (out->len >= MH_LAYOUT_SLUG_MAX)
                 break;
             }
+          dash = FALSE;
           g_string_append_c (out, g_ascii_tolower (*p));
         }
       else
