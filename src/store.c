@@ -365,6 +365,12 @@ mh_store_open (const char *path, GError **error)
         !check_version (store, version, error))
       return NULL;
   }
+  /* The header alone can look right; reading the schema page finds most
+   * damage before anything is written.  Damage deeper in the file is
+   * reported by the call that meets it. */
+  if (!exec_sql (store, "SELECT count(*) FROM sqlite_schema",
+                 "cannot read the state database", error))
+    return NULL;
 
   if (sqlite3_prepare_v2 (store->db, "PRAGMA journal_mode = WAL", -1, &stmt,
                           NULL) != SQLITE_OK)
