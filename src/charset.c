@@ -200,6 +200,24 @@ mh_charset_from_cp1252 (const char *data, gsize len)
   return g_string_free (out, FALSE);
 }
 
+/* g_utf8_validate() stops at NUL; NUL is valid UTF-8 and replaced later. */
+static gboolean
+utf8_valid (const char *data, gsize len)
+{
+  const char *end = data + len;
+
+  while (data < end)
+    {
+      const char *nul = memchr (data, 0, (gsize) (end - data));
+      gsize seg = nul != NULL ? (gsize) (nul - data) : (gsize) (end - data);
+
+      if (!g_utf8_validate_len (data, seg, NULL))
+        return FALSE;
+      data += seg + (nul != NULL ? 1 : 0);
+    }
+  return TRUE;
+}
+
 static gboolean
 has_8bit (const char *data, gsize len)
 {
@@ -289,7 +307,7 @@ mh_charset_to_utf8 (const char *data, gsize len, const char *declared,
         }
     }
 
-  if (g_utf8_validate_len (data, len, NULL))
+  if (utf8_valid (data, len))
     {
       /* Pure ASCII is reported under the declared name: it decodes the
        * same either way and the label is what the sender chose. */

@@ -29,99 +29,8 @@ typedef struct {
   GMimeObject *text_part;
   GMimeObject *html_part;
   GHashTable *cids; /* content ids the HTML body refers to */
+  GHashTable *repaired; /* multipart without boundary -> reparsed one */
 } Walk;
-
-static const struct {
-  const char *type;
-  const char *ext;
-} extensions[] = {
-  { "application/pdf", "pdf" },
-  { "application/zip", "zip" },
-  { "application/x-zip-compressed", "zip" },
-  { "application/gzip", "gz" },
-  { "application/x-gzip", "gz" },
-  { "application/x-tar", "tar" },
-  { "application/x-7z-compressed", "7z" },
-  { "application/x-rar-compressed", "rar" },
-  { "application/vnd.rar", "rar" },
-  { "application/json", "json" },
-  { "application/xml", "xml" },
-  { "application/rtf", "rtf" },
-  { "application/msword", "doc" },
-  { "application/vnd.ms-excel", "xls" },
-  { "application/vnd.ms-powerpoint", "ppt" },
-  { "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "docx" },
-  { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "xlsx" },
-  { "application/vnd.openxmlformats-officedocument.presentationml."
-    "presentation", "pptx" },
-  { "application/vnd.oasis.opendocument.text", "odt" },
-  { "application/vnd.oasis.opendocument.spreadsheet", "ods" },
-  { "application/ms-tnef", "dat" },
-  { "application/vnd.ms-tnef", "dat" },
-  { "application/pgp-signature", "asc" },
-  { "application/pgp-encrypted", "pgp" },
-  { "application/pgp-keys", "asc" },
-  { "application/pkcs7-signature", "p7s" },
-  { "application/x-pkcs7-signature", "p7s" },
-  { "application/pkcs7-mime", "p7m" },
-  { "application/x-pkcs7-mime", "p7m" },
-  { "application/ics", "ics" },
-  { "application/octet-stream", "bin" },
-  { "image/jpeg", "jpg" },
-  { "image/jpg", "jpg" },
-  { "image/pjpeg", "jpg" },
-  { "image/png", "png" },
-  { "image/gif", "gif" },
-  { "image/bmp", "bmp" },
-  { "image/webp", "webp" },
-  { "image/tiff", "tif" },
-  { "image/svg+xml", "svg" },
-  { "image/heic", "heic" },
-  { "audio/mpeg", "mp3" },
-  { "audio/wav", "wav" },
-  { "audio/ogg", "ogg" },
-  { "video/mp4", "mp4" },
-  { "video/quicktime", "mov" },
-  { "text/plain", "txt" },
-  { "text/html", "html" },
-  { "text/calendar", "ics" },
-  { "text/csv", "csv" },
-  { "text/vcard", "vcf" },
-  { "text/x-vcard", "vcf" },
-  { "text/xml", "xml" },
-  { "text/rfc822-headers", "txt" },
-  { "message/rfc822", "eml" },
-  { "message/global", "eml" },
-  { "message/delivery-status", "txt" },
-  { "message/disposition-notification", "txt" },
-};
-
-static const char *
-extension_for (const char *content_type)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (extensions); i++)
-    if (strcmp (content_type, extensions[i].type) == 0)
-      return extensions[i].ext;
-  if (g_str_has_prefix (content_type, "text/"))
-    return "txt";
-  return "bin";
-}
-
-static const char *
-type_for_extension (const char *name)
-{
-  const char *dot = name != NULL ? strrchr (name, '.') : NULL;
-
-  if (dot == NULL || dot[1] == '\0')
-    return "application/octet-stream";
-  for (gsize i = 0; i < G_N_ELEMENTS (extensions); i++)
-    if (g_ascii_strcasecmp (dot + 1, extensions[i].ext) == 0
-        && strcmp (extensions[i].ext, "bin") != 0)
-      return extensions[i].type;
-  return "application/octet-stream";
-}
 
 static char *
 child_path (const char *path, int index)
@@ -129,18 +38,6 @@ child_path (const char *path, int index)
   if (path[0] == '\0')
     return g_strdup_printf ("%d", index + 1);
   return g_strdup_printf ("%s.%d", path, index + 1);
-}
-
-static char *
-mime_type_of (GMimeObject *obj)
-{
-  GMimeContentType *ct = g_mime_object_get_content_type (obj);
-  g_autofree char *t = ct != NULL ? g_mime_content_type_get_mime_type (ct)
-                                  : NULL;
-
-  if (t == NULL)
-    return g_strdup ("application/octet-stream");
-  return g_ascii_strdown (t, -1);
 }
 
 static gboolean
@@ -151,71 +48,77 @@ is_type (GMimeObject *obj, const char *type, const char *subtype)
   return ct != NULL && g_mime_content_type_is_type (ct, type, subtype);
 }
 
-/* A parameter value made readable: RFC 2047 words inside it decoded (not
- * standard, but what many mailers send) and 8-bit bytes detected. */
-static char *
-clean_name (const char *value, const MhParseCtx *ctx)
-{
-  g_autofree char *utf8 = NULL;
-  g_autofree char *dec = NULL;
-  char *out;
-
-  if (value == NULL || *value == '\0')
-    return NULL;
-  utf8 = mh_charset_to_utf8 (value, strnlen (value, 4096), NULL, NULL, NULL);
-  if (strstr (utf8, "=?") != NULL)
-    dec = g_mime_utils_header_decode_text (ctx->gopts, utf8);
-  out = dec != NULL ? mh_charset_clean_utf8 (dec, strlen (dec))
-                    : g_steal_pointer (&utf8);
-  if (*out == '\0')
-    g_clear_pointer (&out, g_free);
-  return out;
-}
-
-static char *name_from_raw_2231 (GMimeObject *obj, const char *header,
-                                 const char *param);
-
-static char *
-part_name (GMimeObject *obj, const MhParseCtx *ctx)
-{
-  char *name = name_from_raw_2231 (obj, "Content-Disposition", "filename");
-
-  if (name == NULL)
-    name = clean_name (
-      g_mime_object_get_content_disposition_parameter (obj, "filename"), ctx);
-  if (name == NULL)
-    name = name_from_raw_2231 (obj, "Content-Type", "name");
-  if (name == NULL)
-    name = clean_name (g_mime_object_get_content_type_parameter (obj, "name"),
-                       ctx);
-  return name;
-}
-
-static char *
-disposition_of (GMimeObject *obj)
-{
-  const char *d = g_mime_object_get_disposition (obj);
-
-  if (d == NULL || *d == '\0')
-    return NULL;
-  if (g_ascii_strcasecmp (d, "inline") == 0)
-    return g_strdup ("inline");
-  /* RFC 2183 2.8: an unknown disposition is treated as attachment. */
-  return g_strdup ("attachment");
-}
-
 static gboolean
 usable_body (GMimeObject *obj, const MhParseCtx *ctx)
 {
-  g_autofree char *disp = disposition_of (obj);
+  g_autofree char *disp = mh_part_disposition (obj);
   g_autofree char *name = NULL;
 
   if (!GMIME_IS_PART (obj))
     return FALSE;
   if (disp != NULL && strcmp (disp, "attachment") == 0)
     return FALSE;
-  name = part_name (obj, ctx);
+  name = mh_part_name (obj, ctx);
   return name == NULL;
+}
+
+/* The longest boundary line taken from a multipart's text when its
+ * Content-Type has no boundary parameter. */
+#define MAX_GUESSED_BOUNDARY 200
+
+/* A multipart whose Content-Type lacks the boundary parameter has no parts
+ * in GMime: its whole content lands in the prologue.  Mail clients guess
+ * the boundary from the first "--" line; so does this, by parsing the
+ * prologue again under a repaired header.  Returns @obj itself when there
+ * is nothing to repair. */
+static GMimeObject *
+repaired (Walk *w, GMimeObject *obj)
+{
+  GMimeMultipart *mp = GMIME_MULTIPART (obj);
+  const char *pro = g_mime_multipart_get_prologue (mp);
+  const char *line;
+  const char *eol;
+  GMimeObject *fixed;
+
+  if (g_mime_multipart_get_count (mp) > 0 || pro == NULL)
+    return obj;
+  if (w->repaired == NULL)
+    w->repaired = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  fixed = g_hash_table_lookup (w->repaired, obj);
+  if (fixed != NULL)
+    return fixed;
+  line = strncmp (pro, "--", 2) == 0 ? pro : strstr (pro, "\n--");
+  if (line == NULL)
+    return obj;
+  if (*line == '\n')
+    line++;
+  eol = line + strcspn (line, "\r\n");
+  if (eol - line <= 2 || eol - line > MAX_GUESSED_BOUNDARY)
+    return obj;
+  {
+    g_autofree char *boundary = g_strndup (line + 2, (gsize) (eol - line - 2));
+    g_autofree char *type = mh_part_mime_type (obj);
+    g_autofree char *text = NULL;
+    g_autoptr(GMimeStream) mem = NULL;
+    g_autoptr(GMimeParser) parser = NULL;
+
+    if (strchr (boundary, '"') != NULL || strchr (boundary, '\\') != NULL)
+      return obj;
+    text = g_strdup_printf ("Content-Type: %s; boundary=\"%s\"\n\n%s", type,
+                            boundary, pro);
+    mem = g_mime_stream_mem_new_with_buffer (text, strlen (text));
+    parser = g_mime_parser_new_with_stream (mem);
+    g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+    fixed = g_mime_parser_construct_part (parser, w->ctx->gopts);
+  }
+  if (fixed == NULL || !GMIME_IS_MULTIPART (fixed)
+      || g_mime_multipart_get_count (GMIME_MULTIPART (fixed)) == 0)
+    {
+      g_clear_object (&fixed);
+      return obj;
+    }
+  g_hash_table_insert (w->repaired, obj, fixed);
+  return fixed;
 }
 
 static void
@@ -226,7 +129,7 @@ choose_bodies (Walk *w, GMimeObject *obj, guint depth, GMimeObject **text,
     return;
   if (GMIME_IS_MULTIPART (obj))
     {
-      GMimeMultipart *mp = GMIME_MULTIPART (obj);
+      GMimeMultipart *mp = GMIME_MULTIPART (repaired (w, obj));
       int n = g_mime_multipart_get_count (mp);
 
       if (is_type (obj, "multipart", "alternative"))
@@ -294,322 +197,13 @@ choose_bodies (Walk *w, GMimeObject *obj, guint depth, GMimeObject **text,
     *html = obj;
 }
 
-#define MAX_2231_SEGMENTS 100
-
-typedef struct {
-  char *value;
-  gboolean encoded;
-} Segment;
-
-/* Splits @text at ';' outside quotes into name=value pairs and hands the
- * ones named @param, @param*, @param*N or @param*N* to @segs. */
-static gboolean
-collect_2231 (const char *text, const char *param, Segment *segs,
-              Segment *ext)
-{
-  gsize plen = strlen (param);
-  const char *p = strchr (text, ';');
-  gboolean found = FALSE;
-
-  while (p != NULL && *p != '\0')
-    {
-      const char *name;
-      gsize nlen;
-      GString *val;
-
-      p++;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      name = p;
-      while (*p != '\0' && *p != '=' && *p != ';')
-        p++;
-      nlen = (gsize) (p - name);
-      while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
-        nlen--;
-      if (*p != '=')
-        continue;
-      p++;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      val = g_string_new (NULL);
-      if (*p == '"')
-        {
-          p++;
-          while (*p != '\0' && *p != '"')
-            {
-              if (*p == '\\' && p[1] != '\0')
-                p++;
-              g_string_append_c (val, *p++);
-            }
-          if (*p == '"')
-            p++;
-          while (*p != '\0' && *p != ';')
-            p++;
-        }
-      else
-        {
-          while (*p != '\0' && *p != ';')
-            g_string_append_c (val, *p++);
-          while (val->len > 0 && (val->str[val->len - 1] == ' '
-                                  || val->str[val->len - 1] == '\t'))
-            g_string_truncate (val, val->len - 1);
-        }
-      if (nlen > plen && g_ascii_strncasecmp (name, param, plen) == 0
-          && name[plen] == '*')
-        {
-          const char *rest = name + plen + 1;
-          gsize rlen = nlen - plen - 1;
-
-          if (rlen == 0)
-            {
-              g_free (ext->value);
-              ext->value = g_string_free (val, FALSE);
-              ext->encoded = TRUE;
-              found = TRUE;
-              continue;
-            }
-          {
-            guint idx = 0;
-            gsize k = 0;
-
-            while (k < rlen && g_ascii_isdigit (rest[k]) && idx < 1000)
-              idx = idx * 10 + (guint) g_ascii_digit_value (rest[k++]);
-            if (k > 0 && idx < MAX_2231_SEGMENTS
-                && (k == rlen || (k + 1 == rlen && rest[k] == '*')))
-              {
-                g_free (segs[idx].value);
-                segs[idx].value = g_string_free (val, FALSE);
-                segs[idx].encoded = k + 1 == rlen;
-                found = TRUE;
-                continue;
-              }
-          }
-        }
-      g_string_free (val, TRUE);
-    }
-  return found;
-}
-
-static void
-percent_decode (GString *out, const char *s)
-{
-  for (; *s != '\0'; s++)
-    {
-      if (*s == '%' && g_ascii_isxdigit (s[1]) && g_ascii_isxdigit (s[2]))
-        {
-          g_string_append_c (out, (char) (g_ascii_xdigit_value (s[1]) * 16
-                                          + g_ascii_xdigit_value (s[2])));
-          s += 2;
-        }
-      else
-        g_string_append_c (out, *s);
-    }
-}
-
-/* RFC 2231 parameters read from the raw header.  GMime joins continuations
- * but, when they arrive out of order, keeps the charset'language' prefix
- * in the name; this reader sorts the segments first.  Returns NULL when
- * the header has no extended parameter of that name (GMime's value is
- * then used). */
-static char *
-name_from_raw_2231 (GMimeObject *obj, const char *header, const char *param)
-{
-  GMimeHeaderList *list = g_mime_object_get_header_list (obj);
-  GMimeHeader *h = g_mime_header_list_get_header (list, header);
-  const char *raw = h != NULL ? g_mime_header_get_raw_value (h) : NULL;
-  g_autofree char *text = NULL;
-  Segment segs[MAX_2231_SEGMENTS] = { { 0 } };
-  Segment ext = { 0 };
-  g_autofree char *charset = NULL;
-  g_autoptr(GString) bytes = g_string_new (NULL);
-  char *out = NULL;
-
-  if (raw == NULL || strnlen (raw, 65536) == 65536)
-    return NULL;
-  text = g_mime_utils_header_unfold (raw);
-  if (collect_2231 (text, param, segs, &ext))
-    {
-      Segment *first = ext.value != NULL ? &ext : &segs[0];
-
-      for (guint i = 0; i < MAX_2231_SEGMENTS; i++)
-        {
-          Segment *s = ext.value != NULL ? (i == 0 ? &ext : NULL) : &segs[i];
-          const char *v;
-
-          if (s == NULL || s->value == NULL)
-            continue;
-          v = s->value;
-          if (s == first && s->encoded)
-            {
-              const char *q1 = strchr (v, '\'');
-              const char *q2 = q1 != NULL ? strchr (q1 + 1, '\'') : NULL;
-
-              if (q2 != NULL)
-                {
-                  charset = g_strndup (v, (gsize) (q1 - v));
-                  v = q2 + 1;
-                }
-            }
-          if (s->encoded)
-            percent_decode (bytes, v);
-          else
-            g_string_append (bytes, v);
-        }
-      out = mh_charset_to_utf8 (bytes->str, bytes->len,
-                                charset != NULL && *charset != '\0'
-                                  ? charset : NULL,
-                                NULL, NULL);
-      if (*out == '\0')
-        g_clear_pointer (&out, g_free);
-    }
-  for (guint i = 0; i < MAX_2231_SEGMENTS; i++)
-    g_free (segs[i].value);
-  g_free (ext.value);
-  return out;
-}
-
-typedef struct {
-  gsize alphabet; /* base64 alphabet characters seen */
-  gsize invalid;  /* bytes that are neither alphabet, padding nor space */
-  gboolean padded;
-  gboolean after_pad; /* alphabet characters after the padding */
-} B64Check;
-
-static void
-b64_check (B64Check *c, const char *buf, gsize len)
-{
-  for (gsize i = 0; i < len; i++)
-    {
-      guchar b = (guchar) buf[i];
-
-      if (g_ascii_isalnum (b) || b == '+' || b == '/')
-        {
-          c->alphabet++;
-          if (c->padded)
-            c->after_pad = TRUE;
-        }
-      else if (b == '=')
-        c->padded = TRUE;
-      else if (b != '\r' && b != '\n' && b != ' ' && b != '\t')
-        c->invalid++;
-    }
-}
-
-/* Streams the decoded content of @part to @sink in MH_CHUNK pieces. */
-static gboolean
-decode_part (MhMessage *msg, GMimeObject *obj, const char *path,
-             MhSinkFunc sink, gpointer user_data, GError **error)
-{
-  GMimeDataWrapper *w = g_mime_part_get_content (GMIME_PART (obj));
-  GMimeStream *src;
-  GMimeContentEncoding enc;
-  g_autoptr(GMimeFilter) filter = NULL;
-  g_autofree char *buf = NULL;
-  B64Check chk = { 0 };
-
-  if (w == NULL || (src = g_mime_data_wrapper_get_stream (w)) == NULL)
-    return TRUE;
-  enc = g_mime_data_wrapper_get_encoding (w);
-  if (enc == GMIME_CONTENT_ENCODING_BASE64
-      || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE
-      || enc == GMIME_CONTENT_ENCODING_UUENCODE)
-    filter = g_mime_filter_basic_new (enc, FALSE);
-  if (g_mime_stream_reset (src) < 0)
-    {
-      g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                   "cannot read part %s of the message", path);
-      return FALSE;
-    }
-  buf = g_malloc (MH_CHUNK);
-  for (;;)
-    {
-      ssize_t n = g_mime_stream_read (src, buf, MH_CHUNK);
-      char *out = buf;
-      size_t outlen = n > 0 ? (size_t) n : 0;
-      size_t outpre = 0;
-
-      if (n < 0)
-        {
-          g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                       "cannot read part %s of the message", path);
-          return FALSE;
-        }
-      if (n == 0)
-        break;
-      if (enc == GMIME_CONTENT_ENCODING_BASE64)
-        b64_check (&chk, buf, (gsize) n);
-      if (filter != NULL)
-        g_mime_filter_filter (filter, buf, (size_t) n, 0, &out, &outlen,
-                              &outpre);
-      if (outlen > 0 && !sink ((const guint8 *) out, outlen, user_data,
-                               error))
-        return FALSE;
-    }
-  if (filter != NULL)
-    {
-      char *out = NULL;
-      size_t outlen = 0, outpre = 0;
-
-      g_mime_filter_complete (filter, buf, 0, 0, &out, &outlen, &outpre);
-      if (outlen > 0 && !sink ((const guint8 *) out, outlen, user_data,
-                               error))
-        return FALSE;
-    }
-  if (chk.invalid > 0)
-    mh_message_warn (msg, "part %s: %" G_GSIZE_FORMAT " bytes that are "
-                     "not base64 were skipped", path, chk.invalid);
-  if (chk.alphabet % 4 == 1 || (chk.alphabet % 4 != 0 && !chk.padded))
-    mh_message_warn (msg, "part %s: base64 content is truncated", path);
-  if (chk.after_pad)
-    mh_message_warn (msg, "part %s: base64 content continues after its "
-                     "padding", path);
-  return TRUE;
-}
-
-typedef struct {
-  GByteArray *bytes;
-  gsize limit;
-  gboolean cut;
-} Collect;
-
-static gboolean
-collect_sink (const guint8 *data, gsize len, gpointer user_data,
-              GError **error)
-{
-  Collect *c = user_data;
-
-  if (c->bytes->len + len > c->limit)
-    {
-      g_byte_array_append (c->bytes, data, (guint) (c->limit - c->bytes->len));
-      c->cut = TRUE;
-      g_set_error_literal (error, MH_ERROR, MH_ERROR_LIMIT, "limit");
-      return FALSE;
-    }
-  g_byte_array_append (c->bytes, data, (guint) len);
-  return TRUE;
-}
-
-/* The decoded bytes of @obj, at most @limit of them. */
-static GByteArray *
-read_decoded (MhMessage *msg, GMimeObject *obj, const char *path,
-              gsize limit, gboolean *cut_out)
-{
-  Collect c = { g_byte_array_new (), limit, FALSE };
-  g_autoptr(GError) error = NULL;
-
-  if (!decode_part (msg, obj, path, collect_sink, &c, &error) && !c.cut)
-    mh_message_warn (msg, "part %s: %s", path, error->message);
-  *cut_out = c.cut;
-  return c.bytes;
-}
-
 static char *
 read_body (Walk *w, GMimeObject *obj, const char *path, gboolean html,
            char **charset_out)
 {
   gboolean cut = FALSE;
   g_autoptr(GByteArray) bytes =
-    read_decoded (w->msg, obj, path, w->ctx->max_body, &cut);
+    mh_part_read_decoded (w->msg, obj, path, w->ctx->max_body, &cut);
   const char *declared =
     g_mime_object_get_content_type_parameter (obj, "charset");
   g_autofree char *meta = NULL;
@@ -638,8 +232,8 @@ read_body (Walk *w, GMimeObject *obj, const char *path, gboolean html,
 
       if (len > w->ctx->max_body)
         {
-          const char *end = g_utf8_find_prev_char (text,
-                                                   text + w->ctx->max_body + 1);
+          const char *end =
+            g_utf8_find_prev_char (text, text + w->ctx->max_body + 1);
           text[end != NULL ? (gsize) (end - text) : 0] = '\0';
         }
       mh_message_warn (w->msg, "part %s: body longer than %" G_GSIZE_FORMAT
@@ -663,8 +257,9 @@ static void
 set_fallback_name (MhAttachment *att)
 {
   if (att->filename == NULL)
-    att->fallback_name = g_strdup_printf ("part-%s.%s", att->part,
-                                          extension_for (att->content_type));
+    att->fallback_name =
+      g_strdup_printf ("part-%s.%s", att->part,
+                       mh_part_extension (att->content_type));
 }
 
 /* Decodes one uuencoded line into @out.  FALSE when it is not one. */
@@ -775,7 +370,7 @@ extract_uuencode (Walk *w, char *text, const char *path)
               {
                 g_autofree char *upath =
                   g_strdup_printf ("%s.u%u", path, count);
-                att = attachment_new (upath, type_for_extension (name),
+                att = attachment_new (upath, mh_part_type_for_name (name),
                                       MH_ORIGIN_UUENCODE);
               }
               att->filename = g_steal_pointer (&name);
@@ -811,7 +406,7 @@ unpack_tnef (Walk *w, GMimeObject *obj, const char *path)
 {
   gboolean cut = FALSE;
   g_autoptr(GByteArray) bytes =
-    read_decoded (w->msg, obj, path, MH_MAX_TNEF, &cut);
+    mh_part_read_decoded (w->msg, obj, path, MH_MAX_TNEF, &cut);
   g_autoptr(GPtrArray) members = NULL;
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
@@ -837,7 +432,7 @@ unpack_tnef (Walk *w, GMimeObject *obj, const char *path)
       g_autofree char *tpath = g_strdup_printf ("%s.t%u", path, i + 1);
       MhAttachment *att = attachment_new (
         tpath, m->content_type != NULL && strchr (m->content_type, '/')
-                 ? m->content_type : type_for_extension (m->name),
+                 ? m->content_type : mh_part_type_for_name (m->name),
         MH_ORIGIN_TNEF);
 
       att->filename = g_strdup (m->name);
@@ -853,15 +448,15 @@ add_message_part (Walk *w, GMimeObject *obj, const char *path, guint depth)
 {
   GMimeMessage *inner = g_mime_message_part_get_message (
     GMIME_MESSAGE_PART (obj));
-  g_autofree char *type = mime_type_of (obj);
+  g_autofree char *type = mh_part_mime_type (obj);
   MhAttachment *att = attachment_new (path, type, MH_ORIGIN_MESSAGE);
   const char *cid = g_mime_object_get_content_id (obj);
 
   att->priv_object = g_object_ref (obj);
-  att->disposition = disposition_of (obj);
+  att->disposition = mh_part_disposition (obj);
   att->content_id = cid != NULL ? mh_charset_clean_utf8 (cid, strlen (cid))
                                 : NULL;
-  att->filename = part_name (obj, w->ctx);
+  att->filename = mh_part_name (obj, w->ctx);
   g_ptr_array_add (w->msg->attachments, att);
   if (inner == NULL)
     {
@@ -896,15 +491,15 @@ add_message_part (Walk *w, GMimeObject *obj, const char *path, guint depth)
 static void
 add_leaf (Walk *w, GMimeObject *obj, const char *path)
 {
-  g_autofree char *type = mime_type_of (obj);
+  g_autofree char *type = mh_part_mime_type (obj);
   MhAttachment *att = attachment_new (path, type, MH_ORIGIN_MIME);
   const char *cid = g_mime_object_get_content_id (obj);
 
   att->priv_object = g_object_ref (obj);
-  att->disposition = disposition_of (obj);
+  att->disposition = mh_part_disposition (obj);
   att->content_id = cid != NULL ? mh_charset_clean_utf8 (cid, strlen (cid))
                                 : NULL;
-  att->filename = part_name (obj, w->ctx);
+  att->filename = mh_part_name (obj, w->ctx);
   set_fallback_name (att);
   g_ptr_array_add (w->msg->attachments, att);
   if (is_tnef (att) && GMIME_IS_PART (obj))
@@ -917,7 +512,7 @@ walk (Walk *w, GMimeObject *obj, const char *path, guint depth)
   if (GMIME_IS_MULTIPART (obj))
     {
       GMimeMultipart *mp = GMIME_MULTIPART (obj);
-      int n = g_mime_multipart_get_count (mp);
+      int n;
 
       if (depth >= w->ctx->max_depth)
         {
@@ -926,6 +521,14 @@ walk (Walk *w, GMimeObject *obj, const char *path, guint depth)
                            path[0] != '\0' ? path : "0", w->ctx->max_depth);
           return;
         }
+      if (repaired (w, obj) != obj)
+        {
+          mh_message_warn (w->msg, "part %s: multipart without a boundary "
+                           "parameter, read with the boundary of its first "
+                           "line", path[0] != '\0' ? path : "0");
+          mp = GMIME_MULTIPART (repaired (w, obj));
+        }
+      n = g_mime_multipart_get_count (mp);
       for (int i = 0; i < n; i++)
         {
           g_autofree char *cpath = child_path (path, i);
@@ -970,7 +573,7 @@ collect_cids (Walk *w, const char *html)
       id = g_string_new (NULL);
       {
         g_autofree char *raw = g_strndup (p + 4, (gsize) (q - p - 4));
-        percent_decode (id, raw);
+        mh_percent_decode (id, raw);
       }
       if (id->len > 0 && g_hash_table_size (w->cids) < MAX_CIDS)
         g_hash_table_add (w->cids, g_string_free (id, FALSE));
@@ -986,7 +589,7 @@ mh_message_collect_parts (MhMessage *msg, GMimeMessage *gmsg,
                           const MhParseCtx *ctx)
 {
   GMimeObject *root = g_mime_message_get_mime_part (gmsg);
-  Walk w = { msg, ctx, NULL, NULL, NULL };
+  Walk w = { msg, ctx, NULL, NULL, NULL, NULL };
 
   if (root == NULL)
     return;
@@ -999,6 +602,7 @@ mh_message_collect_parts (MhMessage *msg, GMimeMessage *gmsg,
       walk (&w, root, path, depth);
     }
 
+  g_clear_pointer (&w.repaired, g_hash_table_unref);
   if (msg->html != NULL)
     {
       w.cids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1019,176 +623,4 @@ mh_message_collect_parts (MhMessage *msg, GMimeMessage *gmsg,
           msg->text_charset = g_strdup (msg->html_charset);
         }
     }
-}
-
-/* A GMime stream that hands what is written to an MhSinkFunc, so that an
- * embedded message is serialised without a copy in memory. */
-typedef struct {
-  GMimeStream parent;
-  MhSinkFunc sink;
-  gpointer user_data;
-  GError *error;
-} SinkStream;
-
-typedef struct {
-  GMimeStreamClass parent_class;
-} SinkStreamClass;
-
-GType sink_stream_get_type (void);
-G_DEFINE_TYPE (SinkStream, sink_stream, GMIME_TYPE_STREAM)
-
-static ssize_t
-sink_stream_write (GMimeStream *stream, const char *buf, size_t len)
-{
-  SinkStream *s = (SinkStream *) stream;
-
-  if (s->error != NULL)
-    return -1;
-  if (len > 0
-      && !s->sink ((const guint8 *) buf, len, s->user_data, &s->error))
-    {
-      if (s->error == NULL)
-        g_set_error_literal (&s->error, MH_ERROR, MH_ERROR_IO,
-                             "the sink refused the data");
-      return -1;
-    }
-  return (ssize_t) len;
-}
-
-static ssize_t
-sink_stream_read (GMimeStream *stream, char *buf, size_t len)
-{
-  return -1;
-}
-
-static int
-sink_stream_flush (GMimeStream *stream)
-{
-  return 0;
-}
-
-static int
-sink_stream_close (GMimeStream *stream)
-{
-  return 0;
-}
-
-static gboolean
-sink_stream_eos (GMimeStream *stream)
-{
-  return TRUE;
-}
-
-static int
-sink_stream_reset (GMimeStream *stream)
-{
-  return 0;
-}
-
-static gint64
-sink_stream_seek (GMimeStream *stream, gint64 offset,
-                  GMimeSeekWhence whence)
-{
-  return -1;
-}
-
-static gint64
-sink_stream_tell (GMimeStream *stream)
-{
-  return -1;
-}
-
-static gint64
-sink_stream_length (GMimeStream *stream)
-{
-  return -1;
-}
-
-static GMimeStream *
-sink_stream_substream (GMimeStream *stream, gint64 start, gint64 end)
-{
-  return NULL;
-}
-
-static void
-sink_stream_finalize (GObject *object)
-{
-  SinkStream *s = (SinkStream *) object;
-
-  g_clear_error (&s->error);
-  G_OBJECT_CLASS (sink_stream_parent_class)->finalize (object);
-}
-
-static void
-sink_stream_class_init (SinkStreamClass *klass)
-{
-  GMimeStreamClass *sc = GMIME_STREAM_CLASS (klass);
-
-  G_OBJECT_CLASS (klass)->finalize = sink_stream_finalize;
-  sc->read = sink_stream_read;
-  sc->write = sink_stream_write;
-  sc->flush = sink_stream_flush;
-  sc->close = sink_stream_close;
-  sc->eos = sink_stream_eos;
-  sc->reset = sink_stream_reset;
-  sc->seek = sink_stream_seek;
-  sc->tell = sink_stream_tell;
-  sc->length = sink_stream_length;
-  sc->substream = sink_stream_substream;
-}
-
-static void
-sink_stream_init (SinkStream *s)
-{
-}
-
-gboolean
-mh_attachment_write (MhMessage *msg, const MhAttachment *att,
-                     MhSinkFunc sink, gpointer user_data, GError **error)
-{
-  g_return_val_if_fail (msg != NULL && att != NULL && sink != NULL, FALSE);
-
-  if (att->priv_data != NULL)
-    {
-      gsize len = 0;
-      const guint8 *data = g_bytes_get_data (att->priv_data, &len);
-
-      for (gsize off = 0; off < len; off += MH_CHUNK)
-        if (!sink (data + off, MIN ((gsize) MH_CHUNK, len - off), user_data,
-                   error))
-          return FALSE;
-      return TRUE;
-    }
-  if (att->priv_object == NULL)
-    return TRUE;
-  if (GMIME_IS_MESSAGE_PART (att->priv_object))
-    {
-      GMimeMessage *inner = g_mime_message_part_get_message (
-        GMIME_MESSAGE_PART (att->priv_object));
-      g_autoptr(GMimeStream) out = NULL;
-      SinkStream *s;
-
-      if (inner == NULL)
-        return TRUE;
-      out = g_object_new (sink_stream_get_type (), NULL);
-      g_mime_stream_construct (out, 0, -1);
-      s = (SinkStream *) out;
-      s->sink = sink;
-      s->user_data = user_data;
-      if (g_mime_object_write_to_stream (GMIME_OBJECT (inner), NULL, out) < 0
-          || s->error != NULL)
-        {
-          if (s->error != NULL)
-            g_propagate_error (error, g_steal_pointer (&s->error));
-          else
-            g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                         "cannot write part %s", att->part);
-          return FALSE;
-        }
-      return TRUE;
-    }
-  if (GMIME_IS_PART (att->priv_object))
-    return decode_part (msg, att->priv_object, att->part, sink, user_data,
-                        error);
-  return TRUE;
 }

@@ -41,3 +41,32 @@ MhMessage *mh_message_from_gmime (GMimeMessage *gmsg, const char *prefix,
                                   guint depth, const MhParseCtx *ctx);
 
 void mh_attachment_free (MhAttachment *att);
+
+/* message-names.c */
+
+/* A file name extension for @content_type ("pdf"; "bin" when unknown). */
+const char *mh_part_extension (const char *content_type);
+/* A content type for the extension of @name, "application/octet-stream"
+ * when unknown or NULL. */
+const char *mh_part_type_for_name (const char *name);
+/* Lower-case "type/subtype" of @obj, newly allocated. */
+char *mh_part_mime_type (GMimeObject *obj);
+/* The file name of @obj as UTF-8 (disposition filename, else Content-Type
+ * name; RFC 2231 and RFC 2047 decoded), newly allocated, or NULL. */
+char *mh_part_name (GMimeObject *obj, const MhParseCtx *ctx);
+/* "attachment", "inline" or NULL, newly allocated. */
+char *mh_part_disposition (GMimeObject *obj);
+/* Appends @s to @out with %XX escapes decoded. */
+void mh_percent_decode (GString *out, const char *s);
+
+/* message-decode.c */
+
+/* Streams the decoded content of the GMimePart @obj to @sink in MH_CHUNK
+ * pieces; base64 damage is added to @msg's warnings. */
+gboolean mh_part_decode (MhMessage *msg, GMimeObject *obj, const char *path,
+                         MhSinkFunc sink, gpointer user_data, GError **error);
+/* The first @limit decoded bytes of @obj; @cut_out tells whether there
+ * were more.  Read errors become warnings. */
+GByteArray *mh_part_read_decoded (MhMessage *msg, GMimeObject *obj,
+                                  const char *path, gsize limit,
+                                  gboolean *cut_out);

@@ -106,6 +106,8 @@ on_parser_warning (gint64 offset, GMimeParserWarning code, const gchar *item,
 {
   MhMessage *msg = user_data;
 
+  if (offset < 0)
+    offset = 0;
   if (item != NULL && *item != '\0')
     {
       g_autofree char *quoted = warning_item (item);
@@ -325,7 +327,8 @@ received_date (GMimeObject *obj)
       GDateTime *dt;
 
       if (g_ascii_strcasecmp (g_mime_header_get_name (h), "Received") != 0
-          || raw == NULL || strnlen (raw, MAX_HEADER_VALUE) >= MAX_HEADER_VALUE)
+          || raw == NULL
+          || strnlen (raw, MAX_HEADER_VALUE) >= MAX_HEADER_VALUE)
         continue;
       semi = strrchr (raw, ';');
       if (semi == NULL)
