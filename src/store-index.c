@@ -374,7 +374,13 @@ mh_store_set_attachments (MhStore *store, const char *key, GPtrArray *atts,
     {
       const MhStoreAttachment *att = atts->pdata[i];
 
-      g_return_val_if_fail (att->part != NULL && att->path != NULL, FALSE);
+      if (att->part == NULL || att->path == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_PARSE,
+                       "%s: attachment %u of %s has no part or path",
+                       store->path, i, key);
+          goto fail;
+        }
       stmt = mh_store_stmt (store, ST_INSERT_ATTACHMENT, error);
       if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, key, error) ||
           !mh_store_bind_text (store, stmt, 3, att->part, error) ||

@@ -209,8 +209,10 @@ gboolean mh_store_set_message_dirs (MhStore *store, const char *key,
 /* Locations. */
 
 /* Records that (@mailbox, @uidvalidity, @uid) is the message @key, which
- * must exist; a location already recorded is pointed at @key.  Creates
- * the mailbox row when needed and raises its highest_uid. */
+ * must exist (MH_ERROR_IO otherwise); a location already recorded is
+ * pointed at @key.  Creates the mailbox row when needed (with
+ * @uidvalidity) and raises its highest_uid when @uidvalidity is the
+ * recorded one. */
 gboolean mh_store_add_location (MhStore *store, const char *key,
                                 const char *mailbox, guint32 uidvalidity,
                                 guint32 uid, GError **error);
@@ -223,7 +225,10 @@ gboolean mh_store_list_locations (MhStore *store, const char *key,
 /* Attachments. */
 
 /* Replaces the attachment index of message @key (which must exist) with
- * @atts (MhStoreAttachment, may be NULL or empty), kept in that order. */
+ * @atts (MhStoreAttachment, may be NULL or empty), kept in that order.
+ * All or nothing: an entry without part or path (MH_ERROR_PARSE) or any
+ * failure leaves the previous index in place when no transaction was
+ * open; inside the caller's transaction the caller rolls back. */
 gboolean mh_store_set_attachments (MhStore *store, const char *key,
                                    GPtrArray *atts, GError **error);
 
