@@ -676,6 +676,19 @@ test_attachments (Fixture *fx, gconstpointer data)
   g_assert_cmpint (raw_int (fx->path, "SELECT size FROM attachment"
                             " WHERE part = '3.t1'"), ==, 20);
 
+  /* A bad entry leaves the previous index whole. */
+  att = mh_store_attachment_new ();
+  att->part = g_strdup ("4");
+  g_ptr_array_insert (atts, 0, att);
+  g_assert_false (mh_store_set_attachments (store, key1, atts, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_false (mh_store_in_transaction (store));
+  g_clear_pointer (&got, g_ptr_array_unref);
+  g_assert_true (mh_store_list_attachments (store, key1, &got, &error));
+  g_assert_cmpuint (got->len, ==, 1);
+  g_assert_cmpstr (((MhStoreAttachment *) got->pdata[0])->part, ==, "3.t1");
+
   g_assert_false (mh_store_set_attachments (store, key9, atts, &error));
   g_assert_error (error, MH_ERROR, MH_ERROR_IO);
 }
