@@ -454,9 +454,8 @@ finish (MhThreadForest *f)
       t->last_date = G_MININT64;
       g_ptr_array_add (f->trees, t);
     }
-  g_ptr_array_sort (f->trees, cmp_trees);
 
-  /* Pre-order again, now sorted: depth, tree and the tree's summary. */
+  /* Pre-order again, now sorted: depth and the tree's summary. */
   for (i = 0; i < f->trees->len; i++)
     {
       MhThreadTree *t = g_ptr_array_index (f->trees, i);
@@ -470,7 +469,6 @@ finish (MhThreadForest *f)
         {
           MhtNode *n = g_ptr_array_steal_index (stack, stack->len - 1);
 
-          n->pub.tree = i;
           if (n->pub.parent != NULL)
             n->pub.depth = n->pub.parent->depth + 1;
           if (n->in != NULL)
@@ -485,6 +483,22 @@ finish (MhThreadForest *f)
             g_ptr_array_add (stack, g_ptr_array_index (n->pub.children, j));
         }
       t->subject = oldest != NULL ? g_strdup (oldest->in->subject) : NULL;
+    }
+  g_ptr_array_sort (f->trees, cmp_trees);
+  for (i = 0; i < f->trees->len; i++)
+    {
+      MhThreadTree *t = g_ptr_array_index (f->trees, i);
+      g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+      g_ptr_array_add (stack, t->root);
+      while (stack->len > 0)
+        {
+          MhThreadNode *n = g_ptr_array_steal_index (stack, stack->len - 1);
+
+          n->tree = i;
+          for (j = 0; j < n->children->len; j++)
+            g_ptr_array_add (stack, g_ptr_array_index (n->children, j));
+        }
     }
   for (i = 0; i < nodes->len; i++)
     {

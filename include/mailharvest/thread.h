@@ -19,8 +19,9 @@
 G_BEGIN_DECLS
 
 #define MH_THREAD_MAX_MESSAGES 10000000 /* inputs accepted by one build */
-#define MH_THREAD_MAX_DEPTH 4096        /* a link that would make a tree
-                                         * deeper than this is dropped */
+#define MH_THREAD_MAX_DEPTH 4096        /* the loop check follows at most
+                                         * this many parent links; a link
+                                         * it cannot clear is dropped */
 #define MH_THREAD_DEFAULT_WINDOW 30     /* days */
 #define MH_THREAD_MAX_WINDOW 3650       /* days */
 
