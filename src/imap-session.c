@@ -523,6 +523,8 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
 
   if (tagged_out != NULL)
     *tagged_out = NULL;
+  if (!s->greeted && !mh_imap_session_open (s, error))
+    return FALSE;
   if (cmd->segments->len == 1)
     g_string_append (first, "\r\n");
   else
@@ -660,7 +662,8 @@ mh_imap_session_starttls (MhImapSession *s, GError **error)
   g_autoptr(MhImapCmd) cmd = NULL;
   g_autoptr(GError) local = NULL;
 
-  if (!mh_imap_session_check_usable (s, error))
+  if (!mh_imap_session_check_usable (s, error)
+      || (!s->greeted && !mh_imap_session_open (s, error)))
     return FALSE;
   if (s->authenticated)
     {

@@ -1,0 +1,848 @@
+/* test-imap-transcript.c - the IMAP session against scripted servers
+ * (the scripts in tests/data/imap, played by fake-transport.c). */
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fake-transport.h"
+#include "mailharvest/error.h"
+#include "mailharvest/imap-session.h"
+
+typedef struct {
+  guint32 uid;
+  gint64 internaldate;
+  guint64 size;
+  guint64 gm_msgid;
+  guint64 gm_thrid;
+  char **flags;
+  char **labels;
+  gboolean has_body;
+  GByteArray *body;
+} Msg;
+
+typedef struct {
+  GPtrArray *msgs;
+  guint aborts;
+  guint open_handles;
+} Sink;
+
+static void
+msg_free (gpointer p)
+{
+  Msg *m = p;
+
+  g_strfreev (m->flags);
+  g_strfreev (m->labels);
+  if (m->body != NULL)
+    g_byte_array_unref (m->body);
+  g_free (m);
+}
+
+static void
+sink_init (Sink *k)
+{
+  k->msgs = g_ptr_array_new_with_free_func (msg_free);
+  k->aborts = 0;
+  k->open_handles = 0;
+}
+
+static void
+sink_clear (Sink *k)
+{
+  g_ptr_array_unref (k->msgs);
+}
+
+static gpointer
+sink_begin (guint64 total, gpointer user_data, GError **error)
+{
+  Sink *k = user_data;
+
+  k->open_handles++;
+  return g_byte_array_new ();
+}
+
+static gboolean
+sink_write (gpointer handle, const guint8 *data, gsize len,
+            gpointer user_data, GError **error)
+{
+  g_assert_cmpuint (len, >, 0);
+  g_byte_array_append (handle, data, (guint) len);
+  return TRUE;
+}
+
+static gboolean
+sink_done (const MhImapMessageInfo *info, gpointer handle, gpointer user_data,
+           GError **error)
+{
+  Sink *k = user_data;
+  Msg *m = g_new0 (Msg, 1);
+
+  m->uid = info->uid;
+  m->internaldate = info->internaldate;
+  m->size = info->size;
+  m->gm_msgid = info->gm_msgid;
+  m->gm_thrid = info->gm_thrid;
+  m->flags = g_strdupv (info->flags);
+  m->labels = g_strdupv (info->gm_labels);
+  m->has_body = info->has_body;
+  m->body = handle;
+  if (handle != NULL)
+    {
+      k->open_handles--;
+      g_assert_cmpuint (info->body_size, ==, m->body->len);
+    }
+  g_ptr_array_add (k->msgs, m);
+  return TRUE;
+}
+
+static void
+sink_abort (gpointer handle, gpointer user_data)
+{
+  Sink *k = user_data;
+
+  k->aborts++;
+  k->open_handles--;
+  g_byte_array_unref (handle);
+}
+
+static const MhImapFetchSink test_sink = {
+  sink_begin, sink_write, sink_done, sink_abort,
+};
+
+static Msg *
+msg_at (Sink *k, guint i)
+{
+  g_assert_cmpuint (i, <, k->msgs->len);
+  return g_ptr_array_index (k->msgs, i);
+}
+
+static void
+assert_pattern (const GByteArray *body, gsize len)
+{
+  g_assert_cmpuint (body->len, ==, len);
+  for (gsize i = 0; i < len; i++)
+    if (body->data[i] != fake_transport_pattern (i))
+      g_error ("body differs at byte %" G_GSIZE_FORMAT, i);
+}
+
+/* A session over the fake server playing @name. */
+static MhImapSession *
+session_for (FakeServer *fs, int timeout_ms)
+{
+  return mh_imap_session_new (fake_server_transport (fs), "imap.example.org",
+                              993, timeout_ms);
+}
+
+static void
+collect_trace (gboolean sent, const char *line, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s %s", sent ? "C:" : "S:",
+                                               line));
+}
+
+static gboolean
+trace_contains (GPtrArray *trace, const char *needle)
+{
+  for (guint i = 0; i < trace->len; i++)
+    if (strstr (g_ptr_array_index (trace, i), needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_greeting_bye (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("greeting-bye.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mh_imap_session_open (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_BYE);
+  g_assert_nonnull (strstr (error->message, "Too many connections"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_preauth (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("preauth.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) boxes = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_true (mh_imap_session_is_authenticated (s));
+  /* Already authenticated: nothing is sent, so the script stays in step. */
+  g_assert_true (mh_imap_session_authenticate (s, "alice", "secret",
+                                               MH_IMAP_AUTH_AUTO, &error));
+  boxes = mh_imap_session_list (s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (boxes->len, ==, 1);
+  g_assert_cmpuint (mh_imap_session_get_command_count (s, MH_IMAP_CMD_LOGIN),
+                    ==, 0);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_login_ok (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-ok.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_true (mh_imap_session_authenticate (s, "alice", "pa\"ss\\word",
+                                               MH_IMAP_AUTH_AUTO, &error));
+  g_assert_no_error (error);
+  g_assert_true (mh_imap_session_is_authenticated (s));
+  g_assert_true (mh_imap_session_has_capability (s, "special-use"));
+  g_assert_true (mh_imap_session_has_capability (s, "X-GM-EXT-1"));
+  g_assert_cmpuint (mh_imap_session_get_command_count (s, MH_IMAP_CMD_LOGIN),
+                    ==, 1);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_CAPABILITY), ==, 0);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_login_literal (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-literal.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  g_assert_true (mh_imap_session_authenticate (s, "bob", "pässwort",
+                                               MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_no_error (error);
+  g_assert_true (mh_imap_session_has_capability (s, "AUTH=PLAIN"));
+  g_assert_false (trace_contains (trace, "sswort"));
+  g_assert_true (trace_contains (trace, "C: A001 LOGIN \"bob\" {9} <redacted>"));
+  g_assert_true (trace_contains (trace, "S: + Ready for literal data"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_login_no (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-no.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "wrong-secret",
+                                                MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "Authentication failed."));
+  g_assert_null (strstr (error->message, "wrong-secret"));
+  g_assert_false (mh_imap_session_is_authenticated (s));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_auth_plain_ir (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("auth-plain-ir.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  g_assert_true (mh_imap_session_authenticate (s, "alice", "secret",
+                                               MH_IMAP_AUTH_AUTO, &error));
+  g_assert_no_error (error);
+  /* The capabilities of the tagged OK replace the greeting's. */
+  g_assert_true (mh_imap_session_has_capability (s, "CONDSTORE"));
+  g_assert_false (mh_imap_session_has_capability (s, "AUTH=XOAUTH2"));
+  g_assert_false (trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
+  g_assert_true (trace_contains (trace,
+                                 "C: A001 AUTHENTICATE PLAIN <redacted>"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_auth_plain_cont (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("auth-plain-cont.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  g_assert_true (mh_imap_session_authenticate (s, "alice", "secret",
+                                               MH_IMAP_AUTH_PLAIN, &error));
+  g_assert_no_error (error);
+  g_assert_true (mh_imap_session_has_capability (s, "IDLE"));
+  g_assert_false (trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
+  g_assert_true (trace_contains (trace, "C: <redacted>"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_xoauth2_fail (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("xoauth2-fail.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  g_assert_false (mh_imap_session_authenticate (s, "alice@example.com",
+                                                "tok-SECRET-123",
+                                                MH_IMAP_AUTH_XOAUTH2,
+                                                &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "Invalid credentials"));
+  g_assert_nonnull (strstr (error->message, "status 400"));
+  g_assert_nonnull (strstr (error->message,
+                            "scope https://mail.google.com/"));
+  g_assert_null (strstr (error->message, "SECRET"));
+  g_assert_false (trace_contains (trace, "SECRET"));
+  g_assert_false (trace_contains (trace, "dXNlcj1hbGljZUBleGFtcGxl"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_oauthbearer (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("oauthbearer-ok.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_authenticate (s, "alice@example.com",
+                                               "tok-SECRET-123",
+                                               MH_IMAP_AUTH_OAUTHBEARER,
+                                               &error));
+  g_assert_no_error (error);
+  fake_server_assert_done (fs);
+}
+
+static const MhImapMailbox *
+find_box (GPtrArray *boxes, const char *name)
+{
+  for (guint i = 0; i < boxes->len; i++)
+    {
+      const MhImapMailbox *mb = g_ptr_array_index (boxes, i);
+
+      if (g_strcmp0 (mb->name, name) == 0)
+        return mb;
+    }
+  g_error ("mailbox %s not listed", name);
+  return NULL;
+}
+
+static GPtrArray *
+list_from (const char *script, FakeServer **fs_out)
+{
+  FakeServer *fs = fake_server_new_from_file (script);
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *boxes;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  boxes = mh_imap_session_list (s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mh_imap_session_get_command_count (s, MH_IMAP_CMD_LIST),
+                    ==, 1);
+  fake_server_assert_done (fs);
+  *fs_out = fs;
+  return boxes;
+}
+
+static void
+test_list_special_use (void)
+{
+  g_autoptr(FakeServer) fs = NULL;
+  g_autoptr(GPtrArray) boxes = list_from ("list-special-use.txt", &fs);
+  const MhImapMailbox *mb;
+
+  g_assert_cmpuint (boxes->len, ==, 7);
+  mb = find_box (boxes, "INBOX");
+  g_assert_null (mb->role);
+  g_assert_cmpint (mb->delimiter, ==, '/');
+  g_assert_false (mb->noselect);
+  g_assert_true (find_box (boxes, "[Gmail]")->noselect);
+  g_assert_cmpstr (find_box (boxes, "[Gmail]/All Mail")->role, ==, "\\All");
+  g_assert_cmpstr (find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
+                   "\\Sent");
+  mb = find_box (boxes, "[Gmail]/Sent Mail");
+  g_assert_cmpuint (g_strv_length (mb->flags), ==, 2);
+  g_assert_cmpstr (find_box (boxes, "Entw&APw-rfe")->name_utf8, ==,
+                   "Entw\xc3\xbcrfe");
+  g_assert_cmpstr (find_box (boxes, "Odd \"name\"")->name_utf8, ==,
+                   "Odd \"name\"");
+  /* An undecodable name keeps its raw form. */
+  g_assert_cmpstr (find_box (boxes, "Bad&AGE")->name_utf8, ==, "Bad&AGE");
+}
+
+static void
+test_list_plain (void)
+{
+  g_autoptr(FakeServer) fs = NULL;
+  g_autoptr(GPtrArray) boxes = list_from ("list-plain.txt", &fs);
+  const MhImapMailbox *mb;
+
+  g_assert_cmpuint (boxes->len, ==, 3);
+  g_assert_cmpstr (find_box (boxes, "Trash")->role, ==, "\\Trash");
+  g_assert_cmpint (find_box (boxes, "Trash")->delimiter, ==, '.');
+  mb = find_box (boxes, "Gone");
+  g_assert_true (mb->noselect);
+  g_assert_cmpint (mb->delimiter, ==, '\0');
+  g_assert_null (find_box (boxes, "INBOX")->role);
+  g_assert_cmpuint (g_strv_length (find_box (boxes, "INBOX")->flags), ==, 0);
+}
+
+static void
+test_list_xlist (void)
+{
+  g_autoptr(FakeServer) fs = NULL;
+  g_autoptr(GPtrArray) boxes = list_from ("list-xlist.txt", &fs);
+
+  g_assert_cmpuint (boxes->len, ==, 4);
+  g_assert_null (find_box (boxes, "Inbox")->role);
+  g_assert_cmpstr (find_box (boxes, "[Gmail]/All Mail")->role, ==, "\\All");
+  g_assert_cmpstr (find_box (boxes, "[Gmail]/Spam")->role, ==, "\\Junk");
+  g_assert_cmpstr (find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
+                   "\\Sent");
+}
+
+static void
+test_examine (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("examine.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) uids = NULL;
+  MhImapExamine ex;
+  MhImapStatus st;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_true (mh_imap_session_examine (s, "INBOX", &ex, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ex.exists, ==, 172);
+  g_assert_cmpuint (ex.uidvalidity, ==, 3857529045u);
+  g_assert_cmpuint (ex.uidnext, ==, 4392);
+  g_assert_cmpuint (ex.highestmodseq, ==, G_GUINT64_CONSTANT (715194045007));
+  g_assert_true (ex.read_only);
+  g_assert_true (mh_imap_session_status (s, "Sent Items", &st, &error));
+  g_assert_cmpuint (st.messages, ==, 12);
+  g_assert_cmpuint (st.uidnext, ==, 44);
+  g_assert_cmpuint (st.uidvalidity, ==, 7);
+  uids = mh_imap_session_uid_search (s, "ALL", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 3);
+  g_assert_cmpuint (g_array_index (uids, guint32, 0), ==, 3);
+  g_assert_cmpuint (g_array_index (uids, guint32, 1), ==, 5);
+  g_assert_cmpuint (g_array_index (uids, guint32, 2), ==, 9);
+  fake_server_assert_done (fs);
+}
+
+static gboolean
+fetch (MhImapSession *s, const guint32 *uids, gsize n, gboolean body,
+       Sink *k, guint *delivered, GError **error)
+{
+  MhImapFetchOptions opts = { 0 };
+
+  opts.body = body;
+  return mh_imap_session_uid_fetch (s, uids, n, &opts, &test_sink, k,
+                                    delivered, error);
+}
+
+static void
+test_fetch_bye (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-bye.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 3, 2, 1 };
+  guint delivered = 99;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (fetch (s, uids, G_N_ELEMENTS (uids), TRUE, &k, &delivered,
+                         &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_BYE);
+  g_assert_nonnull (strstr (error->message, "Server shutting down"));
+  g_assert_cmpuint (delivered, ==, 1);
+  g_assert_cmpuint (k.msgs->len, ==, 1);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 1);
+  g_assert_cmpint (msg_at (&k, 0)->internaldate, ==, 837596665);
+  assert_pattern (msg_at (&k, 0)->body, 20);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  g_assert_cmpstr (mh_imap_session_get_bye_text (s), ==,
+                   "Server shutting down");
+  /* The session is over: later calls fail at once. */
+  g_clear_error (&error);
+  g_assert_false (mh_imap_session_capability (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_NET);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_fetch_dropped (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-dropped.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 1, 2 };
+  guint delivered = 99;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_false (fetch (s, uids, 2, TRUE, &k, &delivered, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_NET);
+  g_assert_cmpuint (delivered, ==, 0);
+  g_assert_cmpuint (k.aborts, ==, 1);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+run_fetch_split (const char *prefix)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "imap",
+                                                 "fetch-split.txt", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *script = NULL;
+  g_autoptr(FakeServer) fs = NULL;
+  g_autoptr(MhImapSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+  const guint32 uids[] = { 9, 7, 9 };
+  guint delivered = 0;
+  Sink k;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  script = g_strconcat (prefix, text, NULL);
+  fs = fake_server_new (script);
+  s = session_for (fs, 0);
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  sink_init (&k);
+  g_assert_true (fetch (s, uids, G_N_ELEMENTS (uids), TRUE, &k, &delivered,
+                        &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 2);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 7);
+  g_assert_cmpuint (msg_at (&k, 0)->size, ==, 5000);
+  g_assert_cmpstr (msg_at (&k, 0)->flags[0], ==, "\\Seen");
+  assert_pattern (msg_at (&k, 0)->body, 5000);
+  g_assert_cmpuint (msg_at (&k, 1)->uid, ==, 9);
+  g_assert_true (msg_at (&k, 1)->has_body);
+  g_assert_cmpuint (msg_at (&k, 1)->body->len, ==, 0);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_BODY), ==, 1);
+  g_assert_cmpuint (mh_imap_session_get_bytes_received (s), >, 5000);
+  /* The trace summarises the body instead of dumping it. */
+  g_assert_true (trace_contains (trace, "<literal of 5000 bytes>"));
+  for (guint i = 0; i < trace->len; i++)
+    g_assert_cmpuint (strlen (g_ptr_array_index (trace, i)), <, 200);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_fetch_split (void)
+{
+  run_fetch_split ("");
+}
+
+static void
+test_fetch_one_byte (void)
+{
+  run_fetch_split ("R: 1\n");
+}
+
+static void
+test_fetch_expunge (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-expunge.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 4, 5 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_true (fetch (s, uids, 2, TRUE, &k, &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 1);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 4);
+  assert_pattern (msg_at (&k, 0)->body, 10);
+  g_assert_cmpuint (mh_imap_session_get_expunge_count (s), ==, 1);
+  g_assert_cmpuint (mh_imap_session_get_fetch_update_count (s), ==, 1);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_pipeline (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("pipeline.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+  MhImapFetchOptions opts = { FALSE, 2, 2 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &test_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 10);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_assert_cmpuint (msg_at (&k, i)->uid, ==, i + 1);
+      g_assert_cmpuint (msg_at (&k, i)->size, ==, 101 + i);
+      g_assert_null (msg_at (&k, i)->body);
+    }
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_META), ==, 5);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_BODY), ==, 0);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_gmail (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("gmail.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 5, 1, 2, 3 };
+  guint delivered = 0;
+  Msg *m;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_true (fetch (s, uids, G_N_ELEMENTS (uids), FALSE, &k, &delivered,
+                        &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 2);
+  m = msg_at (&k, 0);
+  g_assert_cmpuint (m->uid, ==, 1);
+  g_assert_cmpuint (m->gm_msgid, ==, G_GUINT64_CONSTANT (1278455344230334866));
+  g_assert_cmpuint (m->gm_thrid, ==, G_GUINT64_CONSTANT (1278455344230334865));
+  g_assert_cmpuint (g_strv_length (m->labels), ==, 4);
+  g_assert_cmpstr (m->labels[0], ==, "\\Inbox");
+  g_assert_cmpstr (m->labels[2], ==, "Muy Importante");
+  g_assert_cmpstr (m->labels[3], ==, "Entw\xc3\xbcrfe");
+  g_assert_cmpint (m->internaldate, ==, 1704103200);
+  g_assert_cmpuint (m->size, ==, 1234);
+  g_assert_false (m->has_body);
+  m = msg_at (&k, 1);
+  g_assert_cmpuint (m->gm_msgid, ==, G_MAXUINT64);
+  g_assert_cmpuint (g_strv_length (m->labels), ==, 0);
+  g_assert_cmpint (m->internaldate, ==, 1704103200 - 3600);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_BODY), ==, 0);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_stall (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("stall.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 200);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "secret",
+                                                MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_TIMEOUT);
+  fake_server_assert_done (fs);
+}
+
+/* A real socket whose peer sends the greeting and then nothing. */
+static void
+test_stall_socket (void)
+{
+  int sv[2];
+  g_autoptr(MhImapSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  const char greeting[] = "* OK [CAPABILITY IMAP4rev1] hi\r\n";
+  char buf[256];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+  g_assert_cmpint (write (sv[1], greeting, strlen (greeting)), ==,
+                   (gssize) strlen (greeting));
+  s = mh_imap_session_new (mh_net_transport_new (sv[0]), NULL, 0, 200);
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (mh_imap_session_capability (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_TIMEOUT);
+  g_assert_cmpint (read (sv[1], buf, sizeof buf), ==,
+                   (gssize) strlen ("A001 CAPABILITY\r\n"));
+  close (sv[1]);
+}
+
+static void
+test_starttls_inject (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-inject.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_true (mh_imap_session_starttls (s, &error));
+  g_assert_no_error (error);
+  g_assert_true (fake_server_tls_started (fs));
+  g_assert_false (mh_imap_session_has_capability (s, "INJECTED"));
+  g_assert_false (mh_imap_session_has_capability (s, "LOGINDISABLED"));
+  g_assert_true (mh_imap_session_has_capability (s, "SASL-IR"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_starttls_no (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-no.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mh_imap_session_starttls (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_TLS);
+  g_assert_nonnull (strstr (error->message, "not available right now"));
+  g_assert_false (fake_server_tls_started (fs));
+  /* Never go on in plaintext. */
+  g_clear_error (&error);
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "secret",
+                                                MH_IMAP_AUTH_AUTO, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_NET);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_starttls_missing (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+    "starttls-missing.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (mh_imap_session_starttls (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_TLS);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_STARTTLS), ==, 0);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_throttled (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("throttled.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  GArray *uids;
+  MhImapExamine ex;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (mh_imap_session_examine (s, "INBOX", &ex, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_THROTTLED);
+  g_assert_cmpuint (mh_imap_session_get_backoff_ms (s), ==, 299961);
+  g_clear_error (&error);
+  uids = mh_imap_session_uid_search (s, "ALL", &error);
+  g_assert_null (uids);
+  g_assert_error (error, MH_ERROR, MH_ERROR_THROTTLED);
+  g_assert_nonnull (strstr (error->message, "bandwidth limits"));
+  g_assert_cmpuint (mh_imap_session_get_backoff_ms (s), ==, 0);
+  g_clear_error (&error);
+  uids = mh_imap_session_uid_search (s, "ALL", &error);
+  g_assert_null (uids);
+  g_assert_error (error, MH_ERROR, MH_ERROR_SERVER_NO);
+  g_assert_nonnull (strstr (error->message, "Internal error"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_refuse_plaintext (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-missing.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  mh_imap_session_set_refuse_credentials (s, TRUE);
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "secret",
+                                                MH_IMAP_AUTH_AUTO, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_CONFIG);
+  g_assert_cmpuint (mh_imap_session_get_command_count (s, MH_IMAP_CMD_LOGIN)
+                    + mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_AUTHENTICATE), ==, 0);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_loopback (void)
+{
+  g_assert_true (mh_net_host_is_loopback ("localhost"));
+  g_assert_true (mh_net_host_is_loopback ("127.0.0.1"));
+  g_assert_true (mh_net_host_is_loopback ("127.8.9.10"));
+  g_assert_true (mh_net_host_is_loopback ("::1"));
+  g_assert_false (mh_net_host_is_loopback ("128.0.0.1"));
+  g_assert_false (mh_net_host_is_loopback ("localhost.example.org"));
+  g_assert_false (mh_net_host_is_loopback ("::2"));
+  g_assert_true (mh_net_host_is_ip_literal ("2001:db8::1"));
+  g_assert_false (mh_net_host_is_ip_literal ("imap.example.org"));
+}
+
+/* Nothing listens on port 1 of the loopback address: connect fails with a
+ * network error instead of hanging. */
+static void
+test_connect_refused (void)
+{
+  g_autoptr(GError) error = NULL;
+  int fd = mh_net_connect ("127.0.0.1", 1, 200, &error);
+
+  g_assert_cmpint (fd, ==, -1);
+  g_assert_nonnull (error);
+  g_assert_true (error->code == MH_ERROR_NET
+                 || error->code == MH_ERROR_TIMEOUT);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/imap-transcript/greeting-bye", test_greeting_bye);
+  g_test_add_func ("/imap-transcript/preauth", test_preauth);
+  g_test_add_func ("/imap-transcript/login/ok", test_login_ok);
+  g_test_add_func ("/imap-transcript/login/literal", test_login_literal);
+  g_test_add_func ("/imap-transcript/login/no", test_login_no);
+  g_test_add_func ("/imap-transcript/auth/plain-ir", test_auth_plain_ir);
+  g_test_add_func ("/imap-transcript/auth/plain-continuation",
+                   test_auth_plain_cont);
+  g_test_add_func ("/imap-transcript/auth/xoauth2-fail", test_xoauth2_fail);
+  g_test_add_func ("/imap-transcript/auth/oauthbearer", test_oauthbearer);
+  g_test_add_func ("/imap-transcript/auth/refuse-plaintext",
+                   test_refuse_plaintext);
+  g_test_add_func ("/imap-transcript/list/special-use",
+                   test_list_special_use);
+  g_test_add_func ("/imap-transcript/list/plain", test_list_plain);
+  g_test_add_func ("/imap-transcript/list/xlist", test_list_xlist);
+  g_test_add_func ("/imap-transcript/examine", test_examine);
+  g_test_add_func ("/imap-transcript/fetch/bye", test_fetch_bye);
+  g_test_add_func ("/imap-transcript/fetch/dropped", test_fetch_dropped);
+  g_test_add_func ("/imap-transcript/fetch/split", test_fetch_split);
+  g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
+  g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
+  g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
+  g_test_add_func ("/imap-transcript/fetch/gmail", test_gmail);
+  g_test_add_func ("/imap-transcript/stall/fake", test_stall);
+  g_test_add_func ("/imap-transcript/stall/socket", test_stall_socket);
+  g_test_add_func ("/imap-transcript/starttls/inject", test_starttls_inject);
+  g_test_add_func ("/imap-transcript/starttls/no", test_starttls_no);
+  g_test_add_func ("/imap-transcript/starttls/missing",
+                   test_starttls_missing);
+  g_test_add_func ("/imap-transcript/throttled", test_throttled);
+  g_test_add_func ("/imap-transcript/net/loopback", test_loopback);
+  g_test_add_func ("/imap-transcript/net/connect-refused",
+                   test_connect_refused);
+  return g_test_run ();
+}
