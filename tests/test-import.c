@@ -1,0 +1,547 @@
+/* test-import.c - mbox, Maildir and .eml folders through `import`:
+ * exact bytes, mailbox names, duplicates, reruns, the hostile corpus. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mailharvest/import.h"
+#include "mailharvest/message.h"
+#include "mailharvest/writer.h"
+
+typedef struct {
+  char *base;
+  char *out;
+  char *sibling;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->base = g_dir_make_tmp ("test-import-XXXXXX", NULL);
+  g_assert_nonnull (f->base);
+  f->out = g_build_filename (f->base, "out", NULL);
+  f->sibling = g_build_filename (f->base, "sibling", NULL);
+  g_assert_cmpint (g_mkdir (f->sibling, 0755), ==, 0);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, f->base, NULL));
+  g_free (f->base);
+  g_free (f->out);
+  g_free (f->sibling);
+}
+
+static char *
+corpus (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "mime", "import", name,
+                                NULL);
+}
+
+static char *
+sha256_file (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data,
+                                      len);
+}
+
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every entry below @dir as "relpath sha256" (files) or "relpath/" (dirs),
+ * checking on the way that each name is one harmless component. */
+static void
+walk (const char *dir, const char *rel, GPtrArray *out)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *r = rel[0] != '\0' ? g_strconcat (rel, "/", name, NULL)
+                                          : g_strdup (name);
+      GStatBuf st;
+
+      g_assert_null (strchr (name, '\\'));
+      g_assert_true (g_utf8_validate (name, -1, NULL));
+      for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+
+          g_assert_false (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f));
+          g_assert_false (c >= 0x202a && c <= 0x202e);
+        }
+      g_assert_cmpuint (strlen (name), <=, 255);
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      g_assert_false (S_ISLNK (st.st_mode));
+      if (S_ISDIR (st.st_mode))
+        {
+          g_ptr_array_add (out, g_strconcat (r, "/", NULL));
+          walk (path, r, out);
+        }
+      else
+        {
+          g_autofree char *sum = sha256_file (path);
+
+          g_assert_true (S_ISREG (st.st_mode));
+          g_ptr_array_add (out, g_strconcat (r, " ", sum, NULL));
+        }
+    }
+}
+
+static char *
+listing (const char *dir)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  walk (dir, "", lines);
+  g_ptr_array_sort (lines, cmp_str);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+/* The message dirs below OUT/local/threads: paths of their message.json. */
+static GPtrArray *
+manifests (Fixture *f)
+{
+  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
+                                               NULL);
+  g_autoptr(GDir) d = g_dir_open (threads, 0, NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *t;
+
+  g_assert_nonnull (d);
+  while ((t = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *tdir = g_build_filename (threads, t, NULL);
+      g_autoptr(GDir) td = g_dir_open (tdir, 0, NULL);
+      const char *m;
+
+      g_assert_nonnull (td);
+      while ((m = g_dir_read_name (td)) != NULL)
+        g_ptr_array_add (out, g_build_filename (tdir, m, "message.json",
+                                                NULL));
+    }
+  g_ptr_array_sort (out, cmp_str);
+  return out;
+}
+
+static JsonObject *
+load_object (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (
+      parser)));
+}
+
+static void
+import_paths (Fixture *f, const char *const *names, MhImportStats *stats)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+
+  for (gsize i = 0; names[i] != NULL; i++)
+    g_ptr_array_add (paths, corpus (names[i]));
+  g_ptr_array_add (paths, NULL);
+  options.output = f->out;
+  options.account = "local";
+  options.paths = (const char *const *) paths->pdata;
+  g_assert_true (mh_import (&options, stats, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < stats->failures->len; i++)
+    g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
+}
+
+/* The sha256 of each written message.eml, by subject. */
+static GHashTable *
+eml_sums_by_subject (Fixture *f)
+{
+  g_autoptr(GPtrArray) jsons = manifests (f);
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           g_free);
+
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      g_autofree char *dir = g_path_get_dirname (jsons->pdata[i]);
+      g_autofree char *eml = g_build_filename (dir, "message.eml", NULL);
+
+      g_hash_table_insert (out,
+                           g_strdup (json_object_get_string_member (
+                               o, "subject")),
+                           sha256_file (eml));
+      /* The manifest's own sum is of the same bytes. */
+      g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==,
+                       g_hash_table_lookup (out, json_object_get_string_member (
+                           o, "subject")));
+    }
+  return out;
+}
+
+static void
+assert_expected (GHashTable *sums, const char *subject, const char *file)
+{
+  g_autofree char *path = corpus (file);
+  g_autofree char *want = sha256_file (path);
+
+  g_test_message ("%s", subject);
+  g_assert_cmpstr (g_hash_table_lookup (sums, subject), ==, want);
+}
+
+static void
+test_mboxrd (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "mboxrd.mbox", NULL };
+  MhImportStats stats;
+  g_autoptr(GHashTable) sums = NULL;
+  g_autoptr(GPtrArray) jsons = NULL;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 3);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  sums = eml_sums_by_subject (f);
+  g_assert_cmpuint (g_hash_table_size (sums), ==, 3);
+  /* ">From " lost one '>', ">>From " too; the separator's empty line is
+   * gone, the body's own empty lines are not. */
+  assert_expected (sums, "mboxrd one", "expected/mboxrd-1.eml");
+  assert_expected (sums, "mboxrd two", "expected/mboxrd-2.eml");
+  assert_expected (sums, "mboxrd three", "expected/mboxrd-3.eml");
+
+  jsons = manifests (f);
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      const char *subject = json_object_get_string_member (o, "subject");
+      gint64 uid = json_object_get_int_member (o, "uid");
+
+      g_assert_cmpstr (json_object_get_string_member (o, "mailbox"), ==,
+                       "mboxrd");
+      /* UIDs are positions in the file. */
+      g_assert_cmpint (uid, ==, strcmp (subject, "mboxrd one") == 0 ? 1
+                                : strcmp (subject, "mboxrd two") == 0 ? 2
+                                                                     : 3);
+    }
+  g_assert_false (g_file_test (f->out, G_FILE_TEST_IS_SYMLINK));
+  mh_import_stats_clear (&stats);
+}
+
+static void
+test_mboxo (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "mboxo.mbox", NULL };
+  MhImportStats stats;
+  g_autoptr(GHashTable) sums = NULL;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 3);
+  sums = eml_sums_by_subject (f);
+  assert_expected (sums, "mboxo one", "expected/mboxo-1.eml");
+  assert_expected (sums, "mboxo two", "expected/mboxo-2.eml");
+  /* An unescaped "From " without an empty line before it is content. */
+  assert_expected (sums, "mboxo three", "expected/mboxo-3.eml");
+  mh_import_stats_clear (&stats);
+}
+
+static void
+test_maildir (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "Maildir", NULL };
+  MhImportStats stats;
+  g_autoptr(GPtrArray) jsons = NULL;
+  guint seen = 0;
+
+  import_paths (f, paths, &stats);
+  /* cur and new of the inbox, and .Sent; never tmp. */
+  g_assert_cmpuint (stats.imported, ==, 4);
+  jsons = manifests (f);
+  g_assert_cmpuint (jsons->len, ==, 4);
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      const char *subject = json_object_get_string_member (o, "subject");
+      const char *mailbox = json_object_get_string_member (o, "mailbox");
+      gint64 uid = json_object_get_int_member (o, "uid");
+      JsonArray *flags = json_object_get_array_member (o, "flags");
+
+      g_assert_cmpstr (subject, !=, "maildir tmp");
+      if (strcmp (subject, "maildir sent") == 0)
+        {
+          g_assert_cmpstr (mailbox, ==, "Sent");
+          g_assert_cmpint (uid, ==, 1);
+          g_assert_cmpstr (json_array_get_string_element (flags, 0), ==,
+                           "\\Seen");
+          seen |= 8;
+          continue;
+        }
+      g_assert_cmpstr (mailbox, ==, "INBOX");
+      /* UIDs by file name across cur/ and new/. */
+      if (strcmp (subject, "maildir one") == 0)
+        {
+          g_assert_cmpint (uid, ==, 1);
+          g_assert_cmpuint (json_array_get_length (flags), ==, 2);
+          g_assert_cmpstr (json_array_get_string_element (flags, 0), ==,
+                           "\\Answered");
+          g_assert_cmpstr (json_array_get_string_element (flags, 1), ==,
+                           "\\Seen");
+          seen |= 1;
+        }
+      else if (strcmp (subject, "maildir two") == 0)
+        {
+          g_assert_cmpint (uid, ==, 2);
+          g_assert_cmpuint (json_array_get_length (flags), ==, 0);
+          seen |= 2;
+        }
+      else
+        {
+          g_assert_cmpstr (subject, ==, "maildir three");
+          g_assert_cmpint (uid, ==, 3);
+          seen |= 4;
+        }
+    }
+  g_assert_cmpuint (seen, ==, 15);
+  mh_import_stats_clear (&stats);
+}
+
+static void
+test_eml_folders (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "mail", NULL };
+  MhImportStats stats;
+  g_autoptr(GPtrArray) jsons = NULL;
+  guint inbox = 0, sent = 0;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 3);
+  jsons = manifests (f);
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      const char *mailbox = json_object_get_string_member (o, "mailbox");
+
+      if (strcmp (mailbox, "Inbox") == 0)
+        inbox++;
+      else
+        {
+          g_assert_cmpstr (mailbox, ==, "Sent");
+          g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==,
+                           "Re: inbox one");
+          sent++;
+        }
+    }
+  g_assert_cmpuint (inbox, ==, 2);
+  g_assert_cmpuint (sent, ==, 1);
+  mh_import_stats_clear (&stats);
+}
+
+static void
+test_duplicates (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "dup", NULL };
+  MhImportStats stats;
+  g_autoptr(GPtrArray) jsons = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  JsonArray *boxes;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 1);
+  g_assert_cmpuint (stats.duplicates, ==, 1);
+  jsons = manifests (f);
+  g_assert_cmpuint (jsons->len, ==, 1);
+  o = load_object (jsons->pdata[0]);
+  /* The second copy is recorded as a second location. */
+  boxes = json_object_get_array_member (o, "mailboxes");
+  g_assert_cmpuint (json_array_get_length (boxes), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (
+      json_array_get_object_element (boxes, 0), "mailbox"), ==, "A");
+  g_assert_cmpstr (json_object_get_string_member (
+      json_array_get_object_element (boxes, 1), "mailbox"), ==, "B");
+  mh_import_stats_clear (&stats);
+}
+
+static void
+test_rerun (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "mboxrd.mbox", "mboxo.mbox", "Maildir",
+                                       "mail", "dup", "basic", NULL };
+  MhImportStats stats;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 15);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  g_assert_cmpuint (stats.attachments, ==, 2);
+  mh_import_stats_clear (&stats);
+  first = listing (f->out);
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 0);
+  g_assert_cmpuint (stats.already, ==, 15);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  mh_import_stats_clear (&stats);
+  second = listing (f->out);
+  g_assert_cmpstr (second, ==, first);
+  /* No temporary dir is left behind. */
+  g_assert_null (strstr (second, ".tmp-"));
+}
+
+static void
+test_missing_path (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "no-such-file", NULL };
+  g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+  MhImportStats stats;
+
+  g_ptr_array_add (full, corpus (paths[0]));
+  g_ptr_array_add (full, NULL);
+  options.output = f->out;
+  options.account = "local";
+  options.paths = (const char *const *) full->pdata;
+  g_assert_false (mh_import (&options, &stats, &error));
+  g_assert_nonnull (error);
+  /* Nothing done: not even the output dir. */
+  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
+  mh_import_stats_clear (&stats);
+}
+
+static const char *
+binary (void)
+{
+  const char *b = g_getenv ("MH_BINARY");
+
+  return b != NULL ? b : "build/mailharvest";
+}
+
+static int
+run_cli (const char *const *args, char **err_out)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_ptr_array_add (argv, (gpointer) binary ());
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL,
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               err_out, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* The whole hostile corpus through the command, with a symbolic link
+ * planted where one thread dir goes: no file outside OUT, the sibling
+ * stays empty, and the one message that cannot go in is named. */
+static void
+test_hostile_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *hostile = g_test_build_filename (G_TEST_DIST, "data",
+                                                    "mime", "hostile", NULL);
+  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
+                                               NULL);
+  g_autofree char *trap = g_build_filename (
+      threads, "2023-11-14_dotdot_fcc622e04e", NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *list = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GDir) sib = NULL;
+  const char *args[] = { "import", "-o", f->out, hostile, NULL };
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir_with_parents (threads, 0755), ==, 0);
+  g_assert_cmpint (symlink (f->sibling, trap), ==, 0);
+
+  g_assert_cmpint (run_cli (args, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "01-dotdot.eml: message 1: "));
+  g_assert_nonnull (strstr (err, "imported 15 messages into "));
+  g_assert_nonnull (strstr (err, "1 failed"));
+
+  /* The link is still a link and nothing went through it. */
+  g_assert_cmpint (g_lstat (trap, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  sib = g_dir_open (f->sibling, 0, NULL);
+  g_assert_null (g_dir_read_name (sib));
+  g_assert_cmpint (g_unlink (trap), ==, 0);
+
+  /* Then a clean run: all 16, every name harmless (walk() checks). */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (args, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "imported 1 message into "));
+  list = listing (f->base);
+  lines = g_strsplit (list, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >, 16 * 4);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    g_assert_true (g_str_has_prefix (lines[i], "out/local/")
+                   || strcmp (lines[i], "out/") == 0
+                   || strcmp (lines[i], "sibling/") == 0);
+}
+
+static void
+test_cli_usage (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mbox = corpus ("mboxrd.mbox");
+  g_autofree char *missing = corpus ("no-such-file");
+  g_autofree char *err = NULL;
+  const char *none[] = { "import", "-o", f->out, NULL };
+  const char *bad_option[] = { "import", "--frobnicate", mbox, NULL };
+  const char *absent[] = { "import", "-o", f->out, missing, NULL };
+  const char *ok[] = { "import", "-o", f->out, "--account", "me/../x",
+                       mbox, NULL };
+  g_autofree char *account = g_build_filename (f->out, "x", NULL);
+
+  g_assert_cmpint (run_cli (none, NULL), ==, 2);
+  g_assert_cmpint (run_cli (bad_option, NULL), ==, 2);
+  g_assert_cmpint (run_cli (absent, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "no-such-file"));
+  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (ok, &err), ==, 0);
+  /* The account name is made safe like any other name. */
+  g_assert_true (g_file_test (account, G_FILE_TEST_IS_DIR));
+  g_assert_true (g_str_has_suffix (err, "/x (0 attachments, 0 warnings)\n"));
+  g_assert_true (g_str_has_prefix (err, "imported 3 messages into "));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  mh_message_init ();
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/import/mboxrd", test_mboxrd);
+  ADD ("/import/mboxo", test_mboxo);
+  ADD ("/import/maildir", test_maildir);
+  ADD ("/import/eml-folders", test_eml_folders);
+  ADD ("/import/duplicates", test_duplicates);
+  ADD ("/import/rerun", test_rerun);
+  ADD ("/import/missing-path", test_missing_path);
+  ADD ("/import/hostile-cli", test_hostile_cli);
+  ADD ("/import/cli-usage", test_cli_usage);
+#undef ADD
+  return g_test_run ();
+}
