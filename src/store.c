@@ -255,17 +255,17 @@ exec_sql (MhStore *store, const char *sql, const char *what, GError **error)
   return TRUE;
 }
 
+/* Runs @sql, which returns one integer, into *@value_out. */
 static gboolean
-read_user_version (MhStore *store, gint64 *version_out, GError **error)
+read_int (MhStore *store, const char *sql, gint64 *value_out,
+          GError **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  /* Preparing reads the database header and schema, so this is where a
-   * file that is not a database, or a damaged one, is noticed. */
-  if (sqlite3_prepare_v2 (store->db, "PRAGMA user_version", -1, &stmt,
-                          NULL) != SQLITE_OK)
-    return mh_store_db_error (store, error, "cannot read the state database");
+  if (sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    return mh_store_db_error (store, error,
+                              "cannot read the state database");
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
@@ -273,9 +273,17 @@ read_user_version (MhStore *store, gint64 *version_out, GError **error)
       sqlite3_finalize (stmt);
       return FALSE;
     }
-  *version_out = sqlite3_column_int64 (stmt, 0);
+  *value_out = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
   return TRUE;
+}
+
+/* Reading the version reads the database header, so this is where a file
+ * that is not a database is noticed. */
+static gboolean
+read_user_version (MhStore *store, gint64 *version_out, GError **error)
+{
+  return read_int (store, "PRAGMA user_version", version_out, error);
 }
 
 static gboolean
@@ -356,21 +364,26 @@ mh_store_open (const char *path, GError **error)
   sqlite3_limit (store->db, SQLITE_LIMIT_LENGTH, MH_STORE_MAX_TEXT + 1024);
   sqlite3_busy_timeout (store->db, MH_STORE_BUSY_TIMEOUT_MS);
 
-  /* The version is checked before anything is changed, so that a file
-   * from a newer release, or a foreign one, is left as it was. */
+  /* Everything is checked before anything is changed, so that a file
+   * from a newer release, or a foreign one, is left as it was.  Reading
+   * the schema page finds most damage even when the header looks right;
+   * damage deeper in the file is reported by the call that meets it. */
   {
-    gint64 version = 0;
+    gint64 version = 0, n_objects = 0;
 
     if (!read_user_version (store, &version, error) ||
-        !check_version (store, version, error))
+        !check_version (store, version, error) ||
+        !read_int (store, "SELECT count(*) FROM sqlite_schema", &n_objects,
+                   error))
       return NULL;
+    if (version == 0 && n_objects > 0)
+      {
+        g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                     "%s: an SQLite database, but not a mailharvest state "
+                     "file", path);
+        return NULL;
+      }
   }
-  /* The header alone can look right; reading the schema page finds most
-   * damage before anything is written.  Damage deeper in the file is
-   * reported by the call that meets it. */
-  if (!exec_sql (store, "SELECT count(*) FROM sqlite_schema",
-                 "cannot read the state database", error))
-    return NULL;
 
   if (sqlite3_prepare_v2 (store->db, "PRAGMA journal_mode = WAL", -1, &stmt,
                           NULL) != SQLITE_OK)

@@ -259,6 +259,25 @@ test_not_sqlite (Fixture *fx, gconstpointer data)
 }
 
 static void
+test_foreign (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  MhStore *store;
+
+  raw_exec (fx->path, "CREATE TABLE notes (body TEXT);"
+            "INSERT INTO notes VALUES ('mine');");
+  store = mh_store_open (fx->path, &error);
+  g_assert_null (store);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, fx->path));
+  /* Neither our tables nor WAL were added to someone else's database. */
+  g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"),
+                   ==, 1);
+  g_assert_false (raw_int (fx->path, "SELECT count(*) FROM"
+                           " pragma_journal_mode WHERE journal_mode = 'wal'"));
+}
+
+static void
 test_corrupt (Fixture *fx, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
@@ -891,6 +910,7 @@ main (int argc, char **argv)
   ADD ("open/reopen", test_reopen);
   ADD ("open/newer-version", test_newer_version);
   ADD ("open/not-sqlite", test_not_sqlite);
+  ADD ("open/foreign", test_foreign);
   ADD ("open/corrupt", test_corrupt);
   ADD ("open/unopenable", test_unopenable);
   ADD ("mailbox/uidvalidity", test_uidvalidity);
