@@ -202,8 +202,10 @@ read_body (Walk *w, GMimeObject *obj, const char *path, gboolean html,
            char **charset_out)
 {
   gboolean cut = FALSE;
+  /* A few bytes more than the limit, so that the cut below falls on a
+   * character boundary rather than inside a multi-byte sequence. */
   g_autoptr(GByteArray) bytes =
-    mh_part_read_decoded (w->msg, obj, path, w->ctx->max_body, &cut);
+    mh_part_read_decoded (w->msg, obj, path, w->ctx->max_body + 8, &cut);
   const char *declared =
     g_mime_object_get_content_type_parameter (obj, "charset");
   g_autofree char *meta = NULL;

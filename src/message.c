@@ -490,7 +490,8 @@ parse_stream (GMimeStream *stream, const MhParseOptions *options)
   ctx.max_depth = options != NULL && options->max_depth != 0
                     ? options->max_depth : DEFAULT_MAX_DEPTH;
   ctx.max_body = options != NULL && options->max_body != 0
-                   ? options->max_body : DEFAULT_MAX_BODY;
+                   ? MIN (options->max_body, G_MAXSIZE / 2)
+                   : DEFAULT_MAX_BODY;
   ctx.fallback_date = options != NULL ? options->fallback_date : 0;
 
   ctx.gopts = g_mime_parser_options_new ();

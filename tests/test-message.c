@@ -1,0 +1,1024 @@
+/* test-message.c - the message module over tests/data/mime/message/, plus
+ * charset, html2text and TNEF on their own. */
+#include "mailharvest/charset.h"
+#include "mailharvest/error.h"
+#include "mailharvest/html2text.h"
+#include "mailharvest/message.h"
+#include "mailharvest/tnef.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+static MhMessage *
+parse (const char *name)
+{
+  g_autofree char *path =
+    g_test_build_filename (G_TEST_DIST, "data", "mime", "message", name, NULL);
+  g_autoptr(GError) error = NULL;
+  MhMessage *msg = mh_message_parse_file (path, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (msg);
+  return msg;
+}
+
+static gboolean
+bytes_sink (const guint8 *data, gsize len, gpointer user_data,
+            GError **error)
+{
+  g_byte_array_append (user_data, data, (guint) len);
+  return TRUE;
+}
+
+/* The decoded content of @att, as a NUL-terminated string (for asserts). */
+static GByteArray *
+content (MhMessage *msg, const MhAttachment *att)
+{
+  GByteArray *b = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_attachment_write (msg, att, bytes_sink, b, &error));
+  g_assert_no_error (error);
+  return b;
+}
+
+static char *
+content_sha256 (MhMessage *msg, const MhAttachment *att)
+{
+  g_autoptr(GByteArray) b = content (msg, att);
+
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, b->data, b->len);
+}
+
+static void
+assert_content (MhMessage *msg, const MhAttachment *att, const char *want)
+{
+  g_autoptr(GByteArray) b = content (msg, att);
+
+  g_assert_cmpmem (b->data, b->len, want, strlen (want));
+}
+
+static MhAttachment *
+att_at (MhMessage *msg, guint i)
+{
+  g_assert_cmpuint (i, <, msg->attachments->len);
+  return g_ptr_array_index (msg->attachments, i);
+}
+
+static gboolean
+has_warning (MhMessage *msg, const char *pattern)
+{
+  for (guint i = 0; i < msg->warnings->len; i++)
+    if (g_pattern_match_simple (pattern,
+                                g_ptr_array_index (msg->warnings, i)))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+assert_clean (const char *s)
+{
+  if (s == NULL)
+    return;
+  g_assert_true (g_utf8_validate (s, -1, NULL));
+}
+
+/* Every string of @msg and its embedded messages is valid UTF-8, and every
+ * attachment can be written. */
+static void
+assert_sane (MhMessage *msg)
+{
+  assert_clean (msg->subject);
+  assert_clean (msg->from);
+  assert_clean (msg->to);
+  assert_clean (msg->cc);
+  assert_clean (msg->text);
+  assert_clean (msg->html);
+  assert_clean (msg->message_id);
+  for (guint i = 0; i < msg->references->len; i++)
+    assert_clean (g_ptr_array_index (msg->references, i));
+  for (guint i = 0; i < msg->warnings->len; i++)
+    assert_clean (g_ptr_array_index (msg->warnings, i));
+  for (guint i = 0; i < msg->attachments->len; i++)
+    {
+      MhAttachment *att = att_at (msg, i);
+      g_autoptr(GByteArray) b = content (msg, att);
+
+      assert_clean (att->filename);
+      g_assert_true (att->filename != NULL || att->fallback_name != NULL);
+      g_assert_nonnull (att->content_type);
+      if (att->embedded != NULL)
+        assert_sane (att->embedded);
+    }
+}
+
+/* ---- charset ------------------------------------------------------------ */
+
+static void
+test_charset_table (void)
+{
+  static const struct {
+    const char *in;
+    gssize len;
+    const char *label;
+    const char *out;
+    const char *used;
+    gboolean lossy;
+  } cases[] = {
+    { "caf\xc3\xa9", -1, "utf-8", "caf\xc3\xa9", "utf-8", FALSE },
+    { "caf\xe9 \x80", -1, "iso-8859-1", "caf\xc3\xa9 \xe2\x82\xac",
+      "windows-1252", FALSE },
+    { "caf\xe9", -1, "us-ascii", "caf\xc3\xa9", "windows-1252", FALSE },
+    /* A UTF-8 text labelled Latin-1. */
+    { "caf\xc3\xa9", -1, "ISO-8859-1", "caf\xc3\xa9", "utf-8", TRUE },
+    /* A Latin-1 text labelled UTF-8. */
+    { "caf\xe9", -1, "utf-8", "caf\xc3\xa9", "windows-1252", TRUE },
+    { "caf\xe9", -1, NULL, "caf\xc3\xa9", "windows-1252", TRUE },
+    { "plain", -1, NULL, "plain", "utf-8", FALSE },
+    { "na\xefve", -1, "x-no-such", "na\xc3\xafve", "windows-1252", TRUE },
+    /* GBK bytes (U+4E02) under the gb2312 label. */
+    { "\x81\x40", -1, "gb2312", "\xe4\xb8\x82", "gb18030", FALSE },
+    /* cp932 circled digit one under the shift_jis label. */
+    { "\x87\x40", -1, "Shift_JIS", "\xe2\x91\xa0", "cp932", FALSE },
+    { "\x1b$B$\"\x1b(B", -1, "iso-2022-jp", "\xe3\x81\x82", "iso-2022-jp-2",
+      FALSE },
+    { "\xcf\xf0", -1, "windows-1251", "\xd0\x9f\xd1\x80", "windows-1251",
+      FALSE },
+    { "\xfd", -1, "iso-8859-9", "\xc4\xb1", "windows-1254", FALSE },
+    /* NUL becomes U+FFFD and does not end the string. */
+    { "a\0b", 3, "utf-8", "a\xef\xbf\xbd" "b", "utf-8", FALSE },
+    /* Mostly UTF-8 with one broken byte. */
+    { "\xc3\xa9t\xc3\xa9 \xff", -1, "utf-8", "\xc3\xa9t\xc3\xa9 \xef\xbf\xbd",
+      "utf-8", TRUE },
+    /* Undefined windows-1252 bytes still map. */
+    { "\x81\x8d", -1, "windows-1252", "\xc2\x81\xc2\x8d", "windows-1252",
+      FALSE },
+    { "", 0, "utf-16", "", "utf-16", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *used = NULL;
+      gboolean lossy = FALSE;
+      gsize len = cases[i].len < 0 ? strlen (cases[i].in)
+                                   : (gsize) cases[i].len;
+      g_autofree char *out =
+        mh_charset_to_utf8 (cases[i].in, len, cases[i].label, &used, &lossy);
+
+      g_test_message ("case %" G_GSIZE_FORMAT, i);
+      g_assert_cmpstr (out, ==, cases[i].out);
+      g_assert_cmpstr (used, ==, cases[i].used);
+      g_assert_cmpint (lossy, ==, cases[i].lossy);
+    }
+  g_assert_cmpstr (mh_charset_decoder_for ("\"GBK\""), ==, "gb18030");
+  g_assert_null (mh_charset_decoder_for ("no such charset"));
+  g_assert_null (mh_charset_decoder_for (NULL));
+}
+
+static void
+test_charset_all_bytes (void)
+{
+  char all[256];
+  g_autofree char *out = NULL;
+
+  for (int i = 0; i < 256; i++)
+    all[i] = (char) i;
+  /* The last resort maps every byte: 256 characters come out. */
+  out = mh_charset_to_utf8 (all, sizeof all, "utf-8", NULL, NULL);
+  g_assert_true (g_utf8_validate (out, -1, NULL));
+  g_assert_cmpint (g_utf8_strlen (out, -1), ==, 256);
+}
+
+/* ---- html2text ---------------------------------------------------------- */
+
+static void
+test_html2text (void)
+{
+  static const struct {
+    const char *in;
+    const char *out;
+  } cases[] = {
+    { "<p>Hello <b>world</b></p><p>Two</p>", "Hello world\n\nTwo" },
+    { "a<br>b<br/>c", "a\nb\nc" },
+    { "  lots   of\n\n  space  ", "lots of space" },
+    { "<script>var x = '<p>';</script>x<style>p{}</style>y", "xy" },
+    { "<!-- <p>hidden</p> -->shown", "shown" },
+    { "&lt;&gt;&amp;&quot;&#39;&#x41;&#66;&nbsp;&euro;&unknown;",
+      "<>&\"'AB \xe2\x82\xac&unknown;" },
+    { "&#0;&#xD800;&#99999999;", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    { "<ul><li>one<li>two</ul>after", "- one\n- two\n\nafter" },
+    { "<a href=\"https://x.org/\">site</a>", "site <https://x.org/>" },
+    { "<a href='https://x.org/'>https://x.org/</a>", "https://x.org/" },
+    { "<a href=\"mailto:a@b\">a@b</a>", "a@b" },
+    { "<a href=\"#top\">up</a>", "up" },
+    { "<pre>a  b\n c</pre>", "a  b\n c" },
+    { "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>",
+      "1 2\n3" },
+    { "<img alt=\"x>y\" src=a>z", "z" },
+    /* "<d" opens a tag, as in browsers. */
+    { "a < b and c<d", "a < b and c" },
+    { "unterminated <b", "unterminated" },
+    { "<p>\xff</p>", "\xef\xbf\xbd" },
+    { "<title>T</title><h1>Head</h1>text", "Head\n\ntext" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = mh_html_to_text (cases[i].in, -1);
+
+      g_test_message ("case %" G_GSIZE_FORMAT, i);
+      g_assert_cmpstr (out, ==, cases[i].out);
+    }
+}
+
+static void
+test_html_meta_charset (void)
+{
+  static const char a[] = "<html><head><meta charset=\"koi8-r\">";
+  static const char b[] = "<META HTTP-EQUIV=\"content-type\" "
+                          "CONTENT=\"text/html; charset=Windows-1251\">";
+  static const char c[] = "<p>charset=utf-8 in text is not a meta tag</p>";
+  g_autofree char *ra = mh_html_meta_charset (a, sizeof a - 1);
+  g_autofree char *rb = mh_html_meta_charset (b, sizeof b - 1);
+  g_autofree char *rc = mh_html_meta_charset (c, sizeof c - 1);
+
+  g_assert_cmpstr (ra, ==, "koi8-r");
+  g_assert_cmpstr (rb, ==, "Windows-1251");
+  g_assert_null (rc);
+}
+
+/* ---- TNEF --------------------------------------------------------------- */
+
+static GBytes *
+winmail_dat (void)
+{
+  g_autofree char *path = g_test_build_filename (
+    G_TEST_DIST, "data", "mime", "message", "winmail.dat", NULL);
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_bytes_new_take (data, len);
+}
+
+static void
+test_tnef (void)
+{
+  g_autoptr(GBytes) dat = winmail_dat ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (dat, &len);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) members = mh_tnef_parse (data, len, warnings, NULL);
+  MhTnefMember *m;
+
+  g_assert_nonnull (members);
+  g_assert_cmpuint (members->len, ==, 2);
+  g_assert_cmpuint (warnings->len, ==, 0);
+  m = g_ptr_array_index (members, 0);
+  g_assert_cmpstr (m->name, ==, "Long name r\xc3\xa9sum\xc3\xa9.txt");
+  g_assert_cmpstr (m->content_type, ==, "text/plain");
+  g_assert_cmpmem (g_bytes_get_data (m->data, NULL),
+                   g_bytes_get_size (m->data), "Quarterly numbers: 42\n", 22);
+  m = g_ptr_array_index (members, 1);
+  g_assert_cmpstr (m->name, ==, "caf\xc3\xa9.png");
+  g_assert_null (m->content_type);
+  g_assert_cmpuint (g_bytes_get_size (m->data), ==, 12);
+}
+
+static void
+test_tnef_damaged (void)
+{
+  g_autoptr(GBytes) dat = winmail_dat ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (dat, &len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) none = mh_tnef_parse ((const guint8 *) "nope", 4, NULL,
+                                             &error);
+
+  g_assert_null (none);
+  g_assert_error (error, MH_ERROR, MH_ERROR_PARSE);
+
+  /* Every truncation and every flipped byte: no crash, no over-read (ASan),
+   * and a member is never returned with made-up data. */
+  for (gsize cut = 0; cut < len; cut++)
+    {
+      g_autoptr(GPtrArray) w = g_ptr_array_new_with_free_func (g_free);
+      g_autofree guint8 *copy = g_memdup2 (data, cut);
+      g_autoptr(GPtrArray) m = mh_tnef_parse (copy, cut, w, NULL);
+
+      if (cut >= 6)
+        g_assert_nonnull (m);
+      else
+        g_assert_null (m);
+    }
+  for (gsize i = 6; i < len; i++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (data, len);
+      g_autoptr(GPtrArray) w = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) m = NULL;
+
+      copy[i] ^= 0xFF;
+      m = mh_tnef_parse (copy, len, w, NULL);
+      g_assert_nonnull (m);
+      g_assert_cmpuint (m->len, <=, 2);
+    }
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void
+test_headers (void)
+{
+  g_autoptr(MhMessage) msg = parse ("simple.eml");
+  static const char *const refs[] = { "root@example.com", "mid@example.com",
+                                      "parent@example.com" };
+  static const char *const people[] = { "rene.dupont@example.com",
+                                        "bob@example.org",
+                                        "carol@example.net" };
+
+  g_assert_cmpstr (msg->message_id, ==, "abc.123@example.com");
+  g_assert_cmpstr (msg->in_reply_to, ==, "parent@example.com");
+  g_assert_cmpstr (msg->in_reply_to_raw, ==,
+                   "Your message of Monday <parent@example.com>");
+  g_assert_cmpuint (msg->references->len, ==, G_N_ELEMENTS (refs));
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    g_assert_cmpstr (g_ptr_array_index (msg->references, i), ==, refs[i]);
+  g_assert_cmpstr (msg->references_raw, ==,
+                   "<root@example.com>, junk text  <mid@example.com> "
+                   "<par ent@example.com>");
+  g_assert_cmpstr (msg->subject, ==, "Caf\xc3\xa9 au lait and cr\xc3\xa8me");
+  g_assert_cmpint (msg->date, ==, 1643717655);
+  g_assert_cmpstr (msg->date_source, ==, "header");
+  g_assert_cmpstr (msg->from, ==,
+                   "Ren\xc3\xa9 Dupont <Rene.Dupont@Example.COM>");
+  g_assert_cmpstr (msg->to, ==,
+                   "bob@example.org, \"Carol C.\" <carol@example.net>");
+  g_assert_nonnull (strstr (msg->cc, "BOB@example.org"));
+  g_assert_cmpuint (msg->participants->len, ==, G_N_ELEMENTS (people));
+  for (guint i = 0; i < G_N_ELEMENTS (people); i++)
+    g_assert_cmpstr (g_ptr_array_index (msg->participants, i), ==,
+                     people[i]);
+  g_assert_cmpstr (msg->thread_index, ==, "AQHYBAbcdef==");
+  g_assert_cmpstr (msg->thread_topic, ==, "Caf\xc3\xa9 topic");
+  g_assert_cmpstr (msg->gm_thrid, ==, "1723456789012345678");
+  g_assert_cmpstr (msg->gm_labels, ==, "Inbox,Important");
+  g_assert_cmpstr (msg->text, ==, "Hello caf\xc3\xa9.\nSecond line.\n");
+  g_assert_cmpstr (msg->text_charset, ==, "utf-8");
+  g_assert_null (msg->html);
+  g_assert_false (msg->text_derived);
+  g_assert_cmpuint (msg->attachments->len, ==, 0);
+  g_assert_cmpuint (msg->warnings->len, ==, 0);
+}
+
+static void
+test_mixed (void)
+{
+  g_autoptr(MhMessage) msg = parse ("mixed.eml");
+  MhAttachment *a;
+  g_autofree char *sha_png = NULL;
+  g_autofree char *sha_pdf = NULL;
+
+  /* iso-8859-1 label, cp1252 euro sign: read as windows-1252. */
+  g_assert_cmpstr (msg->text, ==, "Price: 5 \xe2\x82\xac, caf\xc3\xa9");
+  g_assert_cmpstr (msg->text_charset, ==, "windows-1252");
+  g_assert_cmpstr (msg->html, ==,
+                   "<p>Price: 5 &euro;, caf\xc3\xa9</p>"
+                   "<img src=\"cid:logo%40x\">");
+  g_assert_cmpstr (msg->html_charset, ==, "utf-8");
+  g_assert_cmpuint (msg->attachments->len, ==, 5);
+
+  a = att_at (msg, 0);
+  g_assert_cmpstr (a->part, ==, "1.2.2");
+  g_assert_null (a->filename);
+  g_assert_cmpstr (a->fallback_name, ==, "part-1.2.2.png");
+  g_assert_cmpstr (a->content_type, ==, "image/png");
+  g_assert_cmpstr (a->disposition, ==, "inline");
+  g_assert_cmpstr (a->content_id, ==, "logo@x");
+  g_assert_true (a->referenced);
+  g_assert_cmpint (a->origin, ==, MH_ORIGIN_MIME);
+  sha_png = content_sha256 (msg, a);
+  g_assert_cmpstr (sha_png, ==, "8650fa3ad33b680c77fdf3067057857d"
+                                "38ade7f3ce31806131530d3a4d027052");
+
+  /* No Content-Disposition, no name: still an attachment. */
+  a = att_at (msg, 1);
+  g_assert_cmpstr (a->part, ==, "2");
+  g_assert_cmpstr (a->fallback_name, ==, "part-2.pdf");
+  g_assert_null (a->disposition);
+  g_assert_false (a->referenced);
+  sha_pdf = content_sha256 (msg, a);
+  g_assert_cmpstr (sha_pdf, ==, "2bf7df315f80effa37865a768959ca1a"
+                                "59f9447924a5f9019266fc9e17ea9d5a");
+
+  /* A text part with a name is an attachment, not a body. */
+  a = att_at (msg, 2);
+  g_assert_cmpstr (a->part, ==, "3");
+  g_assert_cmpstr (a->filename, ==, "notes.txt");
+  g_assert_null (a->fallback_name);
+  assert_content (msg, a, "my notes");
+
+  a = att_at (msg, 3);
+  g_assert_cmpstr (a->content_type, ==, "text/calendar");
+  g_assert_cmpstr (a->fallback_name, ==, "part-4.ics");
+  assert_content (msg, a, "BEGIN:VCALENDAR\nEND:VCALENDAR");
+
+  /* A part without any header is text/plain, after the body: kept. */
+  a = att_at (msg, 4);
+  g_assert_cmpstr (a->part, ==, "5");
+  g_assert_cmpstr (a->content_type, ==, "text/plain");
+  g_assert_cmpstr (a->fallback_name, ==, "part-5.txt");
+  assert_content (msg, a, "no headers at all");
+  g_assert_cmpuint (msg->warnings->len, ==, 0);
+}
+
+static void
+test_forwarded (void)
+{
+  g_autoptr(MhMessage) msg = parse ("forwarded.eml");
+  MhAttachment *a;
+  MhMessage *inner;
+  g_autoptr(GByteArray) eml = NULL;
+
+  g_assert_cmpstr (msg->text, ==, "See below.");
+  g_assert_cmpuint (msg->attachments->len, ==, 1);
+  a = att_at (msg, 0);
+  g_assert_cmpstr (a->part, ==, "2");
+  g_assert_cmpint (a->origin, ==, MH_ORIGIN_MESSAGE);
+  g_assert_cmpstr (a->content_type, ==, "message/rfc822");
+  g_assert_cmpstr (a->filename, ==, "Inner r\xc3\xa9port.eml");
+  inner = a->embedded;
+  g_assert_nonnull (inner);
+  g_assert_cmpstr (inner->message_id, ==, "inner@example.com");
+  g_assert_cmpstr (inner->subject, ==, "Inner r\xc3\xa9port");
+  g_assert_cmpint (inner->date, ==, 1643619600);
+  g_assert_cmpstr (inner->text, ==, "Inner text.");
+  g_assert_cmpuint (inner->attachments->len, ==, 1);
+  g_assert_cmpstr (att_at (inner, 0)->part, ==, "2.2");
+  g_assert_cmpstr (att_at (inner, 0)->filename, ==, "report.csv");
+  g_assert_cmpstr (att_at (inner, 0)->content_type, ==, "text/csv");
+  assert_content (inner, att_at (inner, 0), "a,b\n1,2");
+
+  /* The .eml is the inner message itself. */
+  eml = content (msg, a);
+  g_byte_array_append (eml, (const guint8 *) "", 1);
+  g_assert_true (g_str_has_prefix ((char *) eml->data,
+                                   "From: inner@example.com\n"));
+  g_assert_nonnull (strstr ((char *) eml->data, "a,b\n1,2\n--i--"));
+}
+
+static void
+test_winmail (void)
+{
+  g_autoptr(MhMessage) msg = parse ("winmail.eml");
+  g_autoptr(GBytes) dat = winmail_dat ();
+  g_autoptr(GByteArray) got = NULL;
+  MhAttachment *a;
+
+  g_assert_cmpstr (msg->text, ==, "See attached.");
+  g_assert_cmpuint (msg->attachments->len, ==, 3);
+  a = att_at (msg, 0);
+  g_assert_cmpstr (a->part, ==, "2");
+  g_assert_cmpstr (a->filename, ==, "winmail.dat");
+  g_assert_cmpstr (a->content_type, ==, "application/ms-tnef");
+  got = content (msg, a);
+  g_assert_cmpmem (got->data, got->len, g_bytes_get_data (dat, NULL),
+                   g_bytes_get_size (dat));
+
+  a = att_at (msg, 1);
+  g_assert_cmpstr (a->part, ==, "2.t1");
+  g_assert_cmpint (a->origin, ==, MH_ORIGIN_TNEF);
+  g_assert_cmpstr (a->filename, ==, "Long name r\xc3\xa9sum\xc3\xa9.txt");
+  g_assert_cmpstr (a->content_type, ==, "text/plain");
+  assert_content (msg, a, "Quarterly numbers: 42\n");
+
+  a = att_at (msg, 2);
+  g_assert_cmpstr (a->part, ==, "2.t2");
+  g_assert_cmpstr (a->filename, ==, "caf\xc3\xa9.png");
+  g_assert_cmpstr (a->content_type, ==, "image/png");
+  assert_content (msg, a, "\x89PNG\r\n\x1a\nfake");
+}
+
+static void
+test_signed_encrypted (void)
+{
+  g_autoptr(MhMessage) s = parse ("signed.eml");
+  g_autoptr(MhMessage) e = parse ("encrypted.eml");
+
+  g_assert_cmpstr (s->text, ==, "Signed text.");
+  g_assert_cmpuint (s->attachments->len, ==, 1);
+  g_assert_cmpstr (att_at (s, 0)->part, ==, "2");
+  g_assert_cmpstr (att_at (s, 0)->filename, ==, "signature.asc");
+  g_assert_cmpstr (att_at (s, 0)->content_type, ==,
+                   "application/pgp-signature");
+
+  g_assert_null (e->text);
+  g_assert_null (e->html);
+  g_assert_cmpuint (e->attachments->len, ==, 2);
+  g_assert_cmpstr (att_at (e, 0)->fallback_name, ==, "part-1.pgp");
+  assert_content (e, att_at (e, 0), "Version: 1");
+  g_assert_cmpstr (att_at (e, 1)->filename, ==, "encrypted.asc");
+}
+
+static void
+test_uuencode (void)
+{
+  g_autoptr(MhMessage) msg = parse ("uuencode.eml");
+  MhAttachment *a;
+
+  /* The block is cut out of the text. */
+  g_assert_cmpstr (msg->text, ==, "Before.\nAfter.\n");
+  g_assert_cmpuint (msg->attachments->len, ==, 1);
+  a = att_at (msg, 0);
+  g_assert_cmpstr (a->part, ==, "1.u1");
+  g_assert_cmpint (a->origin, ==, MH_ORIGIN_UUENCODE);
+  g_assert_cmpstr (a->filename, ==, "hello.txt");
+  g_assert_cmpstr (a->content_type, ==, "text/plain");
+  assert_content (msg, a, "hi\n");
+}
+
+static void
+test_html_only (void)
+{
+  g_autoptr(MhMessage) msg = parse ("html-only.eml");
+
+  g_assert_true (msg->text_derived);
+  g_assert_cmpstr (msg->html_charset, ==, "windows-1251");
+  g_assert_nonnull (strstr (msg->html, "\xd0\x9f\xd1\x80\xd0\xb8"));
+  g_assert_cmpstr (msg->text, ==,
+                   "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 & "
+                   "welcome\n\n- one\n- two\n\nsite <https://example.com/x> "
+                   "a\xc3\xa9\xe2\x82\xac\nend");
+}
+
+static void
+test_dates (void)
+{
+  g_autoptr(MhMessage) r = parse ("nodate.eml");
+  g_autofree char *path = g_test_build_filename (
+    G_TEST_DIST, "data", "mime", "message", "nodate-noreceived.eml", NULL);
+  MhParseOptions opts = { .fallback_date = 1700000000 };
+  g_autoptr(MhMessage) f = mh_message_parse_file (path, &opts, NULL);
+  g_autoptr(MhMessage) n = mh_message_parse_file (path, NULL, NULL);
+
+  /* The newest Received date: 09:00 -0200 is 11:00 UTC. */
+  g_assert_cmpstr (r->date_source, ==, "received");
+  g_assert_cmpint (r->date, ==, 1646132400);
+  g_assert_cmpstr (f->date_source, ==, "internaldate");
+  g_assert_cmpint (f->date, ==, 1700000000);
+  g_assert_true (has_warning (f, "unreadable Date header*"));
+  g_assert_cmpstr (n->date_source, ==, "none");
+  g_assert_cmpint (n->date, ==, 0);
+}
+
+/* ---- hostile input ------------------------------------------------------ */
+
+static void
+test_broken_base64 (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-broken-base64.eml");
+  g_autoptr(GByteArray) b = NULL;
+
+  g_assert_cmpstr (msg->text, ==, "body");
+  b = content (msg, att_at (msg, 0));
+  /* The junk bytes are skipped; the complete groups decode. */
+  g_assert_cmpuint (b->len, >=, 9);
+  g_assert_cmpmem (b->data, 9, "Hello wor", 9);
+  g_assert_true (has_warning (msg, "part 2: 3 bytes that are not base64*"));
+  g_assert_true (has_warning (msg, "part 2: base64 content is truncated"));
+}
+
+static void
+test_truncated (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-truncated.eml");
+  g_autoptr(GByteArray) b = NULL;
+
+  g_assert_cmpstr (msg->text, ==, "body");
+  g_assert_cmpuint (msg->attachments->len, ==, 1);
+  g_assert_cmpstr (att_at (msg, 0)->filename, ==, "cut.pdf");
+  b = content (msg, att_at (msg, 0));
+  g_assert_cmpuint (b->len, >=, 9);
+  g_assert_cmpmem (b->data, 9, "%PDF-1.4\n", 9);
+  g_assert_true (has_warning (msg, "parser: truncated message*"));
+}
+
+static void
+test_no_boundary (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-no-boundary.eml");
+
+  g_assert_cmpstr (msg->text, ==, "body");
+  g_assert_true (has_warning (msg, "parser: multipart without boundary*"));
+  g_assert_true (has_warning (msg, "*read with the boundary of its first*"));
+}
+
+static void
+test_nul (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-nul.eml");
+
+  g_assert_cmpstr (msg->text, ==, "before\xef\xbf\xbd" "after\n");
+  g_assert_cmpstr (msg->text_charset, ==, "utf-8");
+  /* GMime keeps header values as C strings: the Subject ends at the NUL. */
+  g_assert_cmpstr (msg->subject, ==, "nul");
+}
+
+static void
+test_8bit_headers (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-8bit-headers.eml");
+
+  g_assert_cmpstr (msg->subject, ==, "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln");
+  g_assert_cmpstr (msg->from, ==, "Ren\xc3\xa9 <rene@example.com>");
+  g_assert_cmpstr (msg->to, ==, "J\xc3\xbcrgen <j@example.com>");
+  g_assert_cmpstr (msg->text, ==, "Gr\xc3\xbc\xc3\x9f" "e\n");
+  g_assert_true (has_warning (msg, "parser: unencoded 8-bit header*"));
+  g_assert_true (has_warning (msg, "part 1: 8-bit text without a charset*"));
+}
+
+static void
+test_wrong_charset (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-wrong-charset.eml");
+
+  g_assert_cmpstr (msg->text, ==, "caf\xc3\xa9 \xe2\x82\xac");
+  g_assert_cmpstr (msg->text_charset, ==, "utf-8");
+  g_assert_cmpstr (msg->html, ==, "<p>caf\xc3\xa9 \xe2\x82\xac</p>");
+  g_assert_cmpstr (msg->html_charset, ==, "windows-1252");
+  g_assert_true (has_warning (msg, "part 1: charset \"iso-8859-1\"*"));
+  g_assert_true (has_warning (msg, "part 2: charset \"utf-8\"*"));
+}
+
+static void
+test_unknown_charset (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-unknown-charset.eml");
+
+  g_assert_cmpstr (msg->text, ==, "na\xc3\xafve");
+  g_assert_true (has_warning (msg, "*\"x-no-such-charset\" is unknown*"));
+  g_assert_cmpstr (att_at (msg, 0)->filename, ==, "gbk.txt");
+  assert_content (msg, att_at (msg, 0), "\x81\x40");
+}
+
+static void
+test_cjk (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-cjk.eml");
+
+  g_assert_cmpstr (msg->subject, ==, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+  g_assert_cmpstr (msg->text, ==,
+                   "\xe2\x91\xa0\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n");
+  g_assert_cmpstr (msg->text_charset, ==, "cp932");
+}
+
+static void
+test_encoded_words (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-encoded-words.eml");
+
+  /* Adjacent words without space, a word glued to text, an unknown charset
+   * and an unterminated word. */
+  g_assert_cmpstr (msg->subject, ==,
+                   "ab\xc3\xa9x q\xc3\xa9 =?utf-8?q?broken");
+}
+
+static void
+test_rfc2231 (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-rfc2231.eml");
+
+  g_assert_cmpuint (msg->attachments->len, ==, 3);
+  /* Segments 2, 0, 1 in that order, charset on segment 0. */
+  g_assert_cmpstr (att_at (msg, 0)->filename, ==,
+                   "r\xc3\xa9sum\xc3\xa9 final.txt");
+  /* RFC 2047 inside a quoted name. */
+  g_assert_cmpstr (att_at (msg, 1)->filename, ==, "d\xc3\xa9j\xc3\xa0 vu.doc");
+  g_assert_cmpstr (att_at (msg, 2)->filename, ==, "\xc3\xa9t\xc3\xa9.txt");
+  assert_content (msg, att_at (msg, 2), "z");
+}
+
+static void
+test_hostile_name (void)
+{
+  g_autoptr(MhMessage) msg = parse ("h-hostile-name.eml");
+
+  /* As the sender meant it: the writer makes it safe. */
+  g_assert_cmpstr (att_at (msg, 0)->filename, ==, "../../etc/passwd\x01\n");
+}
+
+static void
+test_not_mail (void)
+{
+  static const char *const names[] = { "h-empty.eml", "h-not-mail.txt",
+                                       "h-binary.bin" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(MhMessage) msg = parse (names[i]);
+
+      g_assert_null (msg->text);
+      g_assert_null (msg->html);
+      g_assert_null (msg->subject);
+      g_assert_cmpuint (msg->attachments->len, ==, 0);
+      g_assert_true (has_warning (msg, "no message could be parsed*"));
+      assert_sane (msg);
+    }
+}
+
+static void
+test_all_fixtures_sane (void)
+{
+  g_autofree char *dir_path = g_test_build_filename (
+    G_TEST_DIST, "data", "mime", "message", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autoptr(MhMessage) msg = NULL;
+
+      if (g_str_has_suffix (name, ".py") || g_str_has_suffix (name, ".dat"))
+        continue;
+      msg = parse (name);
+      assert_sane (msg);
+      count++;
+    }
+  g_assert_cmpuint (count, >=, 24);
+}
+
+static char *
+write_temp (const char *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = NULL;
+  int fd = g_file_open_tmp ("mh-message-XXXXXX", &path, &error);
+
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, data, (gssize) len, &error));
+  return path;
+}
+
+static void
+test_deep_multipart (void)
+{
+  g_autoptr(GString) s = g_string_new ("From: a@example.com\n"
+                                       "Subject: deep\n");
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+
+  for (int i = 0; i < 1000; i++)
+    g_string_append_printf (s, "Content-Type: multipart/mixed; "
+                            "boundary=b%d\n\n--b%d\n", i, i);
+  g_string_append (s, "Content-Type: text/plain\n\ndeep\n");
+  for (int i = 999; i >= 0; i--)
+    g_string_append_printf (s, "--b%d--\n", i);
+  path = write_temp (s->str, s->len);
+  msg = mh_message_parse_file (path, NULL, NULL);
+  g_assert_nonnull (msg);
+  g_assert_cmpstr (msg->subject, ==, "deep");
+  /* The text is below the nesting limit: not read, and said so. */
+  g_assert_null (msg->text);
+  g_assert_true (has_warning (msg, "*multiparts nested deeper than 16*"));
+  assert_sane (msg);
+  g_unlink (path);
+}
+
+static void
+test_deep_rfc822 (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+  MhMessage *m;
+  guint levels = 0;
+
+  for (int i = 0; i < 50; i++)
+    g_string_append_printf (s, "From: l%d@example.com\nSubject: level %d\n"
+                            "Content-Type: message/rfc822\n\n", i, i);
+  g_string_append (s, "From: z@example.com\nSubject: bottom\n\nbottom\n");
+  path = write_temp (s->str, s->len);
+  msg = mh_message_parse_file (path, NULL, NULL);
+  g_assert_nonnull (msg);
+  g_assert_cmpstr (msg->subject, ==, "level 0");
+  for (m = msg; m->attachments->len > 0 && att_at (m, 0)->embedded != NULL;
+       m = att_at (m, 0)->embedded)
+    {
+      levels++;
+      g_assert_cmpint (att_at (m, 0)->origin, ==, MH_ORIGIN_MESSAGE);
+    }
+  g_assert_cmpuint (levels, ==, 16);
+  g_assert_cmpuint (m->attachments->len, ==, 1);
+  g_assert_cmpstr (att_at (m, 0)->filename, ==, "level 17.eml");
+  g_assert_true (has_warning (m, "*messages nested deeper than 16*"));
+  g_assert_cmpstr (att_at (msg, 0)->part, ==, "1");
+  g_assert_cmpstr (att_at (att_at (msg, 0)->embedded, 0)->part, ==, "1.1");
+  assert_sane (msg);
+  g_unlink (path);
+}
+
+static void
+test_long_header (void)
+{
+  gsize n = 1024 * 1024;
+  g_autoptr(GString) s = g_string_new ("From: a@example.com\nSubject: ");
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+
+  for (gsize i = 0; i < n; i++)
+    g_string_append_c (s, 'a');
+  g_string_append (s, "\nX-Long: ");
+  for (gsize i = 0; i < n; i++)
+    g_string_append_c (s, i % 70 == 69 ? ' ' : 'b');
+  g_string_append (s, "\n\nbody\n");
+  path = write_temp (s->str, s->len);
+  msg = mh_message_parse_file (path, NULL, NULL);
+  g_assert_nonnull (msg);
+  /* Cut at 64 KiB of raw value, whose first byte is the space after the
+   * colon. */
+  g_assert_cmpuint (strlen (msg->subject), ==, 64 * 1024 - 1);
+  g_assert_cmpstr (msg->text, ==, "body\n");
+  g_unlink (path);
+}
+
+static void
+test_parse_fd_range (void)
+{
+  g_autofree char *src = g_test_build_filename (
+    G_TEST_DIST, "data", "mime", "message", "simple.eml", NULL);
+  g_autofree char *eml = NULL;
+  gsize len = 0;
+  g_autoptr(GString) mbox = g_string_new ("From junk\n\nprefix text\n");
+  gsize offset = mbox->len;
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+  g_autoptr(MhMessage) bad = NULL;
+  g_autoptr(GError) error = NULL;
+  int fd;
+
+  g_assert_true (g_file_get_contents (src, &eml, &len, NULL));
+  g_string_append_len (mbox, eml, (gssize) len);
+  g_string_append (mbox, "From next\nSubject: other\n\nnot this one\n");
+  path = write_temp (mbox->str, mbox->len);
+  fd = g_open (path, O_RDONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  msg = mh_message_parse_fd (fd, (gint64) offset, (gint64) len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (msg->subject, ==, "Caf\xc3\xa9 au lait and cr\xc3\xa8me");
+  g_assert_cmpstr (msg->text, ==, "Hello caf\xc3\xa9.\nSecond line.\n");
+  bad = mh_message_parse_fd (fd, -1, 10, NULL, &error);
+  g_assert_null (bad);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_clear_pointer (&msg, mh_message_free);
+  close (fd);
+  g_unlink (path);
+}
+
+static void
+test_missing_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  MhMessage *msg = mh_message_parse_file ("/nonexistent/x.eml", NULL, &error);
+
+  g_assert_null (msg);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+}
+
+static void
+test_max_body (void)
+{
+  g_autofree char *path = g_test_build_filename (
+    G_TEST_DIST, "data", "mime", "message", "simple.eml", NULL);
+  MhParseOptions opts = { .max_body = 10 };
+  g_autoptr(MhMessage) msg = mh_message_parse_file (path, &opts, NULL);
+
+  /* "Hello café" is 11 bytes: the cut does not split the é. */
+  g_assert_cmpstr (msg->text, ==, "Hello caf");
+  g_assert_true (has_warning (msg, "part 1: body longer than 10 bytes*"));
+}
+
+typedef struct {
+  GChecksum *sum;
+  gsize total;
+  gsize max_piece;
+} Counter;
+
+static gboolean
+count_sink (const guint8 *data, gsize len, gpointer user_data,
+            GError **error)
+{
+  Counter *c = user_data;
+
+  g_checksum_update (c->sum, data, (gssize) len);
+  c->total += len;
+  c->max_piece = MAX (c->max_piece, len);
+  return TRUE;
+}
+
+static gboolean
+refusing_sink (const guint8 *data, gsize len, gpointer user_data,
+               GError **error)
+{
+  g_set_error_literal (error, MH_ERROR, MH_ERROR_IO, "disk full");
+  return FALSE;
+}
+
+static void
+test_big_attachment (void)
+{
+  /* 50 MB of data as base64 lines of 57 bytes each. */
+  const gsize lines = 50u * 1024u * 1024u / 57u;
+  guint8 block[57];
+  g_autofree char *line = NULL;
+  g_autoptr(GChecksum) want = g_checksum_new (G_CHECKSUM_SHA256);
+  Counter c = { g_checksum_new (G_CHECKSUM_SHA256), 0, 0 };
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+  g_autoptr(GError) error = NULL;
+  FILE *f;
+  int fd;
+
+  for (gsize i = 0; i < sizeof block; i++)
+    block[i] = (guint8) (i * 7 + 3);
+  line = g_base64_encode (block, sizeof block);
+  fd = g_file_open_tmp ("mh-big-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  f = fdopen (fd, "w");
+  fputs ("From: a@example.com\nSubject: big\nContent-Type: multipart/mixed;"
+         " boundary=B\n\n--B\nContent-Type: text/plain\n\nsee file\n--B\n"
+         "Content-Type: application/octet-stream; name=big.bin\n"
+         "Content-Transfer-Encoding: base64\n\n", f);
+  for (gsize i = 0; i < lines; i++)
+    {
+      fputs (line, f);
+      fputc ('\n', f);
+      g_checksum_update (want, block, sizeof block);
+    }
+  fputs ("--B--\n", f);
+  fclose (f);
+
+  msg = mh_message_parse_file (path, NULL, NULL);
+  g_assert_cmpstr (msg->text, ==, "see file");
+  g_assert_cmpuint (msg->attachments->len, ==, 1);
+  g_assert_true (mh_attachment_write (msg, att_at (msg, 0), count_sink, &c,
+                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.total, ==, lines * 57);
+  g_assert_cmpstr (g_checksum_get_string (c.sum), ==,
+                   g_checksum_get_string (want));
+  /* Streamed in pieces, never as one buffer. */
+  g_assert_cmpuint (c.max_piece, <=, 64 * 1024);
+  g_checksum_free (c.sum);
+
+  g_assert_false (mh_attachment_write (msg, att_at (msg, 0), refusing_sink,
+                                       NULL, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  mh_message_init ();
+
+  g_test_add_func ("/charset/table", test_charset_table);
+  g_test_add_func ("/charset/all-bytes", test_charset_all_bytes);
+  g_test_add_func ("/html2text/cases", test_html2text);
+  g_test_add_func ("/html2text/meta-charset", test_html_meta_charset);
+  g_test_add_func ("/tnef/members", test_tnef);
+  g_test_add_func ("/tnef/damaged", test_tnef_damaged);
+  g_test_add_func ("/message/headers", test_headers);
+  g_test_add_func ("/message/mixed", test_mixed);
+  g_test_add_func ("/message/forwarded", test_forwarded);
+  g_test_add_func ("/message/winmail", test_winmail);
+  g_test_add_func ("/message/signed-encrypted", test_signed_encrypted);
+  g_test_add_func ("/message/uuencode", test_uuencode);
+  g_test_add_func ("/message/html-only", test_html_only);
+  g_test_add_func ("/message/dates", test_dates);
+  g_test_add_func ("/message/parse-fd-range", test_parse_fd_range);
+  g_test_add_func ("/message/missing-file", test_missing_file);
+  g_test_add_func ("/message/max-body", test_max_body);
+  g_test_add_func ("/message/big-attachment", test_big_attachment);
+  g_test_add_func ("/hostile/broken-base64", test_broken_base64);
+  g_test_add_func ("/hostile/truncated", test_truncated);
+  g_test_add_func ("/hostile/no-boundary", test_no_boundary);
+  g_test_add_func ("/hostile/nul", test_nul);
+  g_test_add_func ("/hostile/8bit-headers", test_8bit_headers);
+  g_test_add_func ("/hostile/wrong-charset", test_wrong_charset);
+  g_test_add_func ("/hostile/unknown-charset", test_unknown_charset);
+  g_test_add_func ("/hostile/cjk", test_cjk);
+  g_test_add_func ("/hostile/encoded-words", test_encoded_words);
+  g_test_add_func ("/hostile/rfc2231", test_rfc2231);
+  g_test_add_func ("/hostile/name", test_hostile_name);
+  g_test_add_func ("/hostile/not-mail", test_not_mail);
+  g_test_add_func ("/hostile/deep-multipart", test_deep_multipart);
+  g_test_add_func ("/hostile/deep-rfc822", test_deep_rfc822);
+  g_test_add_func ("/hostile/long-header", test_long_header);
+  g_test_add_func ("/hostile/all-fixtures", test_all_fixtures_sane);
+  return g_test_run ();
+}
