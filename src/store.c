@@ -361,7 +361,9 @@ mh_store_open (const char *path, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
-  sqlite3_limit (store->db, SQLITE_LIMIT_LENGTH, MH_STORE_MAX_TEXT + 1024);
+  /* The limit also bounds a whole row: a message row has fifteen text
+   * columns, each of at most MH_STORE_MAX_TEXT bytes. */
+  sqlite3_limit (store->db, SQLITE_LIMIT_LENGTH, 16 * MH_STORE_MAX_TEXT);
   sqlite3_busy_timeout (store->db, MH_STORE_BUSY_TIMEOUT_MS);
 
   /* Everything is checked before anything is changed, so that a file
