@@ -1,0 +1,122 @@
+/* archive.h - one account's archive: OUTPUT/ACCOUNT.
+ *
+ * The archive ties the parts together for both `run` (IMAP) and `import`
+ * (local files): a raw message file is deduplicated against the store,
+ * parsed, written as a message dir and recorded; at the end
+ * mh_archive_finish() threads every message of the account and lays the
+ * conversations out on disk.
+ *
+ *   OUTPUT/ACCOUNT/state.sqlite       the store (store.h)
+ *   OUTPUT/ACCOUNT/.incoming/MESSAGE  messages written but not yet placed
+ *   OUTPUT/ACCOUNT/.tmp/              raw files being fetched
+ *   OUTPUT/ACCOUNT/threads/THREAD/MESSAGE, thread.json
+ *   OUTPUT/ACCOUNT/threads.json, index.html
+ *
+ * Crash safety: a message dir is complete before it is recorded, and it
+ * is recorded before it is placed; placing is a rename of the dir, and
+ * mh_archive_finish() derives every placement from the store alone.  A
+ * process killed at any point and started again therefore ends with the
+ * same archive: the messages it had not recorded are fetched again (their
+ * half-written dirs in .incoming are replaced or removed), the recorded
+ * ones are placed by the next finish.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mailharvest/message.h"
+#include "mailharvest/store.h"
+#include "mailharvest/thread.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MhArchive MhArchive;
+
+typedef struct {
+  const char *output;        /* archive root, created when missing */
+  const char *account;       /* a safe name (one path component) */
+  MhThreadSubjectMode subject_mode;
+  guint window_days;         /* 0: the threader's default */
+  guint commit_every;        /* messages per store commit; 0: 200 */
+} MhArchiveOptions;
+
+/* Opens (creating) OUTPUT/ACCOUNT, its store and its work dirs, and
+ * removes what a killed run left in .tmp.  (transfer full) */
+MhArchive *mh_archive_open (const MhArchiveOptions *options,
+                            GError **error);
+
+/* Commits and closes.  NULL is fine. */
+void mh_archive_free (MhArchive *archive);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhArchive, mh_archive_free)
+
+MhStore *mh_archive_get_store (MhArchive *archive);
+/* OUTPUT/ACCOUNT, and the dir for raw files in flight (same file system
+ * as the archive, so that they are renamed into place, never copied). */
+const char *mh_archive_get_dir (MhArchive *archive);
+const char *mh_archive_get_tmp_dir (MhArchive *archive);
+
+/* Where a message was found, and what the source knows about it. */
+typedef struct {
+  const char *mailbox;
+  guint32 uidvalidity;
+  guint32 uid;
+  const char *const *flags;        /* NULL-terminated or NULL */
+  gint64 internaldate;             /* 0 when unknown */
+  guint64 gm_msgid;                /* 0 when unknown */
+  guint64 gm_thrid;
+  const char *const *gm_labels;
+} MhArchiveSource;
+
+typedef enum {
+  MH_ARCHIVE_ADDED,     /* parsed, written and recorded */
+  MH_ARCHIVE_DUPLICATE, /* the same message was stored already (same
+                         * bytes, or same Message-ID, date and sender):
+                         * only the location was added */
+  MH_ARCHIVE_KNOWN,     /* this location was recorded already */
+} MhArchiveAddStatus;
+
+typedef struct {
+  MhArchiveAddStatus status;
+  guint attachments;    /* attachment files written */
+  guint warnings;       /* warnings in message.json */
+  char *key;            /* the stored message's key (transfer full) */
+} MhArchiveAddResult;
+
+void mh_archive_add_result_clear (MhArchiveAddResult *result);
+
+/* Adds the raw message in @raw_path, found at @source.  With @move the
+ * file is renamed into the archive (or removed when it is a duplicate);
+ * without, it is copied and left alone.  A message that cannot be parsed
+ * at all is still stored (as message.eml with warnings).  Fails only on
+ * local I/O or store errors. */
+gboolean mh_archive_add (MhArchive *archive, const char *raw_path,
+                         gboolean move, const MhArchiveSource *source,
+                         MhArchiveAddResult *result_out, GError **error);
+
+/* Records @source as a further location of the stored message @key
+ * (Gmail: the same X-GM-MSGID seen again) without fetching it. */
+gboolean mh_archive_add_location (MhArchive *archive, const char *key,
+                                  const MhArchiveSource *source,
+                                  GError **error);
+
+typedef struct {
+  guint threads;        /* conversations in the archive */
+  guint messages;       /* messages in the archive */
+  guint moved;          /* message dirs moved into another thread dir */
+  guint removed_dirs;   /* thread dirs removed (merged or renamed) */
+} MhArchiveFinishStats;
+
+/* Threads every message of the account, moves each message dir into its
+ * conversation's dir, writes thread.json, threads.json and index.html
+ * (only where their bytes change), removes thread dirs left empty and
+ * leftovers of killed runs, and commits.  Idempotent. */
+gboolean mh_archive_finish (MhArchive *archive,
+                            MhArchiveFinishStats *stats_out,
+                            GError **error);
+
+/* For tests of crash safety: when the environment variable
+ * MH_DEBUG_KILL_AT is "NAME:N", the N-th call with @name raises SIGKILL.
+ * Does nothing otherwise. */
+void mh_debug_kill_point (const char *name);
+
+G_END_DECLS

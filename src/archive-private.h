@@ -1,0 +1,23 @@
+/* archive-private.h - shared by archive.c and archive-finish.c. */
+#pragma once
+
+#include <dirent.h>
+
+#include "mailharvest/archive.h"
+
+struct _MhArchive {
+  MhArchiveOptions options;  /* output and account not kept here */
+  char *account;
+  char *dir;                 /* OUTPUT/ACCOUNT */
+  char *tmp_dir;             /* OUTPUT/ACCOUNT/.tmp */
+  int out_fd;
+  int account_fd;
+  int threads_fd;
+  int incoming_fd;
+  int tmp_fd;
+  MhStore *store;
+};
+
+/* A new fd of the dir holding @m's message dir, or -1 with @error. */
+int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
+                               GError **error);

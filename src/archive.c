@@ -1,0 +1,485 @@
+/* archive.c - one account's archive: dedupe, parse, write, record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "archive-private.h"
+#include "mailharvest/error.h"
+#include "mailharvest/layout.h"
+#include "mailharvest/msgid.h"
+#include "mailharvest/writer.h"
+
+#define HASH_CHUNK 65536
+#define DEFAULT_COMMIT_EVERY 200
+#define COMMIT_SECONDS 5
+
+void
+mh_debug_kill_point (const char *name)
+{
+  static GHashTable *counts;
+  const char *spec = g_getenv ("MH_DEBUG_KILL_AT");
+  const char *colon;
+  guint n;
+
+  if (spec == NULL || (colon = strchr (spec, ':')) == NULL)
+    return;
+  if ((gsize) (colon - spec) != strlen (name)
+      || strncmp (spec, name, (gsize) (colon - spec)) != 0)
+    return;
+  if (counts == NULL)
+    counts = g_hash_table_new (g_str_hash, g_str_equal);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, name)) + 1;
+  g_hash_table_insert (counts, (gpointer) name, GUINT_TO_POINTER (n));
+  if (n == (guint) strtoul (colon + 1, NULL, 10))
+    raise (SIGKILL);
+}
+
+void
+mh_archive_add_result_clear (MhArchiveAddResult *result)
+{
+  g_clear_pointer (&result->key, g_free);
+  memset (result, 0, sizeof *result);
+}
+
+static gboolean
+remove_dir_contents (int dir_fd, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int fd = dup (dir_fd);
+  DIR *d;
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot list a dir: %s",
+                   g_strerror (saved));
+      return FALSE;
+    }
+  rewinddir (d);
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+  for (guint i = 0; i < names->len; i++)
+    if (!mh_writer_remove_tree (dir_fd, names->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+MhArchive *
+mh_archive_open (const MhArchiveOptions *options, GError **error)
+{
+  g_autoptr(MhArchive) a = g_new0 (MhArchive, 1);
+  g_autofree char *store_path = NULL;
+
+  a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
+  a->tmp_fd = -1;
+  a->options = *options;
+  a->options.output = NULL;
+  a->options.account = NULL;
+  if (a->options.commit_every == 0)
+    a->options.commit_every = DEFAULT_COMMIT_EVERY;
+  a->account = g_strdup (options->account);
+
+  if (g_mkdir_with_parents (options->output, 0755) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "cannot create the output dir %s: %s", options->output,
+                   g_strerror (saved));
+      return NULL;
+    }
+  a->out_fd = mh_writer_open_dir (AT_FDCWD, options->output, FALSE, error);
+  if (a->out_fd < 0)
+    return NULL;
+  a->dir = g_build_filename (options->output, options->account, NULL);
+  a->tmp_dir = g_build_filename (a->dir, ".tmp", NULL);
+  a->account_fd = mh_writer_open_dir (a->out_fd, options->account, TRUE,
+                                      error);
+  if (a->account_fd < 0)
+    return NULL;
+  a->threads_fd = mh_writer_open_dir (a->account_fd, "threads", TRUE, error);
+  if (a->threads_fd < 0)
+    return NULL;
+  a->incoming_fd = mh_writer_open_dir (a->account_fd, ".incoming", TRUE,
+                                       error);
+  if (a->incoming_fd < 0)
+    return NULL;
+  a->tmp_fd = mh_writer_open_dir (a->account_fd, ".tmp", TRUE, error);
+  if (a->tmp_fd < 0)
+    return NULL;
+  /* Whatever is in .tmp belonged to a run that was killed. */
+  if (!remove_dir_contents (a->tmp_fd, error))
+    return NULL;
+  if (mh_writer_clean_stale (a->incoming_fd, error) < 0)
+    return NULL;
+
+  store_path = g_build_filename (a->dir, "state.sqlite", NULL);
+  a->store = mh_store_open (store_path, error);
+  if (a->store == NULL)
+    return NULL;
+  return g_steal_pointer (&a);
+}
+
+void
+mh_archive_free (MhArchive *a)
+{
+  if (a == NULL)
+    return;
+  if (a->store != NULL && mh_store_in_transaction (a->store))
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* A failed commit here means the batch is fetched again next time;
+       * nothing on disk depends on it. */
+      (void) mh_store_commit (a->store, &error);
+    }
+  g_clear_pointer (&a->store, mh_store_free);
+  if (a->tmp_fd >= 0)
+    close (a->tmp_fd);
+  if (a->incoming_fd >= 0)
+    close (a->incoming_fd);
+  if (a->threads_fd >= 0)
+    close (a->threads_fd);
+  if (a->account_fd >= 0)
+    close (a->account_fd);
+  if (a->out_fd >= 0)
+    close (a->out_fd);
+  g_free (a->account);
+  g_free (a->dir);
+  g_free (a->tmp_dir);
+  g_free (a);
+}
+
+MhStore *
+mh_archive_get_store (MhArchive *a)
+{
+  return a->store;
+}
+
+const char *
+mh_archive_get_dir (MhArchive *a)
+{
+  return a->dir;
+}
+
+const char *
+mh_archive_get_tmp_dir (MhArchive *a)
+{
+  return a->tmp_dir;
+}
+
+static char *
+hash_file (const char *path, GError **error)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot open %s: %s", path,
+                   g_strerror (saved));
+      return NULL;
+    }
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, HASH_CHUNK);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          close (fd);
+          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot read %s: %s",
+                       path, g_strerror (saved));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_checksum_update (sum, buf, (gsize) n);
+    }
+  close (fd);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* The open dir that holds message @m's dir now: its thread dir once
+ * placed, .incoming before. */
+int
+mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
+                           GError **error)
+{
+  if (m->thread_dir == NULL)
+    return dup (a->incoming_fd);
+  return mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, error);
+}
+
+/* message.json lists every location: rewrite it from the store's. */
+static gboolean
+refresh_locations (MhArchive *a, const MhStoreMessage *m,
+                   const MhArchiveSource *src, GError **error)
+{
+  g_autoptr(GPtrArray) locs = NULL;
+  g_autoptr(GArray) arr = g_array_new (FALSE, TRUE, sizeof (MhLocation));
+  MhWriteMeta meta = { 0 };
+  int parent;
+  gboolean ok;
+
+  if (!mh_store_list_locations (a->store, m->key, &locs, error))
+    return FALSE;
+  for (guint i = 0; i < locs->len; i++)
+    {
+      MhStoreLocation *l = locs->pdata[i];
+      MhLocation loc = { l->mailbox, l->uidvalidity, l->uid };
+
+      g_array_append_val (arr, loc);
+    }
+  meta.account = a->account;
+  meta.locations = (const MhLocation *) arr->data;
+  meta.n_locations = arr->len;
+  meta.gmail_msgid = m->gm_msgid;
+  meta.gmail_thrid = src->gm_thrid;
+  meta.gmail_labels = src->gm_labels;
+  meta.flags = src->flags;
+  meta.internaldate = src->internaldate;
+
+  parent = mh_archive_message_parent (a, m, error);
+  if (parent < 0)
+    return FALSE;
+  ok = mh_writer_update_locations (parent, m->dir, &meta, error);
+  close (parent);
+  return ok;
+}
+
+static gboolean
+record_location (MhArchive *a, const MhStoreMessage *m,
+                 const MhArchiveSource *src, GError **error)
+{
+  if (!mh_store_add_location (a->store, m->key, src->mailbox,
+                              src->uidvalidity, src->uid, error))
+    return FALSE;
+  if (!refresh_locations (a, m, src, error))
+    return FALSE;
+  return mh_store_batch_maybe_commit (a->store, a->options.commit_every,
+                                      COMMIT_SECONDS, NULL, error);
+}
+
+gboolean
+mh_archive_add_location (MhArchive *a, const char *key,
+                         const MhArchiveSource *src, GError **error)
+{
+  g_autoptr(MhStoreMessage) m = NULL;
+
+  if (!mh_store_lookup_key (a->store, key, &m, error))
+    return FALSE;
+  if (m == NULL)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "no stored message %s", key);
+      return FALSE;
+    }
+  return record_location (a, m, src, error);
+}
+
+static gboolean
+location_known (MhArchive *a, const MhArchiveSource *src, gboolean *known,
+                GError **error)
+{
+  g_autoptr(GArray) pending = NULL;
+
+  if (!mh_store_pending_uids (a->store, src->mailbox, src->uidvalidity,
+                              &src->uid, 1, &pending, error))
+    return FALSE;
+  *known = pending->len == 0;
+  return TRUE;
+}
+
+static const char *
+first_participant (const MhMessage *msg)
+{
+  if (msg->from == NULL || msg->participants->len == 0)
+    return NULL;
+  return msg->participants->pdata[0];
+}
+
+/* The same message with other bytes: Inbox and Sent copies of one mail
+ * differ in Received and Delivered-To lines but share Message-ID, Date
+ * and sender.  Two different messages with one id (it happens) differ in
+ * one of those and are both kept. */
+static gboolean
+find_same_message (MhArchive *a, const char *msgid, const MhMessage *msg,
+                   MhStoreMessage **found_out, GError **error)
+{
+  g_autoptr(GPtrArray) cands = NULL;
+  const char *from = first_participant (msg);
+
+  *found_out = NULL;
+  if (msgid == NULL)
+    return TRUE;
+  if (!mh_store_lookup_message_id (a->store, msgid, &cands, error))
+    return FALSE;
+  for (guint i = 0; i < cands->len; i++)
+    {
+      MhStoreMessage *c = cands->pdata[i];
+
+      if (c->date == msg->date && g_strcmp0 (c->from_addr, from) == 0)
+        {
+          *found_out = g_ptr_array_steal_index (cands, i);
+          return TRUE;
+        }
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+store_attachments (const MhWriteResult *res)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) mh_store_attachment_free);
+
+  for (guint i = 0; i < res->attachments->len; i++)
+    {
+      const MhWrittenAttachment *w = res->attachments->pdata[i];
+      MhStoreAttachment *s = mh_store_attachment_new ();
+
+      s->part = g_strdup (w->part);
+      s->filename = g_strdup (w->filename);
+      s->path = g_strdup (w->path);
+      s->content_type = g_strdup (w->content_type);
+      s->size = w->size;
+      s->sha256 = g_strdup (w->sha256);
+      g_ptr_array_add (out, s);
+    }
+  return out;
+}
+
+static void
+discard_raw (const char *raw_path, gboolean move)
+{
+  if (move)
+    (void) g_unlink (raw_path);
+}
+
+gboolean
+mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
+                const MhArchiveSource *src, MhArchiveAddResult *result_out,
+                GError **error)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *msgid = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(MhStoreMessage) existing = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+  g_autoptr(MhWriteResult) res = NULL;
+  g_autoptr(MhStoreMessage) m = NULL;
+  g_autoptr(GPtrArray) atts = NULL;
+  g_autoptr(GString) participants = g_string_new (NULL);
+  MhParseOptions popts = { 0 };
+  MhLocation loc = { src->mailbox, src->uidvalidity, src->uid };
+  MhWriteMeta meta = { 0 };
+  gboolean known;
+
+  memset (result_out, 0, sizeof *result_out);
+  if (!location_known (a, src, &known, error))
+    return FALSE;
+  if (known)
+    {
+      discard_raw (raw_path, move);
+      result_out->status = MH_ARCHIVE_KNOWN;
+      return TRUE;
+    }
+
+  key = hash_file (raw_path, error);
+  if (key == NULL)
+    return FALSE;
+  if (!mh_store_lookup_key (a->store, key, &existing, error))
+    return FALSE;
+  if (existing == NULL)
+    {
+      popts.fallback_date = src->internaldate;
+      msg = mh_message_parse_file (raw_path, &popts, error);
+      if (msg == NULL)
+        return FALSE;
+      msgid = mh_msgid_normalize (msg->message_id);
+      if (!find_same_message (a, msgid, msg, &existing, error))
+        return FALSE;
+    }
+  if (existing != NULL)
+    {
+      discard_raw (raw_path, move);
+      if (!record_location (a, existing, src, error))
+        return FALSE;
+      result_out->status = MH_ARCHIVE_DUPLICATE;
+      result_out->key = g_strdup (existing->key);
+      return TRUE;
+    }
+
+  dir = mh_layout_message_dir (msg->date, key);
+  meta.account = a->account;
+  meta.locations = &loc;
+  meta.n_locations = 1;
+  meta.gmail_msgid = src->gm_msgid;
+  meta.gmail_thrid = src->gm_thrid;
+  meta.gmail_labels = src->gm_labels;
+  meta.flags = src->flags;
+  meta.internaldate = src->internaldate;
+  if (!mh_writer_write_message (a->incoming_fd, dir, raw_path, move, msg,
+                                &meta, &res, error))
+    return FALSE;
+  mh_debug_kill_point ("written");
+
+  for (guint i = 0; i < msg->participants->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (participants, '\n');
+      g_string_append (participants, msg->participants->pdata[i]);
+    }
+  m = mh_store_message_new ();
+  m->key = g_strdup (key);
+  m->message_id = g_strdup (msgid);
+  m->gm_msgid = src->gm_msgid;
+  if (src->gm_thrid != 0)
+    m->gm_thrid = g_strdup_printf ("%" G_GUINT64_FORMAT, src->gm_thrid);
+  else
+    m->gm_thrid = g_strdup (msg->gm_thrid);
+  m->date = msg->date;
+  m->subject = g_strdup (msg->subject);
+  m->from_addr = g_strdup (first_participant (msg));
+  m->participants = g_string_free (g_steal_pointer (&participants), FALSE);
+  m->references_raw = g_strdup (msg->references_raw);
+  m->in_reply_to_raw = g_strdup (msg->in_reply_to_raw);
+  m->thread_index = g_strdup (msg->thread_index);
+  m->thread_topic = g_strdup (msg->thread_topic);
+  m->size = res->size;
+  m->dir = g_strdup (dir);
+  atts = store_attachments (res);
+
+  if (!mh_store_put_message (a->store, m, error)
+      || !mh_store_add_location (a->store, key, src->mailbox,
+                                 src->uidvalidity, src->uid, error)
+      || !mh_store_set_attachments (a->store, key, atts, error)
+      || !mh_store_batch_maybe_commit (a->store, a->options.commit_every,
+                                       COMMIT_SECONDS, NULL, error))
+    return FALSE;
+  mh_debug_kill_point ("recorded");
+
+  result_out->status = MH_ARCHIVE_ADDED;
+  result_out->attachments = res->attachments->len;
+  result_out->warnings = res->n_warnings;
+  result_out->key = g_steal_pointer (&key);
+  return TRUE;
+}
