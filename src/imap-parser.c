@@ -82,6 +82,12 @@ mh_imap_parser_new (const MhImapParserLimits *limits)
     p->limits = *limits;
   else
     mh_imap_parser_limits_init (&p->limits);
+  /* A line is kept in a GByteArray, whose length is a guint, and a
+   * buffered literal is one allocation: 2 GiB is far beyond any sane
+   * setting of either. */
+  p->limits.max_line = MIN (p->limits.max_line, (gsize) G_MAXINT32);
+  p->limits.max_literal = MIN (p->limits.max_literal,
+                               (guint64) G_MAXINT32);
   p->line = g_byte_array_new ();
   p->stack = g_ptr_array_new ();
   p->state = ST_LINE;
