@@ -266,9 +266,18 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
       return FALSE;
     }
 
-  out_fd = mh_writer_open_dir (AT_FDCWD, options->output, TRUE, error);
-  if (out_fd < 0)
-    goto out;
+  /* The output root is the user's choice and may be a symbolic link;
+   * below it nothing is followed. */
+  if (g_mkdir_with_parents (options->output, 0755) != 0
+      || (out_fd = open (options->output,
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
+                   options->output, g_strerror (saved));
+      goto out;
+    }
   account_fd = mh_writer_open_dir (out_fd, account, TRUE, error);
   if (account_fd < 0)
     goto out;

@@ -376,6 +376,75 @@ test_duplicates (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
+/* Lines longer than the reader's buffer, ">From " inside them at every
+ * offset, and CRLF line ends (Takeout): only line starts are unescaped. */
+static void
+test_mbox_long_lines (Fixture *f, gconstpointer data)
+{
+  const char *headers[] = {
+    "From: a@example.com\nSubject: long\nMessage-ID: <long@x>\n\n",
+    "From: a@example.com\r\nSubject: crlf\r\nMessage-ID: <crlf@x>\r\n\r\n",
+  };
+  const char *eol[] = { "\n", "\r\n" };
+  g_autofree char *mbox = g_build_filename (f->base, "long.mbox", NULL);
+  g_autoptr(GString) file = g_string_new (NULL);
+  g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) sums = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *paths[] = { mbox, NULL };
+  MhImportOptions options = { 0 };
+  MhImportStats stats;
+
+  for (guint m = 0; m < 2; m++)
+    {
+      GString *raw = g_string_new (headers[m]);
+      GString *escaped = g_string_new (headers[m]);
+
+      /* The reader takes a long line in 64 KiB pieces from its start:
+       * put escape-like text where each later piece begins, and some
+       * more anywhere. */
+      for (guint k = 1; k <= 3; k++)
+        {
+          gsize line_start = strlen (headers[m]);
+
+          while (raw->len - line_start < k * 65536)
+            g_string_append_c (raw, raw->len % 97 == 0 ? '>' : 'y');
+          g_string_append (raw, k % 2 == 1 ? ">From " : ">>From ");
+        }
+      g_string_append (raw, eol[m]);
+      g_string_append (escaped, raw->str + strlen (headers[m]));
+      /* Escaped "From " lines right after a long line. */
+      g_string_append_printf (raw, "From one%s>From two%s", eol[m], eol[m]);
+      g_string_append_printf (escaped, ">From one%s>>From two%s", eol[m],
+                              eol[m]);
+      for (guint i = 0; i < 100000; i++)
+        g_string_append_c (raw, 'x');
+      g_string_append (raw, eol[m]);
+      for (guint i = 0; i < 100000; i++)
+        g_string_append_c (escaped, 'x');
+      g_string_append (escaped, eol[m]);
+
+      g_string_append_printf (file, "From a@example.com Sat Jan  1 00:00:00 "
+                              "2000%s%s%s", eol[m], escaped->str, eol[m]);
+      g_ptr_array_add (want, g_compute_checksum_for_string (
+          G_CHECKSUM_SHA256, raw->str, (gssize) raw->len));
+      g_string_free (raw, TRUE);
+      g_string_free (escaped, TRUE);
+    }
+  g_assert_true (g_file_set_contents (mbox, file->str, (gssize) file->len,
+                                      NULL));
+  options.output = f->out;
+  options.account = "local";
+  options.paths = paths;
+  g_assert_true (mh_import (&options, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.imported, ==, 2);
+  sums = eml_sums_by_subject (f);
+  g_assert_cmpstr (g_hash_table_lookup (sums, "long"), ==, want->pdata[0]);
+  g_assert_cmpstr (g_hash_table_lookup (sums, "crlf"), ==, want->pdata[1]);
+  mh_import_stats_clear (&stats);
+}
+
 static void
 test_rerun (Fixture *f, gconstpointer data)
 {
@@ -558,6 +627,7 @@ main (int argc, char **argv)
   ADD ("/import/maildir", test_maildir);
   ADD ("/import/eml-folders", test_eml_folders);
   ADD ("/import/duplicates", test_duplicates);
+  ADD ("/import/mbox-long-lines", test_mbox_long_lines);
   ADD ("/import/rerun", test_rerun);
   ADD ("/import/missing-path", test_missing_path);
   ADD ("/import/hostile-cli", test_hostile_cli);
