@@ -295,9 +295,9 @@ write_and_list (Fixture *f, const char *file, const char *dir)
 {
   g_autofree char *raw = fixture_path ("hostile", file);
   g_autoptr(MhMessage) msg = parse (raw);
-  g_autoptr(MhWriteResult) result = write_one (f, raw, dir, msg, NULL);
   g_autofree char *att = g_build_filename (f->out, dir, "attachments", NULL);
 
+  mh_write_result_free (write_one (f, raw, dir, msg, NULL));
   return list_tree (att);
 }
 
