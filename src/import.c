@@ -119,6 +119,15 @@ add_location (Import *imp, Seen *s, const MhLocalMessage *m,
 
   if (s == NULL || s->locations->len >= MAX_LOCATIONS)
     return TRUE;
+  /* The same path given twice is no new location. */
+  for (guint i = 0; i < s->locations->len; i++)
+    {
+      const MhLocation *l = &g_array_index (s->locations, MhLocation, i);
+
+      if (l->uid == m->uid && l->uidvalidity == m->mailbox->uidvalidity
+          && strcmp (l->mailbox, m->mailbox->name) == 0)
+        return TRUE;
+    }
   g_ptr_array_add (s->mailboxes, g_strdup (m->mailbox->name));
   /* The borrowed names move when the array grows: point them anew. */
   loc.uidvalidity = m->mailbox->uidvalidity;

@@ -420,6 +420,49 @@ test_symlink_target (Fixture *f, gconstpointer data)
   g_assert_true (dir_is_empty (f->sibling));
 }
 
+/* Symbolic links where files go, in a dir left by an earlier run: the
+ * dir is replaced as a whole and no link is followed, neither by the
+ * writer nor by a later manifest update. */
+static void
+test_symlink_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (f->out, "m", NULL);
+  g_autofree char *att = g_build_filename (dir, "attachments", NULL);
+  g_autofree char *eml = g_build_filename (dir, "message.eml", NULL);
+  g_autofree char *json = g_build_filename (dir, "message.json", NULL);
+  g_autofree char *x = g_build_filename (att, "x", NULL);
+  g_autofree char *victim = g_build_filename (f->sibling, "victim", NULL);
+  g_autofree char *tree = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_true (g_file_set_contents (victim, "keep me", -1, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (att, 0755), ==, 0);
+  g_assert_cmpint (symlink (victim, eml), ==, 0);
+  g_assert_cmpint (symlink (victim, json), ==, 0);
+  g_assert_cmpint (symlink (victim, x), ==, 0);
+
+  tree = write_and_list (f, "01-dotdot.eml", "m");
+  g_assert_cmpstr (tree, ==, "x");
+  g_assert_cmpint (g_lstat (x, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (g_lstat (eml, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_true (g_file_get_contents (victim, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "keep me");
+  g_clear_pointer (&contents, g_free);
+
+  /* A link planted as message.json afterwards is not read through. */
+  g_assert_cmpint (g_unlink (json), ==, 0);
+  g_assert_cmpint (symlink (victim, json), ==, 0);
+  g_assert_false (mh_writer_update_locations (f->out_fd, "m", NULL,
+                                              &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_true (g_file_get_contents (victim, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "keep me");
+}
+
 /* A symbolic link where a parent dir goes is refused. */
 static void
 test_symlink_parent (Fixture *f, gconstpointer data)
@@ -635,6 +678,7 @@ main (int argc, char **argv)
   ADD ("/writer/same-name", test_same_name);
   ADD ("/writer/embedded", test_embedded);
   ADD ("/writer/symlink-target", test_symlink_target);
+  ADD ("/writer/symlink-files", test_symlink_files);
   ADD ("/writer/symlink-parent", test_symlink_parent);
   ADD ("/writer/replace", test_replace);
   ADD ("/writer/clean-stale", test_clean_stale);
