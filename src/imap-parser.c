@@ -354,10 +354,17 @@ mh_imap_parser_feed (MhImapParser *p, const guint8 *data, gsize len,
                      gsize *consumed_out, MhImapEvent *event_out,
                      GError **error)
 {
+  static const guint8 nothing[1];
   gsize i = 0;
 
   memset (event_out, 0, sizeof *event_out);
   *consumed_out = 0;
+  /* Arithmetic on a NULL pointer is undefined even with an offset of 0. */
+  if (data == NULL)
+    {
+      g_return_val_if_fail (len == 0, MH_IMAP_PARSE_ERROR);
+      data = nothing;
+    }
   if (p->state == ST_ERROR)
     {
       g_propagate_error (error, g_error_copy (p->error));

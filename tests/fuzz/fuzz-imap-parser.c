@@ -154,11 +154,14 @@ check_chunk (Run *run, const MhImapLiteralChunk *c, const guint8 *buf,
 static gboolean
 feed (MhImapParser *p, Run *run, const guint8 *piece, gsize len)
 {
-  guint8 *buf = g_memdup2 (piece, len);
+  /* A real block even for an empty piece: NULL + 0 is undefined. */
+  guint8 *buf = g_malloc (MAX (len, 1));
   gsize pos = 0;
   guint idle = 0;
   gboolean ok = TRUE;
 
+  if (len > 0)
+    memcpy (buf, piece, len);
   for (;;)
     {
       GError *error = NULL;
