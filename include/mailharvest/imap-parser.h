@@ -87,6 +87,20 @@ typedef struct {
   guint max_args;           /* arguments in one response, all levels */
 } MhImapParserLimits;
 
+/* Details of the limits: max_line counts the bytes of all lines of one
+ * response (a response with literals has several), without the literals
+ * and line ends.  The buffered literals of one response may not exceed
+ * 8 * max_literal together.  max_line and max_literal are capped at
+ * 2 GiB.  Arguments of a response code count towards max_args.
+ *
+ * Other details: lines end in CRLF, but a bare LF is accepted as a line
+ * end too (LF never occurs inside a line, so this cannot change how a
+ * CRLF stream parses); a CR elsewhere is a protocol error, and so is NUL.
+ * A status response without text has text NULL; a continuation always has
+ * text ("" for a bare "+").  When the arguments of a response code cannot
+ * be tokenised (RFC 3501 lets unknown codes carry any text but "]"),
+ * code_args holds them as one raw ATOM.  Atoms are not upper-cased. */
+
 /* Defaults: 64 KiB line, 1 MiB buffered literal, 1 GiB streamed literal,
  * depth 32, 100000 args. */
 void mh_imap_parser_limits_init (MhImapParserLimits *limits);
