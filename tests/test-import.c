@@ -445,6 +445,92 @@ test_mbox_long_lines (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
+/* A Takeout export: CRLF lines, Gmail's thread id and labels in headers
+ * end up in the manifest's "gmail" object. */
+static void
+test_takeout (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "takeout.mbox", NULL };
+  MhImportStats stats;
+  g_autoptr(GHashTable) sums = NULL;
+  g_autoptr(GPtrArray) jsons = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  JsonObject *gmail;
+  JsonArray *labels;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 1);
+  sums = eml_sums_by_subject (f);
+  assert_expected (sums, "takeout", "expected/takeout-1.eml");
+  jsons = manifests (f);
+  o = load_object (jsons->pdata[0]);
+  gmail = json_object_get_object_member (o, "gmail");
+  g_assert_nonnull (gmail);
+  g_assert_true (json_object_get_null_member (gmail, "msgid"));
+  g_assert_cmpstr (json_object_get_string_member (gmail, "thrid"), ==,
+                   "1781234567890123000");
+  labels = json_object_get_array_member (gmail, "labels");
+  g_assert_cmpuint (json_array_get_length (labels), ==, 4);
+  g_assert_cmpstr (json_array_get_string_element (labels, 3), ==,
+                   "Category Personal");
+  mh_import_stats_clear (&stats);
+}
+
+/* A run killed mid-way leaves temporaries; the next run removes them and
+ * ends with the same archive as one uninterrupted run. */
+static void
+test_killed_run (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "mail", NULL };
+  MhImportStats stats;
+  g_autofree char *clean = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *account = g_build_filename (f->out, "local", NULL);
+  g_autofree char *threads = g_build_filename (account, "threads", NULL);
+  g_autoptr(GDir) d = NULL;
+  g_autofree char *thread = NULL;
+  g_autofree char *half = NULL;
+  g_autofree char *half_file = NULL;
+  g_autofree char *import_tmp = NULL;
+  g_autofree char *mbox_tmp = NULL;
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 3);
+  mh_import_stats_clear (&stats);
+  clean = listing (f->out);
+
+  /* Remove one message dir and leave what a kill before its rename
+   * leaves: a half-written temporary beside it, and the import's own
+   * temporary dir with an mbox member in it. */
+  d = g_dir_open (threads, 0, NULL);
+  thread = g_build_filename (threads, g_dir_read_name (d), NULL);
+  {
+    g_autoptr(GDir) td = g_dir_open (thread, 0, NULL);
+    const char *m = g_dir_read_name (td);
+    int fd = open (thread, O_RDONLY | O_DIRECTORY);
+
+    g_autofree char *tmp_name = g_strconcat (".tmp-", m, ".abcdef", NULL);
+
+    half = g_build_filename (thread, tmp_name, NULL);
+    g_assert_true (mh_writer_remove_tree (fd, m, NULL));
+    close (fd);
+  }
+  g_assert_cmpint (g_mkdir (half, 0755), ==, 0);
+  half_file = g_build_filename (half, "message.eml", NULL);
+  g_assert_true (g_file_set_contents (half_file, "partial", -1, NULL));
+  import_tmp = g_build_filename (account, ".tmp-import.123456", NULL);
+  g_assert_cmpint (g_mkdir (import_tmp, 0700), ==, 0);
+  mbox_tmp = g_build_filename (import_tmp, "mbox-abcdef", NULL);
+  g_assert_true (g_file_set_contents (mbox_tmp, "From x", -1, NULL));
+
+  import_paths (f, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 1);
+  g_assert_cmpuint (stats.already, ==, 2);
+  mh_import_stats_clear (&stats);
+  after = listing (f->out);
+  g_assert_cmpstr (after, ==, clean);
+}
+
 static void
 test_rerun (Fixture *f, gconstpointer data)
 {
@@ -628,6 +714,8 @@ main (int argc, char **argv)
   ADD ("/import/eml-folders", test_eml_folders);
   ADD ("/import/duplicates", test_duplicates);
   ADD ("/import/mbox-long-lines", test_mbox_long_lines);
+  ADD ("/import/takeout", test_takeout);
+  ADD ("/import/killed-run", test_killed_run);
   ADD ("/import/rerun", test_rerun);
   ADD ("/import/missing-path", test_missing_path);
   ADD ("/import/hostile-cli", test_hostile_cli);
