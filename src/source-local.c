@@ -464,6 +464,7 @@ typedef struct {
   char pending[2];    /* an empty line held back: it may be the
                        * separator's */
   gsize pending_len;
+  gboolean skipping;  /* in the rest of an overlong separator line */
 } MboxReader;
 
 static gboolean
@@ -553,6 +554,11 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
 {
   gboolean separator;
 
+  if (r->skipping)
+    {
+      r->skipping = !complete;
+      return TRUE;
+    }
   if (at_start && complete && is_empty_line (data, len))
     {
       /* Hold it back; if another empty line follows, this one was
@@ -576,6 +582,7 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
       r->pending_len = 0;
       if (!finish_message (r, error))
         return FALSE;
+      r->skipping = !complete;
       return start_message (r, error);
     }
 
