@@ -304,7 +304,8 @@ search_handler (MhImapSession *s, const MhImapResponse *resp, gpointer data,
           const char *val = mh_imap_arg_get_string (
             g_ptr_array_index (resp->args, i + 1));
 
-          if (key != NULL && val != NULL && g_ascii_strcasecmp (key, "ALL") == 0)
+          if (key != NULL && val != NULL
+              && g_ascii_strcasecmp (key, "ALL") == 0)
             search_add_set (st, val);
         }
     }

@@ -736,14 +736,21 @@ gboolean
 mh_imap_session_logout (MhImapSession *s, GError **error)
 {
   g_autoptr(MhImapCmd) cmd = NULL;
+  g_autoptr(GError) local = NULL;
   gboolean ok;
 
   if (!mh_imap_session_check_usable (s, error))
     return FALSE;
   s->logging_out = TRUE;
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_LOGOUT, "LOGOUT");
-  ok = mh_imap_session_run (s, cmd, NULL, NULL, NULL, error);
+  ok = mh_imap_session_run (s, cmd, NULL, NULL, NULL, &local);
   mh_imap_session_break (s);
+  /* Some servers close right after their BYE, before the tagged OK: the
+   * session ended as asked. */
+  if (!ok && s->bye_text != NULL && local->code == MH_ERROR_BYE)
+    return TRUE;
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&local));
   return ok;
 }
 

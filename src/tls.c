@@ -4,7 +4,10 @@
 #include "mailharvest/error.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,6 +26,50 @@ typedef struct {
   guint16 port;
   gboolean verify;
 } TlsTransport;
+
+/* OpenSSL writes to the socket with write(2), so a peer that went away
+ * would raise SIGPIPE and kill the whole program.  Every OpenSSL call that
+ * may write runs with SIGPIPE blocked; a SIGPIPE it caused is swallowed
+ * before the mask is restored (curl does the same). */
+typedef struct {
+  sigset_t old;
+  gboolean was_pending;
+} SigpipeGuard;
+
+static void
+sigpipe_block (SigpipeGuard *g)
+{
+  sigset_t set;
+  sigset_t pending;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGPIPE);
+  sigemptyset (&pending);
+  sigpending (&pending);
+  g->was_pending = sigismember (&pending, SIGPIPE) == 1;
+  pthread_sigmask (SIG_BLOCK, &set, &g->old);
+}
+
+static void
+sigpipe_restore (SigpipeGuard *g)
+{
+  sigset_t set;
+  sigset_t pending;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGPIPE);
+  sigemptyset (&pending);
+  sigpending (&pending);
+  if (!g->was_pending && sigismember (&pending, SIGPIPE) == 1)
+    {
+      const struct timespec zero = { 0, 0 };
+      int saved = errno;
+
+      sigtimedwait (&set, NULL, &zero);
+      errno = saved;
+    }
+  pthread_sigmask (SIG_SETMASK, &g->old, NULL);
+}
 
 void
 mh_connect_options_init (MhConnectOptions *opts)
@@ -83,7 +130,7 @@ tls_retry (TlsTransport *tt, int ret, int timeout_ms, const char *what,
 }
 
 static gboolean
-tls_handshake (TlsTransport *tt, int timeout_ms, GError **error)
+tls_handshake_unguarded (TlsTransport *tt, int timeout_ms, GError **error)
 {
   const char *name = tt->verify_name != NULL ? tt->verify_name : tt->host;
   gboolean name_is_ip = mh_net_host_is_ip_literal (name);
@@ -190,8 +237,8 @@ tls_handshake (TlsTransport *tt, int timeout_ms, GError **error)
 }
 
 static gssize
-tls_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
-          GError **error)
+tls_read_unguarded (MhTransport *t, guint8 *buf, gsize len,
+                    int timeout_ms, GError **error)
 {
   TlsTransport *tt = (TlsTransport *) t;
 
@@ -221,8 +268,8 @@ tls_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
 }
 
 static gboolean
-tls_write_all (MhTransport *t, const guint8 *data, gsize len, int timeout_ms,
-               GError **error)
+tls_write_all_unguarded (MhTransport *t, const guint8 *data, gsize len,
+                         int timeout_ms, GError **error)
 {
   TlsTransport *tt = (TlsTransport *) t;
 
@@ -255,6 +302,44 @@ tls_write_all (MhTransport *t, const guint8 *data, gsize len, int timeout_ms,
 }
 
 static gboolean
+tls_handshake (TlsTransport *tt, int timeout_ms, GError **error)
+{
+  SigpipeGuard g;
+  gboolean ok;
+
+  sigpipe_block (&g);
+  ok = tls_handshake_unguarded (tt, timeout_ms, error);
+  sigpipe_restore (&g);
+  return ok;
+}
+
+static gssize
+tls_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
+          GError **error)
+{
+  SigpipeGuard g;
+  gssize n;
+
+  sigpipe_block (&g);
+  n = tls_read_unguarded (t, buf, len, timeout_ms, error);
+  sigpipe_restore (&g);
+  return n;
+}
+
+static gboolean
+tls_write_all (MhTransport *t, const guint8 *data, gsize len, int timeout_ms,
+               GError **error)
+{
+  SigpipeGuard g;
+  gboolean ok;
+
+  sigpipe_block (&g);
+  ok = tls_write_all_unguarded (t, data, len, timeout_ms, error);
+  sigpipe_restore (&g);
+  return ok;
+}
+
+static gboolean
 tls_starttls (MhTransport *t, int timeout_ms, GError **error)
 {
   TlsTransport *tt = (TlsTransport *) t;
@@ -275,7 +360,7 @@ tls_starttls (MhTransport *t, int timeout_ms, GError **error)
 }
 
 static void
-tls_close (MhTransport *t)
+tls_close_unguarded (MhTransport *t)
 {
   TlsTransport *tt = (TlsTransport *) t;
 
@@ -292,6 +377,16 @@ tls_close (MhTransport *t)
   if (tt->fd >= 0)
     close (tt->fd);
   tt->fd = -1;
+}
+
+static void
+tls_close (MhTransport *t)
+{
+  SigpipeGuard g;
+
+  sigpipe_block (&g);
+  tls_close_unguarded (t);
+  sigpipe_restore (&g);
 }
 
 static void

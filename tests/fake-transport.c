@@ -197,7 +197,8 @@ current (FakeServer *fs)
 }
 
 static void
-fail (FakeServer *fs, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+fail (FakeServer *fs, GError **error, const char *fmt, ...)
+  G_GNUC_PRINTF (3, 4);
 
 static void
 fail (FakeServer *fs, GError **error, const char *fmt, ...)

@@ -218,7 +218,8 @@ test_login_literal (void)
   g_assert_no_error (error);
   g_assert_true (mh_imap_session_has_capability (s, "AUTH=PLAIN"));
   g_assert_false (trace_contains (trace, "sswort"));
-  g_assert_true (trace_contains (trace, "C: A001 LOGIN \"bob\" {9} <redacted>"));
+  g_assert_true (trace_contains (trace,
+                                 "C: A001 LOGIN \"bob\" {9} <redacted>"));
   g_assert_true (trace_contains (trace, "S: + Ready for literal data"));
   fake_server_assert_done (fs);
 }
@@ -764,7 +765,8 @@ test_throttled (void)
 static void
 test_refuse_plaintext (void)
 {
-  g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-missing.txt");
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+    "starttls-missing.txt");
   g_autoptr(MhImapSession) s = session_for (fs, 0);
   g_autoptr(GError) error = NULL;
 

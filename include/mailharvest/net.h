@@ -8,8 +8,8 @@
  * answering yields MH_ERROR_TIMEOUT, never a hang.  A timeout_ms <= 0 means
  * the default of 30 seconds, not "forever".
  *
- * Writes use send (MSG_NOSIGNAL) on plain sockets, but OpenSSL writes with
- * write(2): a program using TLS transports should ignore SIGPIPE.
+ * A peer that went away never raises SIGPIPE: plain sockets write with
+ * send (MSG_NOSIGNAL), and tls.c blocks SIGPIPE around OpenSSL calls.
  */
 #pragma once
 
