@@ -10,8 +10,9 @@
  * bytes (a further location of the same message is added to its
  * message.json), across runs when the message dir exists already.  So a
  * second import of the same files writes nothing and changes no byte.
- * Messages without a usable Date header get the epoch as their date, not
- * the file time, which is not stable across copies.
+ * The file time is never used as a fallback date (it changes when files
+ * are copied, and with it the dir names); a message without any usable
+ * date is filed under the epoch.
  */
 #pragma once
 
