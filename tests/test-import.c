@@ -534,6 +534,76 @@ test_killed_run (Fixture *f, gconstpointer data)
   g_assert_cmpstr (after, ==, clean);
 }
 
+/* Garbage in mbox form: separators, escapes, empty lines, CRs, NULs and
+ * overlong lines in random order.  Whatever comes out, every member is
+ * imported without a failure, nothing is left behind, and no member is
+ * longer than the file it came from. */
+static void
+test_mbox_random (Fixture *f, gconstpointer data)
+{
+  static const char *const tokens[] = {
+    "From x@y Sat Jan  1 00:00:00 2000\n", "From \n", ">From a\n",
+    ">>From b\n", "\n", "\r\n", "\r", "Subject: s\n", "Date: junk\n",
+    "Content-Type: multipart/mixed; boundary=b\n", "--b\n", "--b--\n",
+    "From", " ", "x",
+  };
+  g_autofree char *mbox = g_build_filename (f->base, "random.mbox", NULL);
+  const char *paths[] = { mbox, NULL };
+
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autoptr(GString) file = g_string_new ("From a@b Sat Jan  1 00:00:00 "
+                                              "2000\n");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *list = NULL;
+      MhImportOptions options = { 0 };
+      MhImportStats stats;
+      GRand *rand = g_rand_new_with_seed (round);
+      guint n = (guint) g_rand_int_range (rand, 1, 400);
+
+      for (guint i = 0; i < n; i++)
+        {
+          guint32 pick = (guint32) g_rand_int_range (rand, 0, 20);
+
+          if (pick < G_N_ELEMENTS (tokens))
+            g_string_append (file, tokens[pick]);
+          else if (pick == 15)
+            g_string_append_c (file, '\0');
+          else if (pick == 16)
+            for (guint j = 0; j < 70000; j++)
+              g_string_append_c (file, (char) g_rand_int_range (rand, 1, 256));
+          else
+            g_string_append_c (file, (char) g_rand_int_range (rand, 0, 256));
+        }
+      g_rand_free (rand);
+      g_assert_true (g_file_set_contents (mbox, file->str, (gssize) file->len,
+                                          NULL));
+      options.output = f->out;
+      options.account = "local";
+      options.paths = paths;
+      g_assert_true (mh_import (&options, &stats, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (stats.failed, ==, 0);
+      g_assert_cmpuint (stats.imported + stats.duplicates + stats.already,
+                        >=, 1);
+      mh_import_stats_clear (&stats);
+      list = listing (f->out);
+      g_assert_null (strstr (list, ".tmp-"));
+      {
+        g_autoptr(GPtrArray) jsons = manifests (f);
+
+        for (guint i = 0; i < jsons->len; i++)
+          {
+            g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+
+            g_assert_cmpint (json_object_get_int_member (o, "size"), <=,
+                             (gint64) file->len);
+          }
+      }
+      g_assert_true (mh_writer_remove_tree (AT_FDCWD, f->out, NULL));
+    }
+}
+
 static void
 test_rerun (Fixture *f, gconstpointer data)
 {
@@ -719,6 +789,7 @@ main (int argc, char **argv)
   ADD ("/import/mbox-long-lines", test_mbox_long_lines);
   ADD ("/import/takeout", test_takeout);
   ADD ("/import/killed-run", test_killed_run);
+  ADD ("/import/mbox-random", test_mbox_random);
   ADD ("/import/rerun", test_rerun);
   ADD ("/import/missing-path", test_missing_path);
   ADD ("/import/hostile-cli", test_hostile_cli);
