@@ -135,7 +135,7 @@ const char *__asan_default_options (void);
 const char *
 __asan_default_options (void)
 {
-  return "fast_unwind_on_malloc=0";
+  return "fast_unwind_on_malloc=0:malloc_context_size=8";
 }
 
 const char *
