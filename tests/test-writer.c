@@ -163,7 +163,8 @@ test_basic (Fixture *f, gconstpointer data)
   static const char *const labels[] = { "Inbox", "Important", NULL };
   g_autofree char *raw = fixture_path ("import", "basic/basic.eml");
   g_autoptr(MhMessage) msg = parse (raw);
-  MhWriteMeta meta = { "work", inbox_loc, 1, G_GUINT64_CONSTANT (1781234567890123456),
+  MhWriteMeta meta = { "work", inbox_loc, 1,
+                       G_GUINT64_CONSTANT (1781234567890123456),
                        G_GUINT64_CONSTANT (1781234567890123000), labels,
                        flags, 1700003600 };
   g_autoptr(MhWriteResult) result = write_one (f, raw, "M", msg, &meta);
