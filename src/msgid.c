@@ -41,21 +41,22 @@ static void
 push_tok (GArray *toks, TokKind kind, const char *start, gsize len,
           gboolean drop_ws)
 {
+  gsize cap = MIN (len, MH_MSGID_MAX_LEN + 1), i, o = 0;
   Tok t;
-  GString *s;
-  gsize i;
 
   if (toks->len >= MAX_TOKENS)
     return;
-  s = g_string_sized_new (MIN (len, MH_MSGID_MAX_LEN + 1));
-  for (i = 0; i < len && s->len <= MH_MSGID_MAX_LEN; i++)
+  /* Longer texts are cut one byte past the id limit, so that they stay
+   * invalid as ids. */
+  t.text = g_malloc (cap + 1);
+  for (i = 0; i < len && o < cap; i++)
     {
       if (drop_ws && is_ws (start[i]))
         continue;
-      g_string_append_c (s, start[i]);
+      t.text[o++] = start[i];
     }
+  t.text[o] = '\0';
   t.kind = kind;
-  t.text = g_string_free (s, FALSE);
   g_array_append_val (toks, t);
 }
 
@@ -210,6 +211,15 @@ mh_msgid_normalize (const char *id)
   /* The local part is case-sensitive (RFC 5322 3.6.4 compares ids
    * exactly); domains are not, and some gateways change their case. */
   at = strrchr (s->str, '@');
+  for (p = at + 1; *p != '\0' && (guchar) *p < 0x80; p++)
+    ;
+  if (*p == '\0')
+    {
+      for (p = at + 1; *p != '\0'; p++)
+        *(char *) p = g_ascii_tolower (*p);
+      return g_string_free (g_steal_pointer (&s), FALSE);
+    }
+  /* g_utf8_strdown is slow; only international domains need it. */
   if (g_utf8_validate (at + 1, -1, NULL))
     domain = g_utf8_strdown (at + 1, -1);
   else
@@ -490,7 +500,7 @@ mh_msgid_subject_base (const char *subject, gboolean *is_reply_out)
       cut = g_strndup (valid, c - valid);
     }
   else
-    cut = g_strdup (valid);
+    cut = g_steal_pointer (&valid);
 
   /* Each round removes at least one character, so this ends. */
   p = cut;
@@ -533,7 +543,7 @@ mh_msgid_subject_base (const char *subject, gboolean *is_reply_out)
 
   norm = g_utf8_normalize (p, end - p, G_NORMALIZE_NFKC);
   folded = g_utf8_casefold (norm != NULL ? norm : "", -1);
-  out = g_string_new (NULL);
+  out = g_string_sized_new (strlen (folded) + 1);
   for (p = folded; *p != '\0'; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);

@@ -680,6 +680,86 @@ test_subject_rfc5256 (void)
   assert_threads (invoices, 3, NULL, "i2@x: i2(i3)\ni1@x: i1\n");
 }
 
+/* ---- a realistic conversation from a fixture ------------------------- */
+
+/* Returns @key of @group (NULL when absent), kept alive by @owned. */
+static const char *
+kf_string (GKeyFile *kf, const char *group, const char *key,
+           GPtrArray *owned)
+{
+  char *v = g_key_file_get_string (kf, group, key, NULL);
+
+  if (v != NULL)
+    g_ptr_array_add (owned, v);
+  return v;
+}
+
+static void
+test_fixture_mixed (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data",
+                                                 "threads", "mixed.ini",
+                                                 NULL);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) groups = NULL;
+  g_autofree Spec *specs = NULL;
+  const char *modes[] = { "guarded", "off", "rfc5256" };
+  const MhThreadSubjectMode mode_values[] = {
+    MH_THREAD_SUBJECT_GUARDED, MH_THREAD_SUBJECT_OFF,
+    MH_THREAD_SUBJECT_RFC5256,
+  };
+  gsize n_groups = 0, n = 0, i;
+
+  g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  groups = g_key_file_get_groups (kf, &n_groups);
+  specs = g_new0 (Spec, n_groups);
+  for (i = 0; i < n_groups; i++)
+    {
+      const char *g = groups[i];
+      g_autoptr(GDateTime) dt = NULL;
+      g_auto(GStrv) parts = NULL;
+      char *date;
+
+      if (!g_str_has_prefix (g, "msg "))
+        continue;
+      specs[n].key = g + 4;
+      specs[n].id = kf_string (kf, g, "id", owned);
+      specs[n].refs = kf_string (kf, g, "references", owned);
+      specs[n].irt = kf_string (kf, g, "in-reply-to", owned);
+      specs[n].subject = kf_string (kf, g, "subject", owned);
+      date = g_key_file_get_string (kf, g, "date", NULL);
+      g_assert_nonnull (date);
+      dt = g_date_time_new_from_iso8601 (date, NULL);
+      g_free (date);
+      g_assert_nonnull (dt);
+      specs[n].date = g_date_time_to_unix (dt);
+      parts = g_key_file_get_string_list (kf, g, "participants", NULL, NULL);
+      if (parts != NULL)
+        {
+          char *joined = g_strjoinv (",", parts);
+
+          g_ptr_array_add (owned, joined);
+          specs[n].parts = joined;
+        }
+      n++;
+    }
+  g_assert_cmpuint (n, ==, 8);
+
+  for (i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autofree char *expected = g_key_file_get_string (kf, "expect",
+                                                         modes[i], NULL);
+      MhThreadOptions opt = mode (mode_values[i], 0);
+
+      g_assert_nonnull (expected);
+      g_test_message ("mode %s", modes[i]);
+      assert_threads (specs, n, &opt, expected);
+    }
+}
+
 /* ---- errors, limits and accessors ------------------------------------ */
 
 static void
@@ -739,7 +819,7 @@ test_bare_input (void)
 static void
 test_deep_chain (void)
 {
-  const guint n = 6000;
+  const guint n = 5000;
   g_autofree MhThreadInput *in = g_new0 (MhThreadInput, n);
   g_autofree MhThreadInput *rev = g_new0 (MhThreadInput, n);
   g_autoptr(GPtrArray) strs = g_ptr_array_new_with_free_func (g_free);
@@ -771,11 +851,11 @@ test_deep_chain (void)
   rs = mh_thread_forest_render (r);
   g_assert_cmpstr (fs, ==, rs);
   g_assert_cmpuint (mh_thread_forest_get_trees (f)->len, ==, 1);
-  g_assert_cmpuint (mh_thread_forest_lookup (f, "m05999")->depth, ==,
+  g_assert_cmpuint (mh_thread_forest_lookup (f, "m04999")->depth, ==,
                     n - 1);
-  parent = mh_thread_forest_parent_of (f, "m05999");
-  g_assert_cmpstr (parent, ==, "m05998");
-  g_assert_cmpint (mh_thread_forest_lookup (f, "m05999")->link, ==,
+  parent = mh_thread_forest_parent_of (f, "m04999");
+  g_assert_cmpstr (parent, ==, "m04998");
+  g_assert_cmpint (mh_thread_forest_lookup (f, "m04999")->link, ==,
                    MH_THREAD_LINK_REFERENCES);
 }
 
@@ -815,6 +895,7 @@ main (int argc, char **argv)
   g_test_add_func ("/thread/gmail", test_gmail);
   g_test_add_func ("/thread/subject/guarded", test_subject_guarded);
   g_test_add_func ("/thread/subject/rfc5256", test_subject_rfc5256);
+  g_test_add_func ("/thread/fixture/mixed", test_fixture_mixed);
   g_test_add_func ("/thread/errors", test_errors);
   g_test_add_func ("/thread/bare-input", test_bare_input);
   g_test_add_func ("/thread/deep-chain", test_deep_chain);
