@@ -291,7 +291,10 @@ mh_charset_to_utf8 (const char *data, gsize len, const char *declared,
   if (lossy_out != NULL)
     *lossy_out = FALSE;
   if (data == NULL)
-    len = 0;
+    {
+      data = "";
+      len = 0;
+    }
   if (len > MH_CHARSET_MAX_INPUT)
     len = MH_CHARSET_MAX_INPUT;
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 /* A header value longer than this is cut before it is decoded. */
@@ -559,6 +560,7 @@ mh_message_parse_file (const char *path, const MhParseOptions *options,
                        GError **error)
 {
   g_autoptr(GMimeStream) stream = NULL;
+  struct stat st = { 0 };
   int fd;
 
   mh_message_init ();
@@ -567,6 +569,15 @@ mh_message_parse_file (const char *path, const MhParseOptions *options,
     {
       int e = errno;
       g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot open %s: %s", path,
+                   g_strerror (e));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || S_ISDIR (st.st_mode))
+    {
+      int e = S_ISDIR (st.st_mode) ? EISDIR : errno;
+
+      close (fd);
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot read %s: %s", path,
                    g_strerror (e));
       return NULL;
     }

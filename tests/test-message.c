@@ -886,6 +886,10 @@ test_missing_file (void)
 
   g_assert_null (msg);
   g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_clear_error (&error);
+  msg = mh_message_parse_file (g_get_tmp_dir (), NULL, &error);
+  g_assert_null (msg);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
 }
 
 static void
