@@ -120,7 +120,7 @@ lookup (const MhCfgLoader *l, const char *group, const char *key,
       where = "defaults";
     }
   *where_out = where;
-  value = g_key_file_get_string (l->kf, where, key, &local);
+  value = g_key_file_get_value (l->kf, where, key, &local);
   if (value == NULL)
     {
       mh_cfg_error (error, l, where, key, "%s", local->message);

@@ -258,7 +258,7 @@ load_secrets (const MhCfgLoader *l, const char *group, MhAccount *a,
 
       if (!g_key_file_has_key (l->kf, where, secret_keys[i], NULL))
         continue;
-      value = g_key_file_get_string (l->kf, where, secret_keys[i], &local);
+      value = g_key_file_get_value (l->kf, where, secret_keys[i], &local);
       if (value == NULL)
         {
           mh_cfg_error (error, l, where, secret_keys[i], "%s", local->message);

@@ -13,6 +13,8 @@
 #include "mailharvest/error.h"
 #include "mailharvest/secret.h"
 
+#define GRACE_MS 500 /* stdout may stay open this long after the exit */
+
 void
 mh_secret_free (char *secret)
 {
@@ -96,6 +98,17 @@ on_wait (GObject *src, GAsyncResult *res, gpointer data)
   run->wait_done = TRUE;
 }
 
+/* The command has exited but something it started still holds its stdout
+ * open (a daemon): what was printed until now is all there will be. */
+static gboolean
+on_grace (gpointer data)
+{
+  Run *run = data;
+
+  g_cancellable_cancel (run->cancel);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_timeout (gpointer data)
 {
@@ -116,6 +129,7 @@ mh_secret_run_command (const char *account, const char *key,
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GCancellable) cancel = g_cancellable_new ();
   g_autoptr(GSource) timer = NULL;
+  g_autoptr(GSource) grace = NULL;
   g_autoptr(GError) local = NULL;
   const char *argv[] = { "/bin/sh", "-c", command, NULL };
   Run run = { 0 };
@@ -148,8 +162,18 @@ mh_secret_run_command (const char *account, const char *key,
   g_source_set_callback (timer, on_timeout, &run, NULL);
   g_source_attach (timer, ctx);
   while (!(run.read_done && run.wait_done))
-    g_main_context_iteration (ctx, TRUE);
+    {
+      if (run.wait_done && grace == NULL)
+        {
+          grace = g_timeout_source_new (GRACE_MS);
+          g_source_set_callback (grace, on_grace, &run, NULL);
+          g_source_attach (grace, ctx);
+        }
+      g_main_context_iteration (ctx, TRUE);
+    }
   g_source_destroy (timer);
+  if (grace != NULL)
+    g_source_destroy (grace);
   g_main_context_pop_thread_default (ctx);
 
   if (run.timed_out)

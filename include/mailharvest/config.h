@@ -3,7 +3,9 @@
  * The file is an INI file read with GKeyFile, with two additions: a line
  * whose first non-blank character is ';' or '#' is a comment, and so is
  * everything from a ';' or '#' that follows a blank to the end of the line
- * ("latest = 500 ; newest only").  config.example.ini documents every key.
+ * ("latest = 500 ; newest only").  Values are taken literally, without
+ * GKeyFile's escape sequences, so that a command keeps its backslashes;
+ * blanks around them are dropped.  config.example.ini documents every key.
  *
  * Validation is strict: an unknown section or key, a key given twice in
  * one section, an account defined twice, or a value out of range is an
