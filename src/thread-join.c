@@ -14,11 +14,52 @@
 
 #define MAX_PARTICIPANTS 1000  /* addresses of one message looked at */
 
+#define MAX_SUBJECT_SCAN 256 /* same-subject messages looked at on each
+                               * side of a message, nearest first */
+
 typedef struct {
   MhtCtx *ctx;
   GHashTable *parts;   /* top MhtNode* -> set of addresses (borrowed) */
   guint64 window;      /* seconds */
+  GArray *uf;          /* guint by rank: union-find towards the top */
 } Join;
+
+/* Tree membership as union-find with path halving: the representative of
+ * a node is always the real top of its tree, because a join only ever
+ * hangs one tree's top under a node of another tree.  This keeps every
+ * lookup near O(1) however deep the trees are. */
+static MhtNode *
+top_of (Join *j, MhtNode *n)
+{
+  guint *uf = (guint *) (void *) j->uf->data;
+  guint r = n->rank;
+
+  while (uf[r] != r)
+    {
+      uf[r] = uf[uf[r]];
+      r = uf[r];
+    }
+  return g_ptr_array_index (j->ctx->nodes, r);
+}
+
+static void
+uf_init (Join *j)
+{
+  g_autofree guint *tops = mh_thread_priv_tops (j->ctx->nodes);
+
+  j->uf = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                             j->ctx->nodes->len);
+  g_array_append_vals (j->uf, tops, j->ctx->nodes->len);
+}
+
+static MhtNode *
+new_group (Join *j)
+{
+  MhtNode *d = mh_thread_priv_placeholder (j->ctx, NULL);
+
+  g_array_append_val (j->uf, d->rank);
+  return d;
+}
 
 static gboolean
 is_candidate (MhtNode *n)
@@ -53,7 +94,7 @@ build_parts (Join *j)
 
       if (n->pub.duplicate_of != NULL || p == NULL)
         continue;
-      set = parts_of (j, mh_thread_priv_top (n));
+      set = parts_of (j, top_of (j, n));
       for (k = 0; p[k] != NULL && k < MAX_PARTICIPANTS; k++)
         g_hash_table_add (set, (gpointer) p[k]);
     }
@@ -64,11 +105,12 @@ build_parts (Join *j)
 static void
 attach (Join *j, MhtNode *n, MhtNode *parent, MhThreadLink link)
 {
-  MhtNode *top = mh_thread_priv_top (parent);
+  MhtNode *top = top_of (j, parent);
   GHashTable *from = g_hash_table_lookup (j->parts, n);
 
   n->pub.parent = &parent->pub;
   n->pub.link = link;
+  g_array_index (j->uf, guint, n->rank) = top->rank;
   if (from != NULL)
     {
       GHashTable *to = parts_of (j, top);
@@ -112,7 +154,7 @@ join_thread_index (Join *j)
             MH_MSGID_THREAD_INDEX_HEADER + k * MH_MSGID_THREAD_INDEX_BLOCK);
           MhtNode *p = g_hash_table_lookup (map, prefix);
 
-          if (p != NULL && p != n && mh_thread_priv_top (p) != n)
+          if (p != NULL && p != n && top_of (j, p) != n)
             {
               attach (j, n, p, MH_THREAD_LINK_THREAD_INDEX);
               break;
@@ -149,7 +191,7 @@ join_gmail (Join *j)
       a = g_hash_table_lookup (anchor, n->in->gm_thrid);
       if (a == NULL || a == n)
         continue;
-      top = mh_thread_priv_top (a);
+      top = top_of (j, a);
       if (top != n)
         attach (j, n, top, MH_THREAD_LINK_GMAIL);
     }
@@ -202,11 +244,49 @@ subject_index (MhtCtx *ctx)
  * thread with the same subject.  It goes under the top of the thread
  * holding the nearest such message: which message it answers is
  * unknown. */
+/* Index of @n in @list (ordered by rank), or -1. */
+static gssize
+find_in_list (GPtrArray *list, MhtNode *n)
+{
+  gsize lo = 0, hi = list->len;
+
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+      MhtNode *m = g_ptr_array_index (list, mid);
+
+      if (m->rank == n->rank)
+        return mid;
+      if (m->rank < n->rank)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return -1;
+}
+
+static guint64
+distance (MhtNode *a, MhtNode *b)
+{
+  /* Unsigned, so that extreme dates cannot overflow. */
+  return a->in->date > b->in->date
+         ? (guint64) a->in->date - (guint64) b->in->date
+         : (guint64) b->in->date - (guint64) a->in->date;
+}
+
+/* A linkless message joins by subject only when everything points the
+ * same way: it says it is a reply, the subject is specific, someone of
+ * the thread is on it, and it is close in time to a message of that
+ * thread with the same subject.  It goes under the top of the thread
+ * holding the nearest such message: which message it answers is
+ * unknown.  The same-subject list is in date order, so the scan goes
+ * outwards from the message and stops at the window or after
+ * MAX_SUBJECT_SCAN messages on each side. */
 static void
 join_subject_guarded (Join *j)
 {
   g_autoptr(GHashTable) idx = subject_index (j->ctx);
-  guint i, k;
+  guint i;
 
   for (i = 0; i < j->ctx->n_real; i++)
     {
@@ -214,33 +294,40 @@ join_subject_guarded (Join *j)
       GPtrArray *list;
       MhtNode *best = NULL;
       guint64 best_dt = G_MAXUINT64;
+      gssize at;
+      int side;
 
       if (!is_candidate (n) || !n->is_reply
           || mh_msgid_subject_is_generic (n->base))
         continue;
       list = g_hash_table_lookup (idx, n->base);
-      for (k = 0; list != NULL && k < list->len; k++)
+      at = list != NULL ? find_in_list (list, n) : -1;
+      if (at < 0)
+        continue;
+      /* Earlier messages first, so that a tie goes to the older one. */
+      for (side = -1; side <= 1; side += 2)
         {
-          MhtNode *x = g_ptr_array_index (list, k);
-          MhtNode *top;
-          guint64 dt;
+          gssize k = at + side;
+          guint scanned = 0;
 
-          if (x == n)
-            continue;
-          /* Unsigned, so that extreme dates cannot overflow. */
-          dt = x->in->date > n->in->date
-               ? (guint64) x->in->date - (guint64) n->in->date
-               : (guint64) n->in->date - (guint64) x->in->date;
-          if (dt > j->window || dt >= best_dt)
-            continue;
-          top = mh_thread_priv_top (x);
-          if (top == n || !shares_participant (j, n, top))
-            continue;
-          best = x;
-          best_dt = dt;
+          for (; k >= 0 && k < (gssize) list->len
+                 && scanned < MAX_SUBJECT_SCAN; k += side, scanned++)
+            {
+              MhtNode *x = g_ptr_array_index (list, k);
+              guint64 dt = distance (x, n);
+              MhtNode *top;
+
+              if (dt > j->window || dt > best_dt)
+                break;
+              top = top_of (j, x);
+              if (dt == best_dt || top == n || !shares_participant (j, n, top))
+                continue;
+              best = x;
+              best_dt = dt;
+            }
         }
       if (best != NULL)
-        attach (j, n, mh_thread_priv_top (best), MH_THREAD_LINK_SUBJECT);
+        attach (j, n, top_of (j, best), MH_THREAD_LINK_SUBJECT);
     }
 }
 
@@ -265,7 +352,7 @@ join_subject_rfc5256 (Join *j)
 
       if (n->pub.duplicate_of != NULL)
         continue;
-      top = mh_thread_priv_top (n);
+      top = top_of (j, n);
       if (!g_hash_table_contains (first, top))
         {
           g_hash_table_insert (first, top, n);
@@ -308,7 +395,7 @@ join_subject_rfc5256 (Join *j)
           attach (j, r, e, MH_THREAD_LINK_SUBJECT);
           continue;
         }
-      d = mh_thread_priv_placeholder (ctx, NULL);
+      d = new_group (j);
       {
         MhtNode *fe = g_hash_table_lookup (first, e);
         MhtNode *older = fe->rank < f->rank ? e : r;
@@ -329,6 +416,7 @@ mh_thread_priv_join (MhtCtx *ctx)
 
   j.parts = g_hash_table_new_full (NULL, NULL, NULL,
                                    (GDestroyNotify) g_hash_table_unref);
+  uf_init (&j);
   build_parts (&j);
   join_thread_index (&j);
   join_gmail (&j);
@@ -337,4 +425,5 @@ mh_thread_priv_join (MhtCtx *ctx)
   else if (ctx->opt.subject_mode == MH_THREAD_SUBJECT_RFC5256)
     join_subject_rfc5256 (&j);
   g_hash_table_unref (j.parts);
+  g_array_unref (j.uf);
 }

@@ -7,8 +7,8 @@
 typedef struct {
   MhThreadNode pub;          /* first, so that casts work both ways */
   const MhThreadInput *in;   /* NULL for a placeholder */
-  guint rank;                /* canonical order: real messages by (date,
-                              * key), then placeholders by creation */
+  guint rank;                /* index in MhtCtx.nodes: real messages by
+                              * (date, key), then placeholders by creation */
   gboolean has_link;         /* its own References / In-Reply-To name a
                               * valid id other than its own */
   char *base;                /* base subject, or NULL */
@@ -29,8 +29,10 @@ typedef struct {
   MhThreadOptions opt;
 } MhtCtx;
 
-/* Returns the top of @n's tree (walks parent links). */
-MhtNode *mh_thread_priv_top (MhtNode *n);
+/* Returns, for every node of @nodes by rank, the rank of the top of its
+ * tree, in O(n) however deep the trees are.  Duplicates map to
+ * themselves.  (transfer full) */
+guint *mh_thread_priv_tops (GPtrArray *nodes);
 
 /* Returns TRUE when linking @child under @parent would close a loop or
  * make @parent's chain deeper than MH_THREAD_MAX_DEPTH. */

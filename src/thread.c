@@ -61,16 +61,35 @@ mh_thread_options_init (MhThreadOptions *options)
   options->window_days = MH_THREAD_DEFAULT_WINDOW;
 }
 
-MhtNode *
-mh_thread_priv_top (MhtNode *n)
+guint *
+mh_thread_priv_tops (GPtrArray *nodes)
 {
-  guint steps = 0;
+  guint *top = g_new (guint, nodes->len);
+  g_autoptr(GArray) path = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint i, k;
 
-  /* Links are refused when they would loop, so this ends; the bound is a
-   * second line of defence. */
-  while (n->pub.parent != NULL && steps++ < G_MAXUINT / 2)
-    n = (MhtNode *) n->pub.parent;
-  return n;
+  for (i = 0; i < nodes->len; i++)
+    top[i] = G_MAXUINT;
+  /* Each node is walked over once: a walk stops at the first node whose
+   * top is known and then fills in the whole path. */
+  for (i = 0; i < nodes->len; i++)
+    {
+      MhtNode *n = g_ptr_array_index (nodes, i);
+      guint t;
+
+      g_array_set_size (path, 0);
+      while (top[n->rank] == G_MAXUINT && n->pub.parent != NULL)
+        {
+          g_array_append_val (path, n->rank);
+          n = (MhtNode *) n->pub.parent;
+        }
+      if (top[n->rank] == G_MAXUINT)
+        top[n->rank] = n->rank;
+      t = top[n->rank];
+      for (k = 0; k < path->len; k++)
+        top[g_array_index (path, guint, k)] = t;
+    }
+  return top;
 }
 
 gboolean
@@ -337,32 +356,43 @@ prune (GPtrArray *nodes)
   g_autoptr(GPtrArray) order = preorder (nodes);
   guint i, j;
 
+  /* Children come before their parents in this walk, so each node's
+   * children are final when it is looked at.  Rebuilding the child list
+   * (rather than editing the parent's) keeps this linear even for a
+   * placeholder with thousands of children. */
   for (i = order->len; i-- > 0;)
     {
       MhtNode *n = g_ptr_array_index (order, i);
-      MhThreadNode *parent = n->pub.parent;
+      GPtrArray *kept = g_ptr_array_sized_new (n->pub.children->len);
+
+      for (j = 0; j < n->pub.children->len; j++)
+        {
+          MhtNode *c = g_ptr_array_index (n->pub.children, j);
+
+          if (c->pruned && c->pub.children->len == 0)
+            continue;
+          if (c->pruned)
+            c = g_ptr_array_index (c->pub.children, 0);
+          c->pub.parent = &n->pub;
+          g_ptr_array_add (kept, c);
+        }
+      g_ptr_array_unref (n->pub.children);
+      n->pub.children = kept;
+      if (n->in == NULL && kept->len < 2)
+        n->pruned = TRUE;
+    }
+
+  /* A pruned top hands the tree to its only child, if any. */
+  for (i = 0; i < order->len; i++)
+    {
+      MhtNode *n = g_ptr_array_index (order, i);
       MhtNode *c;
 
-      if (n->in != NULL || n->pub.children->len >= 2)
+      if (n->pub.parent != NULL || !n->pruned || n->pub.children->len == 0)
         continue;
-      n->pruned = TRUE;
-      c = n->pub.children->len == 1
-          ? g_ptr_array_index (n->pub.children, 0) : NULL;
-      if (c != NULL)
-        {
-          c->pub.parent = parent;
-          if (parent == NULL)
-            c->pub.link = MH_THREAD_LINK_ROOT;
-        }
-      if (parent == NULL)
-        continue;
-      for (j = 0; j < parent->children->len; j++)
-        if (g_ptr_array_index (parent->children, j) == n)
-          break;
-      if (c != NULL)
-        parent->children->pdata[j] = c;
-      else
-        g_ptr_array_remove_index (parent->children, j);
+      c = g_ptr_array_index (n->pub.children, 0);
+      c->pub.parent = NULL;
+      c->pub.link = MH_THREAD_LINK_ROOT;
     }
 }
 
@@ -400,6 +430,7 @@ finish (MhThreadForest *f)
 {
   GPtrArray *nodes = f->nodes;
   g_autoptr(GPtrArray) order = NULL;
+  g_autofree guint *tops = mh_thread_priv_tops (nodes);
   guint i, j;
 
   for (i = 0; i < nodes->len; i++)
@@ -408,7 +439,7 @@ finish (MhThreadForest *f)
 
       n->pub.children = g_ptr_array_new ();
       if (n->pub.duplicate_of == NULL)
-        n->pretop = mh_thread_priv_top (n);
+        n->pretop = g_ptr_array_index (nodes, tops[i]);
     }
   for (i = 0; i < nodes->len; i++)
     {

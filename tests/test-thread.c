@@ -859,6 +859,46 @@ test_deep_chain (void)
                    MH_THREAD_LINK_REFERENCES);
 }
 
+static void
+test_wide_placeholders (void)
+{
+  /* Every reply names the root and a different absent message: each
+   * absent one holds a single reply and is replaced by it, the root
+   * placeholder keeps them all together. */
+  const guint n = 3000;
+  g_autofree MhThreadInput *in = g_new0 (MhThreadInput, n);
+  g_autoptr(GPtrArray) strs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(MhThreadForest) f = NULL;
+  MhThreadTree *t;
+  MhThreadNode *first;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    {
+      char *key = g_strdup_printf ("r%05u", i);
+      char *id = g_strdup_printf ("<r%u@x>", i);
+      char *refs = g_strdup_printf ("<root@x> <gap%u@x>", i);
+
+      g_ptr_array_add (strs, key);
+      g_ptr_array_add (strs, id);
+      g_ptr_array_add (strs, refs);
+      in[i].key = key;
+      in[i].message_id = id;
+      in[i].references = refs;
+      in[i].date = (gint64) 1000 - i;
+    }
+  f = mh_thread_build (in, n, NULL, NULL);
+  g_assert_cmpuint (mh_thread_forest_get_trees (f)->len, ==, 1);
+  t = g_ptr_array_index (mh_thread_forest_get_trees (f), 0);
+  g_assert_cmpstr (t->root_id, ==, "root@x");
+  g_assert_null (t->root->key);
+  g_assert_cmpuint (t->root->children->len, ==, n);
+  g_assert_cmpuint (t->message_count, ==, n);
+  first = g_ptr_array_index (t->root->children, 0);
+  g_assert_cmpstr (first->key, ==, "r02999");
+  g_assert_true (first->parent == t->root);
+}
+
 /* GLib 2.74 leaks the user directories that G_TEST_OPTION_ISOLATE_DIRS
  * replaces for every test case.  The suppression below names that one
  * leak, so a leak of ours still fails under LeakSanitizer; matching it
@@ -899,5 +939,6 @@ main (int argc, char **argv)
   g_test_add_func ("/thread/errors", test_errors);
   g_test_add_func ("/thread/bare-input", test_bare_input);
   g_test_add_func ("/thread/deep-chain", test_deep_chain);
+  g_test_add_func ("/thread/wide-placeholders", test_wide_placeholders);
   return g_test_run ();
 }
