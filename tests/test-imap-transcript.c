@@ -611,6 +611,116 @@ test_pipeline (void)
 }
 
 static void
+test_fetch_no (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-no.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 1, 2, 3 };
+  MhImapFetchOptions opts = { FALSE, 1, 2 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_false (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                             &opts, &test_sink, &k,
+                                             &delivered, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_THROTTLED);
+  g_assert_nonnull (strstr (error->message, "Temporary failure"));
+  g_assert_cmpuint (delivered, ==, 1);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 2);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_META), ==, 2);
+  g_clear_error (&error);
+  g_assert_true (mh_imap_session_logout (s, &error));
+  g_assert_no_error (error);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+test_fetch_stall (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-stall.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 200);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 1 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_false (fetch (s, uids, 1, TRUE, &k, &delivered, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_TIMEOUT);
+  g_assert_cmpuint (delivered, ==, 0);
+  g_assert_cmpuint (k.aborts, ==, 1);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static gboolean
+failing_write (gpointer handle, const guint8 *data, gsize len,
+               gpointer user_data, GError **error)
+{
+  g_set_error_literal (error, MH_ERROR, MH_ERROR_IO, "disk full");
+  return FALSE;
+}
+
+static void
+test_fetch_sink_fails (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-split.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const MhImapFetchSink sink = { sink_begin, failing_write, sink_done,
+                                 sink_abort };
+  const guint32 uids[] = { 7, 9 };
+  MhImapFetchOptions opts = { TRUE, 0, 0 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  g_assert_false (mh_imap_session_uid_fetch (s, uids, 2, &opts, &sink, &k,
+                                             &delivered, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_cmpuint (delivered, ==, 0);
+  g_assert_cmpuint (k.aborts, ==, 1);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  /* The rest of the stream cannot be trusted: the session is over. */
+  g_clear_error (&error);
+  g_assert_false (mh_imap_session_capability (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_NET);
+  g_assert_null (fake_server_get_problem (fs));
+  sink_clear (&k);
+}
+
+static void
+test_greeting_garbage (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+    "greeting-garbage.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mh_imap_session_open (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_PROTOCOL);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_logout_close (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("logout-close.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_logout (s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (mh_imap_session_get_bye_text (s), ==, "Logging out");
+  fake_server_assert_done (fs);
+}
+
+static void
 test_gmail (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("gmail.txt");
@@ -846,6 +956,13 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
   g_test_add_func ("/imap-transcript/fetch/gmail", test_gmail);
+  g_test_add_func ("/imap-transcript/fetch/no", test_fetch_no);
+  g_test_add_func ("/imap-transcript/fetch/stall", test_fetch_stall);
+  g_test_add_func ("/imap-transcript/fetch/sink-fails",
+                   test_fetch_sink_fails);
+  g_test_add_func ("/imap-transcript/greeting-garbage",
+                   test_greeting_garbage);
+  g_test_add_func ("/imap-transcript/logout-close", test_logout_close);
   g_test_add_func ("/imap-transcript/stall/fake", test_stall);
   g_test_add_func ("/imap-transcript/stall/socket", test_stall_socket);
   g_test_add_func ("/imap-transcript/starttls/inject", test_starttls_inject);
