@@ -709,6 +709,33 @@ test_hostile_name (void)
 }
 
 static void
+test_8bit_names (void)
+{
+  static const char text[] =
+    "From: a@example.com\nSubject: names\n"
+    "Content-Type: multipart/mixed; boundary=n\n\n"
+    "--n\nContent-Type: text/plain\n\nbody\n"
+    "--n\nContent-Type: application/pdf\n"
+    "Content-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"\n\nx\n"
+    "--n\nContent-Type: application/pdf; name=\"\xc3\xbc" "ber.pdf\"\n\ny\n"
+    "--n--\n";
+  g_autofree char *path = NULL;
+  g_autoptr(MhMessage) msg = NULL;
+  char *tmp_path;
+  int fd = g_file_open_tmp ("mh-names-XXXXXX", &tmp_path, NULL);
+
+  close (fd);
+  path = tmp_path;
+  g_assert_true (g_file_set_contents (path, text, sizeof text - 1, NULL));
+  msg = mh_message_parse_file (path, NULL, NULL);
+  g_assert_cmpuint (msg->attachments->len, ==, 2);
+  /* Raw Latin-1 and raw UTF-8 bytes in parameters. */
+  g_assert_cmpstr (att_at (msg, 0)->filename, ==, "r\xc3\xa9sum\xc3\xa9.pdf");
+  g_assert_cmpstr (att_at (msg, 1)->filename, ==, "\xc3\xbc" "ber.pdf");
+  g_unlink (path);
+}
+
+static void
 test_not_mail (void)
 {
   static const char *const names[] = { "h-empty.eml", "h-not-mail.txt",
@@ -1031,6 +1058,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostile/rfc2231", test_rfc2231);
   g_test_add_func ("/hostile/name", test_hostile_name);
   g_test_add_func ("/hostile/not-mail", test_not_mail);
+  g_test_add_func ("/hostile/8bit-names", test_8bit_names);
   g_test_add_func ("/hostile/deep-multipart", test_deep_multipart);
   g_test_add_func ("/hostile/deep-rfc822", test_deep_rfc822);
   g_test_add_func ("/hostile/long-header", test_long_header);
