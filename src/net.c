@@ -182,10 +182,10 @@ mh_net_connect (const char *host, guint16 port, int timeout_ms,
   hints.ai_flags = AI_ADDRCONFIG;
   g_snprintf (service, sizeof service, "%u", port);
   rc = getaddrinfo (host, service, &hints, &res);
-  if (rc == EAI_BADFLAGS || (rc != 0 && mh_net_host_is_ip_literal (host)))
+  if (rc != 0)
     {
-      /* AI_ADDRCONFIG hides loopback addresses on hosts whose only
-       * interface is lo; retry without it. */
+      /* AI_ADDRCONFIG hides every address on hosts whose only interface
+       * is lo (containers, test machines); retry without it. */
       hints.ai_flags = 0;
       rc = getaddrinfo (host, service, &hints, &res);
     }

@@ -213,7 +213,6 @@ static void
 test_list (void)
 {
   g_autofree char *drafts = make_folder ("Entw&APw-rfe");
-  g_autofree char *all = make_folder ("[Gmail]/All Mail");
   g_autoptr(MhImapSession) s = NULL;
   g_autoptr(GPtrArray) boxes = NULL;
   g_autoptr(GError) error = NULL;
@@ -221,6 +220,7 @@ test_list (void)
   const MhImapMailbox *mb;
   MhImapExamine ex;
 
+  g_free (make_folder ("[Gmail]/All Mail"));
   deliver (drafts, 1, msg->str, msg->len);
   s = login ();
   g_assert_true (mh_imap_session_has_capability (s, "SPECIAL-USE"));
