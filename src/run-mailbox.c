@@ -1,0 +1,482 @@
+/* run-mailbox.c - profiles' mailboxes, and one mailbox's sync. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "mailharvest/error.h"
+#include "run-private.h"
+
+/* Throttling answers waited out per mailbox before giving up. */
+#define MAX_THROTTLE_WAITS_ALLOWED 5
+
+static MhImapMailbox *
+mailbox_copy (const MhImapMailbox *mb)
+{
+  MhImapMailbox *c = g_new0 (MhImapMailbox, 1);
+
+  c->name = g_strdup (mb->name);
+  c->name_utf8 = g_strdup (mb->name_utf8);
+  c->delimiter = mb->delimiter;
+  c->flags = g_strdupv (mb->flags);
+  c->role = g_strdup (mb->role);
+  c->noselect = mb->noselect;
+  return c;
+}
+
+static const MhImapMailbox *
+find_role (GPtrArray *list, const char *role)
+{
+  for (guint i = 0; i < list->len; i++)
+    {
+      const MhImapMailbox *mb = list->pdata[i];
+
+      if (!mb->noselect && mb->role != NULL
+          && g_ascii_strcasecmp (mb->role, role) == 0)
+        return mb;
+    }
+  return NULL;
+}
+
+static const MhImapMailbox *
+find_name (GPtrArray *list, const char *name)
+{
+  for (guint i = 0; i < list->len; i++)
+    {
+      const MhImapMailbox *mb = list->pdata[i];
+
+      if (mb->noselect)
+        continue;
+      /* INBOX is case-insensitive (RFC 3501 5.1), other names are not. */
+      if (g_ascii_strcasecmp (name, "INBOX") == 0
+          ? g_ascii_strcasecmp (mb->name, "INBOX") == 0
+          : strcmp (mb->name_utf8, name) == 0)
+        return mb;
+    }
+  return NULL;
+}
+
+static const MhImapMailbox *
+find_role_or_names (GPtrArray *list, const char *role,
+                    const char *const *names)
+{
+  const MhImapMailbox *mb = find_role (list, role);
+
+  for (guint i = 0; mb == NULL && names[i] != NULL; i++)
+    mb = find_name (list, names[i]);
+  return mb;
+}
+
+GPtrArray *
+mh_run_choose_mailboxes (RunAccount *ra, GError **error)
+{
+  static const char *const all_names[] = {
+    "[Gmail]/All Mail", "[Google Mail]/All Mail", NULL
+  };
+  static const char *const sent_names[] = {
+    "Sent Items", "Sent", "Sent Messages", NULL
+  };
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) mh_imap_mailbox_free);
+  const MhImapMailbox *mb;
+
+  list = mh_imap_session_list (ra->session, error);
+  if (list == NULL)
+    return NULL;
+
+  switch (ra->acct->profile)
+    {
+    case MH_PROFILE_GMAIL:
+      mb = find_role_or_names (list, "\\All", all_names);
+      if (mb == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
+                       "no folder flagged \\All (Gmail's All Mail) on %s; "
+                       "check that All Mail is shown in IMAP in Gmail's "
+                       "settings, or use profile = generic",
+                       ra->acct->host);
+          return NULL;
+        }
+      g_ptr_array_add (out, mailbox_copy (mb));
+      break;
+    case MH_PROFILE_OUTLOOK:
+      mb = find_name (list, "INBOX");
+      if (mb == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                       "the server lists no INBOX");
+          return NULL;
+        }
+      g_ptr_array_add (out, mailbox_copy (mb));
+      mb = find_role_or_names (list, "\\Sent", sent_names);
+      if (mb != NULL)
+        g_ptr_array_add (out, mailbox_copy (mb));
+      else
+        mh_run_log (ra, MH_RUN_LOG_WARNING,
+                    "no Sent folder (\\Sent, \"Sent Items\" or \"Sent\"): "
+                    "only INBOX is read, replies you sent are missing");
+      break;
+    case MH_PROFILE_GENERIC:
+    default:
+      for (guint i = 0; ra->acct->mailboxes != NULL
+                        && ra->acct->mailboxes[i] != NULL; i++)
+        {
+          mb = find_name (list, ra->acct->mailboxes[i]);
+          if (mb == NULL)
+            {
+              g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
+                           "mailbox \"%s\" not found on %s (see "
+                           "'mailharvest folders')",
+                           ra->acct->mailboxes[i], ra->acct->host);
+              return NULL;
+            }
+          g_ptr_array_add (out, mailbox_copy (mb));
+        }
+      break;
+    }
+  return g_steal_pointer (&out);
+}
+
+typedef struct {
+  int fd;
+  char *path;
+} Body;
+
+typedef struct {
+  RunAccount *ra;
+  const MhImapMailbox *mb;
+  guint32 uidvalidity;
+  guint total;
+  guint done;
+  GHashTable *gm_known;  /* uid -> key, Gmail messages stored already */
+  GArray *body_uids;     /* Gmail: the UIDs left after the check */
+} Sync;
+
+static void
+body_free (Body *b)
+{
+  if (b->fd >= 0)
+    close (b->fd);
+  if (b->path != NULL)
+    (void) g_unlink (b->path);
+  g_free (b->path);
+  g_free (b);
+}
+
+static gpointer
+sink_begin (guint64 total, gpointer user_data, GError **error)
+{
+  Sync *s = user_data;
+  Body *b = g_new0 (Body, 1);
+
+  b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
+                              "fetch-XXXXXX", NULL);
+  b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
+  if (b->fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
+                   b->path, g_strerror (saved));
+      g_clear_pointer (&b->path, g_free);
+      body_free (b);
+      return NULL;
+    }
+  return b;
+}
+
+static gboolean
+sink_write (gpointer handle, const guint8 *data, gsize len,
+            gpointer user_data, GError **error)
+{
+  Body *b = handle;
+
+  while (len > 0)
+    {
+      ssize_t n = write (b->fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
+                       b->path, g_strerror (saved));
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static void
+sink_abort (gpointer handle, gpointer user_data)
+{
+  body_free (handle);
+}
+
+static void
+source_for (Sync *s, const MhImapMessageInfo *info, MhArchiveSource *src)
+{
+  memset (src, 0, sizeof *src);
+  src->mailbox = s->mb->name_utf8;
+  src->uidvalidity = s->uidvalidity;
+  src->uid = info->uid;
+  src->flags = (const char *const *) info->flags;
+  src->internaldate = info->internaldate;
+  src->gm_msgid = info->gm_msgid;
+  src->gm_thrid = info->gm_thrid;
+  src->gm_labels = (const char *const *) info->gm_labels;
+}
+
+static gboolean
+sink_done (const MhImapMessageInfo *info, gpointer handle,
+           gpointer user_data, GError **error)
+{
+  Sync *s = user_data;
+  RunAccount *ra = s->ra;
+  Body *b = handle;
+  MhArchiveSource src;
+  MhArchiveAddResult res = { 0 };
+  g_autoptr(GError) local = NULL;
+
+  if (b == NULL)
+    return TRUE;
+  if (close (b->fd) != 0)
+    {
+      int saved = errno;
+
+      b->fd = -1;
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
+                   b->path, g_strerror (saved));
+      body_free (b);
+      return FALSE;
+    }
+  b->fd = -1;
+  source_for (s, info, &src);
+  ra->result->fetched++;
+  if (!mh_archive_add (ra->archive, b->path, TRUE, &src, &res, &local))
+    mh_run_message_failed (ra, s->mb->name_utf8, info->uid, local->message);
+  else
+    {
+      if (res.status == MH_ARCHIVE_ADDED)
+        ra->result->added++;
+      else if (res.status == MH_ARCHIVE_DUPLICATE)
+        ra->result->duplicates++;
+      ra->result->attachments += res.attachments;
+      ra->result->warnings += res.warnings;
+    }
+  mh_archive_add_result_clear (&res);
+  body_free (b);
+  s->done++;
+  mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
+  return TRUE;
+}
+
+/* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
+ * changes; a message stored already is only recorded, not fetched. */
+static gboolean
+meta_done (const MhImapMessageInfo *info, gpointer handle,
+           gpointer user_data, GError **error)
+{
+  Sync *s = user_data;
+  RunAccount *ra = s->ra;
+  g_autoptr(MhStoreMessage) m = NULL;
+  MhArchiveSource src;
+
+  if (info->gm_msgid != 0
+      && !mh_store_lookup_gm_msgid (mh_archive_get_store (ra->archive),
+                                    info->gm_msgid, &m, error))
+    return FALSE;
+  if (m == NULL)
+    {
+      g_array_append_val (s->body_uids, info->uid);
+      return TRUE;
+    }
+  source_for (s, info, &src);
+  if (!mh_archive_add_location (ra->archive, m->key, &src, error))
+    return FALSE;
+  ra->result->duplicates++;
+  s->done++;
+  mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
+  return TRUE;
+}
+
+static char *
+search_criteria (RunAccount *ra)
+{
+  static const char *const months[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+  };
+  int y, m, d;
+
+  if (ra->acct->since == NULL
+      || sscanf (ra->acct->since, "%d-%d-%d", &y, &m, &d) != 3
+      || m < 1 || m > 12)
+    return g_strdup ("ALL");
+  return g_strdup_printf ("SINCE %d-%s-%04d", d, months[m - 1], y);
+}
+
+/* One attempt: EXAMINE, pick the UIDs, fetch what is missing. */
+static gboolean
+sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
+           GError **error)
+{
+  MhStore *store = mh_archive_get_store (ra->archive);
+  g_autoptr(GArray) uids = NULL;
+  g_autoptr(GArray) pending = NULL;
+  g_autoptr(MhStoreMailbox) before = NULL;
+  g_autofree char *criteria = NULL;
+  MhImapFetchOptions fo = { 0 };
+  MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort };
+  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL };
+  MhImapExamine ex;
+  Sync s = { 0 };
+  gboolean changed;
+  guint first;
+
+  if (!mh_imap_session_examine (ra->session, mb->name, &ex, error))
+    return FALSE;
+  if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error)
+      || !mh_store_check_uidvalidity (store, mb->name_utf8, ex.uidvalidity,
+                                      &changed, error))
+    return FALSE;
+  if (changed)
+    mh_run_log (ra, MH_RUN_LOG_WARNING,
+                "%s: UIDVALIDITY changed to %u; matching its messages to "
+                "the archive again", mb->name_utf8, ex.uidvalidity);
+
+  if (ex.exists > 0)
+    {
+      criteria = search_criteria (ra);
+      uids = mh_imap_session_uid_search (ra->session, criteria, error);
+      if (uids == NULL)
+        return FALSE;
+    }
+  else
+    uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  /* UIDs grow with arrival: the newest N are the last N. */
+  first = ra->latest > 0 && uids->len > (guint64) ra->latest
+              ? uids->len - (guint) ra->latest : 0;
+  if (!*counted)
+    {
+      ra->result->selected += uids->len - first;
+      *counted = TRUE;
+    }
+  if (!mh_store_pending_uids (store, mb->name_utf8, ex.uidvalidity,
+                              &g_array_index (uids, guint32, first),
+                              uids->len - first, &pending, error))
+    return FALSE;
+
+  s.ra = ra;
+  s.mb = mb;
+  s.uidvalidity = ex.uidvalidity;
+  s.total = uids->len - first;
+  s.done = s.total - pending->len;
+  mh_run_progress (ra, mb->name_utf8, s.done, s.total);
+
+  if (pending->len > 0
+      && mh_imap_session_has_capability (ra->session, "X-GM-EXT-1"))
+    {
+      s.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+      fo.body = FALSE;
+      if (!mh_imap_session_uid_fetch (ra->session,
+                                      (const guint32 *) pending->data,
+                                      pending->len, &fo, &meta_sink, &s,
+                                      NULL, error))
+        {
+          g_array_unref (s.body_uids);
+          return FALSE;
+        }
+      g_array_unref (pending);
+      pending = s.body_uids;
+    }
+
+  if (pending->len > 0)
+    {
+      fo.body = TRUE;
+      if (!mh_imap_session_uid_fetch (ra->session,
+                                      (const guint32 *) pending->data,
+                                      pending->len, &fo, &sink, &s, NULL,
+                                      error))
+        return FALSE;
+    }
+  if (!mh_store_in_transaction (store) || mh_store_commit (store, error))
+    {
+      if (before == NULL || before->uidnext != ex.uidnext
+          || pending->len > 0)
+        return mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
+                                        g_get_real_time () / G_USEC_PER_SEC,
+                                        error);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
+                     GError **error)
+{
+  gboolean counted = FALSE;
+  guint throttled = 0;
+
+  for (guint attempt = 1;; attempt++)
+    {
+      g_autoptr(GError) local = NULL;
+      guint64 wait_ms = 0;
+
+      if (ra->session == NULL && !mh_run_connect (ra, &local))
+        {
+          if (!mh_run_error_is_transient (local))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+        }
+      else if (sync_once (ra, mb, &counted, &local))
+        return TRUE;
+
+      if (!mh_run_error_is_transient (local))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (g_error_matches (local, MH_ERROR, MH_ERROR_THROTTLED))
+        {
+          if (++throttled > MAX_THROTTLE_WAITS_ALLOWED)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                          "still throttled after %u waits: ",
+                                          throttled - 1);
+              return FALSE;
+            }
+          if (ra->session != NULL)
+            wait_ms = mh_imap_session_get_backoff_ms (ra->session);
+          attempt--;
+        }
+      else if (attempt > ra->max_retries)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                      "gave up after %u reconnects: ",
+                                      ra->max_retries);
+          return FALSE;
+        }
+      mh_run_log (ra, MH_RUN_LOG_WARNING, "%s: %s; %s", mb->name_utf8,
+                  local->message,
+                  wait_ms > 0 ? "waiting as the server asks"
+                              : "reconnecting");
+      mh_run_drop_session (ra);
+      ra->result->reconnects++;
+      if (wait_ms > 0)
+        g_usleep (MIN (wait_ms, ra->max_backoff_ms) * 1000);
+      else
+        mh_run_backoff (ra, MAX (attempt, 1));
+    }
+}
