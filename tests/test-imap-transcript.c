@@ -318,6 +318,29 @@ test_oauthbearer (void)
   fake_server_assert_done (fs);
 }
 
+static void
+test_oauthbearer_fail (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+    "oauthbearer-fail.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, collect_trace, trace);
+  g_assert_false (mh_imap_session_authenticate (s, "alice@example.com",
+                                                "tok-SECRET-123",
+                                                MH_IMAP_AUTH_OAUTHBEARER,
+                                                &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "Invalid token"));
+  g_assert_nonnull (strstr (error->message, "status invalid_token"));
+  g_assert_nonnull (strstr (error->message, "scope email"));
+  g_assert_false (trace_contains (trace, "bixhPWFsaWNl"));
+  g_assert_false (trace_contains (trace, "AQ=="));
+  fake_server_assert_done (fs);
+}
+
 static const MhImapMailbox *
 find_box (GPtrArray *boxes, const char *name)
 {
@@ -942,6 +965,8 @@ main (int argc, char **argv)
                    test_auth_plain_cont);
   g_test_add_func ("/imap-transcript/auth/xoauth2-fail", test_xoauth2_fail);
   g_test_add_func ("/imap-transcript/auth/oauthbearer", test_oauthbearer);
+  g_test_add_func ("/imap-transcript/auth/oauthbearer-fail",
+                   test_oauthbearer_fail);
   g_test_add_func ("/imap-transcript/auth/refuse-plaintext",
                    test_refuse_plaintext);
   g_test_add_func ("/imap-transcript/list/special-use",
