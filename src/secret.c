@@ -29,7 +29,8 @@ wipe_bytes (GByteArray *buf)
 {
   if (buf == NULL)
     return;
-  explicit_bzero (buf->data, buf->len);
+  if (buf->len > 0)
+    explicit_bzero (buf->data, buf->len);
   g_byte_array_unref (buf);
 }
 
@@ -38,8 +39,13 @@ wipe_bytes (GByteArray *buf)
 static char *
 first_line (const guint8 *data, gsize len)
 {
-  const guint8 *nl = memchr (data, '\n', len);
-  gsize n = nl != NULL ? (gsize) (nl - data) : len;
+  const guint8 *nl;
+  gsize n;
+
+  if (len == 0)
+    return NULL;
+  nl = memchr (data, '\n', len);
+  n = nl != NULL ? (gsize) (nl - data) : len;
 
   if (n > 0 && data[n - 1] == '\r')
     n--;

@@ -534,6 +534,16 @@ test_secret_free (void)
   mh_secret_free (g_strdup (CANARY));
 }
 
+/* GLib is built without frame pointers; LeakSanitizer needs the slow
+ * unwinder to see g_set_user_dirs, which tests/lsan.supp suppresses. */
+const char *__asan_default_options (void);
+
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
 int
 main (int argc, char **argv)
 {
