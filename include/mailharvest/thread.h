@@ -38,7 +38,9 @@ typedef struct {
   const char *gm_thrid;     /* Gmail thread id (X-GM-THRID) */
   const char *const *participants; /* NULL-terminated lower-case
                                     * addresses, sender first */
-  const char *mailbox;      /* mailbox name (informational) */
+  const char *mailbox;      /* mailbox name; not used for threading:
+                             * messages of all mailboxes thread together,
+                             * which is how Inbox and Sent Items meet */
 } MhThreadInput;
 
 typedef enum {
@@ -79,8 +81,10 @@ struct _MhThreadNode {
                              * earliest date below it */
   MhThreadNode *parent;     /* NULL for a root and for a duplicate */
   GPtrArray *children;      /* MhThreadNode*, not owned, never NULL,
-                             * sorted by date, then key (placeholders by
-                             * id), duplicates not included */
+                             * sorted by date, then key; a placeholder
+                             * (dated by its earliest child) sorts before
+                             * a message of the same date, then by id;
+                             * duplicates not included */
   MhThreadNode *duplicate_of; /* a second copy of the same message (same
                              * id, date and sender): the copy it repeats;
                              * such a copy appears in no children array
@@ -115,8 +119,8 @@ void mh_thread_options_init (MhThreadOptions *options);
  * Fails with MH_ERROR_PARSE when a key is NULL or appears twice, and with
  * MH_ERROR_LIMIT above MH_THREAD_MAX_MESSAGES inputs; bad header values
  * are never an error.  Every input becomes exactly one real node in
- * exactly one tree.  Work is O(n * (MH_MSGID_MAX_IDS + MH_THREAD_MAX_DEPTH))
- * in the worst case.
+ * exactly one tree.  Work is close to linear in the number of ids; each
+ * loop check is bounded by MH_THREAD_MAX_DEPTH steps.
  * (transfer full) */
 MhThreadForest *mh_thread_build (const MhThreadInput *inputs,
                                  gsize n_inputs,
