@@ -336,6 +336,26 @@ is_possessive (const char *s)
   return g_str_has_prefix (s, "'s") || g_str_has_prefix (s, "\xe2\x80\x99s");
 }
 
+/* Generated ids carry many digits or characters people do not put in
+ * their addresses; such a candidate stays an id even after a word that
+ * could be a name ("Sua mensagem <CAF=x1234@mail.gmail.com>"). */
+static gboolean
+looks_generated (const char *id)
+{
+  const char *at = strrchr (id, '@');
+  guint digits = 0;
+  const char *p;
+
+  for (p = id; p < at; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        digits++;
+      else if (strchr ("=$%#", *p) != NULL)
+        return TRUE;
+    }
+  return digits >= 4 || at - id >= 30;
+}
+
 static gboolean
 is_hint (const char *cand, const char *const *addresses)
 {
@@ -361,7 +381,9 @@ mh_msgid_parse_in_reply_to (const char *value, const char *const *addresses)
         continue;
       if (is_hint (t->text, addresses))
         continue;
-      if (prev != NULL && (is_from_word (prev) || is_name_like (prev)))
+      if (prev != NULL && is_from_word (prev))
+        continue;
+      if (prev != NULL && is_name_like (prev) && !looks_generated (t->text))
         continue;
       if (next != NULL && next->kind == TOK_WORD && is_possessive (next->text))
         continue;

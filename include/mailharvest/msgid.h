@@ -58,9 +58,10 @@ GPtrArray *mh_msgid_parse_references (const char *value);
  * and not an address, or NULL.  @addresses (NULL-terminated, may be NULL)
  * are addresses known to be no ids, typically the message's participants;
  * they compare case-insensitively.  A bracketed candidate is taken for an
- * address when it equals one of @addresses, follows "from" or "by",
- * follows a display-name-like word or a quoted name without digits, or is
- * followed by a possessive "'s".  Bare candidates (without brackets) are
+ * address when it equals one of @addresses, follows "from" or "by", is
+ * followed by a possessive "'s", or follows a display-name-like word or a
+ * quoted name without digits unless it looks generated (four or more
+ * digits, one of "=$%#", or a local part of 30 bytes or more).  Bare candidates (without brackets) are
  * looked at only when no bracketed candidate is an id.
  * (transfer full) */
 char *mh_msgid_parse_in_reply_to (const char *value,
