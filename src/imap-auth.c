@@ -231,8 +231,7 @@ mh_imap_session_authenticate (MhImapSession *s, const char *user,
   g_autofree char *text = NULL;
   guint caps_seq;
 
-  if (!mh_imap_session_check_usable (s, error)
-      || !mh_imap_session_open (s, error))
+  if (!mh_imap_session_ready (s, error))
     return FALSE;
   if (s->authenticated)
     return TRUE;

@@ -368,8 +368,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
 
   if (delivered_out != NULL)
     *delivered_out = 0;
-  if (!mh_imap_session_check_usable (s, error)
-      || (!s->greeted && !mh_imap_session_open (s, error)))
+  if (!mh_imap_session_ready (s, error))
     return FALSE;
   if ((opts->body && (sink->begin == NULL || sink->write == NULL))
       || sink->done == NULL)

@@ -105,7 +105,7 @@ mh_imap_session_list (MhImapSession *s, GError **error)
   g_autoptr(MhImapCmd) cmd = NULL;
   ListState st;
 
-  if (!mh_imap_session_check_usable (s, error))
+  if (!mh_imap_session_ready (s, error))
     return NULL;
   boxes = g_ptr_array_new_with_free_func (
     (GDestroyNotify) (void (*) (void)) mh_imap_mailbox_free);
@@ -181,7 +181,7 @@ mh_imap_session_status (MhImapSession *s, const char *mailbox,
   g_autoptr(MhImapCmd) cmd = NULL;
 
   memset (status_out, 0, sizeof *status_out);
-  if (!mh_imap_session_check_usable (s, error))
+  if (!mh_imap_session_ready (s, error))
     return FALSE;
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_STATUS, "STATUS");
   mh_imap_cmd_add_string (s, cmd, mailbox, FALSE);
@@ -218,7 +218,7 @@ mh_imap_session_examine (MhImapSession *s, const char *mailbox,
   g_autoptr(MhImapResponse) tagged = NULL;
 
   memset (result_out, 0, sizeof *result_out);
-  if (!mh_imap_session_check_usable (s, error))
+  if (!mh_imap_session_ready (s, error))
     return FALSE;
   s->exists = 0;
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_EXAMINE, "EXAMINE");
@@ -330,7 +330,7 @@ mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
   SearchState st = { uids, FALSE };
   guint out = 0;
 
-  if (!mh_imap_session_check_usable (s, error))
+  if (!mh_imap_session_ready (s, error))
     return NULL;
   if (criteria == NULL || *criteria == '\0' || strpbrk (criteria, "\r\n"))
     {
@@ -339,6 +339,10 @@ mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
       return NULL;
     }
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_SEARCH, "UID SEARCH");
+  /* RFC 4731: ESEARCH answers with ranges ("1:90000") instead of one
+   * number per message, which keeps the answer for a big mailbox small. */
+  if (mh_imap_session_has_capability (s, "ESEARCH"))
+    mh_imap_cmd_add_raw (cmd, " RETURN (ALL)");
   mh_imap_cmd_add_raw (cmd, " ");
   mh_imap_cmd_add_raw (cmd, criteria);
   if (!mh_imap_session_run (s, cmd, search_handler, &st, NULL, error))

@@ -87,6 +87,10 @@ gboolean mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd,
 /* Fails with MH_ERROR_NET when the session is unusable or closed. */
 gboolean mh_imap_session_check_usable (MhImapSession *s, GError **error);
 
+/* check_usable, then reads the greeting if that was not done yet, so
+ * that commands are built knowing the server's capabilities. */
+gboolean mh_imap_session_ready (MhImapSession *s, GError **error);
+
 /* Writes bytes (no CRLF added) and traces @trace_line (or the bytes
  * themselves when NULL).  Counts a command of @kind unless it is -1. */
 gboolean mh_imap_session_write (MhImapSession *s, int kind,

@@ -461,6 +461,27 @@ test_examine (void)
   fake_server_assert_done (fs);
 }
 
+static void
+test_esearch (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("esearch.txt");
+  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) uids = NULL;
+  g_autoptr(GArray) none = NULL;
+  const guint32 expected[] = { 1, 2, 3, 7, 10, 11, 12 };
+
+  uids = mh_imap_session_uid_search (s, "SINCE 1-Jan-2024", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_cmpuint (g_array_index (uids, guint32, i), ==, expected[i]);
+  none = mh_imap_session_uid_search (s, "UID 99:*", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (none->len, ==, 0);
+  fake_server_assert_done (fs);
+}
+
 static gboolean
 fetch (MhImapSession *s, const guint32 *uids, gsize n, gboolean body,
        Sink *k, guint *delivered, GError **error)
@@ -974,6 +995,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/list/plain", test_list_plain);
   g_test_add_func ("/imap-transcript/list/xlist", test_list_xlist);
   g_test_add_func ("/imap-transcript/examine", test_examine);
+  g_test_add_func ("/imap-transcript/esearch", test_esearch);
   g_test_add_func ("/imap-transcript/fetch/bye", test_fetch_bye);
   g_test_add_func ("/imap-transcript/fetch/dropped", test_fetch_dropped);
   g_test_add_func ("/imap-transcript/fetch/split", test_fetch_split);
