@@ -32,14 +32,27 @@ options (MhConnectOptions *o, MhSecurity security)
 }
 
 static void
+collect_trace (gboolean sent, const char *line, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s %s", sent ? "C:" : "S:",
+                                               line));
+}
+
+static void
 login_and_logout (const MhConnectOptions *o)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MhImapSession) s = mh_imap_session_connect (o, &error);
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *plain = g_strdup_printf ("_%s_%s", env ("MH_TEST_USER"),
+                                            env ("MH_TEST_PASSWORD"));
+  g_autofree char *b64 = NULL;
+  gboolean redacted = FALSE;
 
   g_assert_no_error (error);
   g_assert_nonnull (s);
   g_assert_false (mh_imap_session_is_authenticated (s));
+  mh_imap_session_set_trace (s, collect_trace, trace);
   g_assert_true (mh_imap_session_authenticate (s, env ("MH_TEST_USER"),
                                                env ("MH_TEST_PASSWORD"),
                                                MH_IMAP_AUTH_AUTO, &error));
@@ -48,6 +61,23 @@ login_and_logout (const MhConnectOptions *o)
   g_assert_true (mh_imap_session_has_capability (s, "IMAP4rev1"));
   g_assert_true (mh_imap_session_logout (s, &error));
   g_assert_no_error (error);
+  /* The wire trace saw the login, without the password, plain or in the
+   * base64 of AUTHENTICATE PLAIN. */
+  plain[0] = '\0';
+  plain[strlen (env ("MH_TEST_USER")) + 1] = '\0';
+  b64 = g_base64_encode ((const guchar *) plain,
+                         strlen (env ("MH_TEST_USER"))
+                         + strlen (env ("MH_TEST_PASSWORD")) + 2);
+  g_assert_cmpuint (trace->len, >, 2);
+  for (guint i = 0; i < trace->len; i++)
+    {
+      const char *line = g_ptr_array_index (trace, i);
+
+      g_assert_null (strstr (line, env ("MH_TEST_PASSWORD")));
+      g_assert_null (strstr (line, b64));
+      redacted = redacted || strstr (line, "<redacted>") != NULL;
+    }
+  g_assert_true (redacted);
 }
 
 static void
