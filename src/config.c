@@ -1,5 +1,9 @@
 /* config.c - INI parsing with GKeyFile, profiles and validation. */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "config-private.h"
 
@@ -681,27 +685,39 @@ mh_config_load_from_data (const char *data, gsize len, const char *path,
 MhConfig *
 mh_config_load (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) map = NULL;
   g_autoptr(GError) local = NULL;
+  g_autofree char *data = NULL;
+  GStatBuf st;
   gsize len;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  map = g_mapped_file_new (path, FALSE, &local);
-  if (map == NULL)
+  /* Checked before reading: a FIFO would block and /dev/zero never end. */
+  if (g_stat (path, &st) != 0)
     {
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s", local->message);
+      int e = errno;
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s: %s", path,
+                   g_strerror (e));
       return NULL;
     }
-  len = g_mapped_file_get_length (map);
-  if (len > MH_CONFIG_MAX_SIZE)
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
+                   "%s: not a regular file", path);
+      return NULL;
+    }
+  if (st.st_size > MH_CONFIG_MAX_SIZE)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
                    "%s: larger than %d bytes", path, MH_CONFIG_MAX_SIZE);
       return NULL;
     }
-  return mh_config_load_from_data (g_mapped_file_get_contents (map), len,
-                                   path, error);
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s", local->message);
+      return NULL;
+    }
+  return mh_config_load_from_data (data, len, path, error);
 }
 
 const MhAccount *

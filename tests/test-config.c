@@ -227,6 +227,13 @@ test_missing_file (void)
   g_assert_null (cfg);
   g_assert_error (error, MH_ERROR, MH_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "/nonexistent/config.ini"));
+  g_clear_error (&error);
+
+  /* Not a regular file: refused before anything is read. */
+  cfg = mh_config_load (g_get_tmp_dir (), &error);
+  g_assert_null (cfg);
+  g_assert_error (error, MH_ERROR, MH_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
 }
 
 static void

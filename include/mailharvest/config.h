@@ -102,8 +102,9 @@ typedef struct {
 } MhConfig;
 
 /* Reads and validates @path.  Returns (transfer full) a configuration, or
- * NULL with MH_ERROR_CONFIG (bad content, file too large) or MH_ERROR_IO
- * (cannot read the file) set.  Never runs commands or reads secrets. */
+ * NULL with MH_ERROR_CONFIG (bad content, not a regular file, larger than
+ * MH_CONFIG_MAX_SIZE) or MH_ERROR_IO (missing or unreadable) set.  Never
+ * runs commands or reads secrets. */
 MhConfig *mh_config_load (const char *path, GError **error);
 
 /* As mh_config_load, on @len bytes of @data.  @path names the file in
