@@ -1,15 +1,17 @@
 /* import.h - local mail (mbox, Maildir, .eml) into an archive.
  *
- * Every message goes the same way as one fetched over IMAP: parsed with
- * mh_message_parse_file() and written by the writer into
- * OUTPUT/ACCOUNT/threads/THREAD/MESSAGE.  Until the threader is wired in,
- * each message is its own thread, named by mh_layout_thread_dir() with
- * the message's own Message-ID (or, without one, its sha256) as the root.
+ * Every message goes the way of one fetched over IMAP: through the
+ * account's archive (archive.h), which deduplicates it, parses it, writes
+ * its message dir and records it; at the end the whole account is
+ * threaded and laid out as OUTPUT/ACCOUNT/threads/THREAD/MESSAGE, with
+ * thread.json, threads.json and index.html.  Messages imported in
+ * different runs, or found in different mailboxes, thread together.
  *
- * Duplicates are skipped: within one import by the sha256 of the raw
- * bytes (a further location of the same message is added to its
- * message.json), across runs when the message dir exists already.  So a
- * second import of the same files writes nothing and changes no byte.
+ * A message's source location is (mailbox name, local uidvalidity, local
+ * UID) as source-local.h defines them, so importing the same files again
+ * finds every location known, writes nothing and changes no byte.  The
+ * same message found again elsewhere (same bytes, or same Message-ID,
+ * date and sender) is stored once, with every location in message.json.
  * The file time is never used as a fallback date (it changes when files
  * are copied, and with it the dir names); a message without any usable
  * date is filed under the epoch.
@@ -18,21 +20,30 @@
 
 #include <glib.h>
 
+#include "mailharvest/thread.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
   const char *output;          /* the archive root, created if missing */
   const char *account;         /* made safe with mh_safename() */
   const char *const *paths;    /* NULL-terminated; see source-local.h */
+  MhThreadSubjectMode subject_mode; /* 0: guarded (the default) */
+  guint window_days;           /* 0: the threader's default */
 } MhImportOptions;
 
 typedef struct {
-  guint imported;              /* message dirs written */
-  guint duplicates;            /* skipped: same bytes seen in this run */
-  guint already;               /* skipped: message dir already there */
-  guint failed;                /* messages that could not be imported */
+  guint imported;              /* messages added to the archive */
+  guint duplicates;            /* the same message again at another
+                                * location: only the location added */
+  guint already;               /* locations recorded by an earlier run */
+  guint failed;                /* messages (or mailboxes, or the final
+                                * layout) that failed; see failures */
   guint attachments;           /* attachment files written */
   guint warnings;              /* warnings in the written manifests */
+  guint threads;               /* conversations in the account after the
+                                * import (0 when the layout failed) */
+  guint messages;              /* messages in the account afterwards */
   GPtrArray *failures;         /* char*: "FILE: message N: reason" */
   char *account_dir;           /* OUTPUT/ACCOUNT as a path */
 } MhImportStats;
@@ -40,10 +51,12 @@ typedef struct {
 void mh_import_stats_clear (MhImportStats *stats);
 
 /* Imports the mailboxes found in @options->paths.  A message that fails
- * is counted and described in @stats->failures, and the import goes on.
- * Returns FALSE with @error set when nothing could be done: a path that
- * does not exist or cannot be read (MH_ERROR_CONFIG), or an output that
- * cannot be created (MH_ERROR_IO).  @stats is filled in either way and
+ * is counted and described in @stats->failures, and the import goes on;
+ * so does a failure to lay out the threads at the end (the recorded
+ * messages are placed by the next run).  Returns FALSE with @error set
+ * when nothing could be done: a path that does not exist or cannot be
+ * read (MH_ERROR_CONFIG; nothing is created then), or an archive that
+ * cannot be opened (MH_ERROR_IO).  @stats is filled in either way and
  * must be cleared with mh_import_stats_clear(). */
 gboolean mh_import (const MhImportOptions *options, MhImportStats *stats,
                     GError **error);
