@@ -412,17 +412,39 @@ join_subject_rfc5256 (Join *j)
 void
 mh_thread_priv_join (MhtCtx *ctx)
 {
-  Join j = { ctx, NULL, (guint64) ctx->opt.window_days * 86400 };
+  Join j = { ctx, NULL, (guint64) ctx->opt.window_days * 86400, NULL };
+  gboolean any_ti = FALSE, any_gm = FALSE, any_reply = FALSE;
+  gboolean rfc = ctx->opt.subject_mode == MH_THREAD_SUBJECT_RFC5256;
+  gboolean guarded = ctx->opt.subject_mode == MH_THREAD_SUBJECT_GUARDED;
+  guint i;
+
+  /* Most messages have links; skip the passes that have nothing to do. */
+  for (i = 0; i < ctx->n_real; i++)
+    {
+      MhtNode *n = g_ptr_array_index (ctx->nodes, i);
+
+      if (!is_candidate (n))
+        continue;
+      any_ti |= n->tindex != NULL;
+      any_gm |= n->in->gm_thrid != NULL;
+      any_reply |= n->is_reply;
+    }
+  if (!any_ti && !any_gm && !rfc && !(guarded && any_reply))
+    return;
 
   j.parts = g_hash_table_new_full (NULL, NULL, NULL,
                                    (GDestroyNotify) g_hash_table_unref);
   uf_init (&j);
-  build_parts (&j);
-  join_thread_index (&j);
-  join_gmail (&j);
-  if (ctx->opt.subject_mode == MH_THREAD_SUBJECT_GUARDED)
-    join_subject_guarded (&j);
-  else if (ctx->opt.subject_mode == MH_THREAD_SUBJECT_RFC5256)
+  if (any_ti)
+    join_thread_index (&j);
+  if (any_gm)
+    join_gmail (&j);
+  if (guarded && any_reply)
+    {
+      build_parts (&j);
+      join_subject_guarded (&j);
+    }
+  else if (rfc)
     join_subject_rfc5256 (&j);
   g_hash_table_unref (j.parts);
   g_array_unref (j.uf);
