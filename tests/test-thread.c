@@ -319,7 +319,15 @@ test_duplicate_id (void)
     { "r", "<r@x>", "<p@x> <x@x>", NULL, "Re: topic", 300, "q@x" },
   };
 
+  /* The second holder of x@x answers a reply to the first: no loop. */
+  const Spec answers[] = {
+    { "a1", "<x@x>", NULL, NULL, "first", 100, "p@x" },
+    { "r", "<r@x>", "<x@x>", NULL, "Re: first", 200, "q@x" },
+    { "a2", "<x@x>", "<x@x> <r@x>", "<r@x>", "Re: first", 300, "s@x" },
+  };
+
   assert_threads (alone, 3, NULL, "x@x: a1(r)\nkey:a2: a2\n");
+  assert_threads (answers, 3, NULL, "x@x: a1(r(a2))\n");
   assert_threads (siblings, 4, NULL, "p@x: p(a1(r) a2)\n");
 }
 
