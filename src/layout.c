@@ -58,39 +58,97 @@ strip_prefixes (const char *s)
     }
 }
 
+/* Appends @c (UTF-8) to @out, after a '-' when one is pending, if both
+ * fit in MH_LAYOUT_SLUG_MAX bytes.  Returns FALSE when the slug is full:
+ * a character is added whole or not at all. */
+static gboolean
+append_char (GString *out, gunichar c, gboolean *dash)
+{
+  char buf[8];
+  gint n = g_unichar_to_utf8 (c, buf);
+  gsize need = (gsize) n + (*dash && out->len > 0 ? 1 : 0);
+
+  if (out->len + need > MH_LAYOUT_SLUG_MAX)
+    return FALSE;
+  if (*dash && out->len > 0)
+    g_string_append_c (out, '-');
+  *dash = FALSE;
+  g_string_append_len (out, buf, n);
+  return TRUE;
+}
+
+/* Latin letters become lower-case ASCII ("Köln" -> "koln", "ß" -> "ss"),
+ * as readers of Latin-script names expect; letters the C locale cannot
+ * transliterate are dropped.  Returns FALSE when the slug is full. */
+static gboolean
+append_latin (GString *out, gunichar c, gboolean *dash)
+{
+  char buf[8];
+  g_autofree char *ascii = NULL;
+
+  buf[g_unichar_to_utf8 (c, buf)] = '\0';
+  ascii = g_str_to_ascii (buf, "C");
+  for (const char *p = ascii; *p != '\0'; p++)
+    if (g_ascii_isalnum (*p)
+        && !append_char (out, (gunichar) g_ascii_tolower (*p), dash))
+      return FALSE;
+  return TRUE;
+}
+
 char *
 mh_layout_slug (const char *subject)
 {
   g_autofree char *valid = NULL;
-  g_autofree char *ascii = NULL;
+  g_autofree char *nfc = NULL;
   GString *out;
   gboolean dash = FALSE;
+  /* The last character kept was a letter or digit of a non-Latin script:
+   * combining marks after it belong to it (Devanagari vowel signs, Thai
+   * tone marks) and are kept with it. */
+  gboolean in_word = FALSE;
 
   if (subject == NULL)
     return g_strdup ("no-subject");
   valid = g_utf8_make_valid (subject, -1);
-  ascii = g_str_to_ascii (strip_prefixes (valid), "C");
+  nfc = g_utf8_normalize (strip_prefixes (valid), -1, G_NORMALIZE_NFC);
+  if (nfc == NULL)
+    return g_strdup ("no-subject");
 
   out = g_string_sized_new (MH_LAYOUT_SLUG_MAX + 1);
-  for (const char *p = ascii; *p != '\0' && out->len < MH_LAYOUT_SLUG_MAX;
-       p++)
+  for (const char *p = nfc; *p != '\0'; p = g_utf8_next_char (p))
     {
-      if (g_ascii_isalnum (*p))
+      gunichar c = g_utf8_get_char (p);
+      GUnicodeType type = g_unichar_type (c);
+      gboolean ok = TRUE;
+
+      if (c < 0x80 && g_ascii_isalnum ((char) c))
         {
-          if (dash && out->len > 0)
-            {
-              g_string_append_c (out, '-');
-              if (out->len >= MH_LAYOUT_SLUG_MAX)
-                break;
-            }
-          dash = FALSE;
-          g_string_append_c (out, g_ascii_tolower (*p));
+          ok = append_char (out, (gunichar) g_ascii_tolower ((char) c),
+                            &dash);
+          in_word = FALSE;
         }
+      else if (g_unichar_isalnum (c)
+               && g_unichar_get_script (c) == G_UNICODE_SCRIPT_LATIN)
+        {
+          ok = append_latin (out, c, &dash);
+          in_word = FALSE;
+        }
+      else if (g_unichar_isalnum (c))
+        {
+          ok = append_char (out, g_unichar_tolower (c), &dash);
+          in_word = TRUE;
+        }
+      else if (in_word && (type == G_UNICODE_SPACING_MARK
+                           || type == G_UNICODE_NON_SPACING_MARK))
+        ok = append_char (out, c, &dash);
       else
-        dash = TRUE;
+        {
+          dash = TRUE;
+          in_word = FALSE;
+        }
+      if (!ok)
+        break;
     }
-  while (out->len > 0 && out->str[out->len - 1] == '-')
-    g_string_truncate (out, out->len - 1);
   if (out->len == 0)
     g_string_assign (out, "no-subject");
   return g_string_free (out, FALSE);

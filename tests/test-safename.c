@@ -210,8 +210,39 @@ static const SlugCase slugs[] = {
   { "Re: ", "no-subject" },
   { "", "no-subject" },
   { NULL, "no-subject" },
-  { "\xe6\x97\xa5\xe6\x9c\xac", "no-subject" },
   { "bad \xff utf8", "bad-utf8" },
+  /* Other scripts keep their letters and digits, lower-cased. */
+  { "\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac" },
+  { "\xe8\xa6\x8b\xe7\xa9\x8d\xe6\x9b\xb8\xe3\x81\xae"
+    "\xe9\x80\x81\xe4\xbb\x98",
+    "\xe8\xa6\x8b\xe7\xa9\x8d\xe6\x9b\xb8\xe3\x81\xae"
+    "\xe9\x80\x81\xe4\xbb\x98" },
+  { "\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82 \xd0\xb7\xd0\xb0 "
+    "\xd0\xba\xd0\xb2\xd0\xb0\xd1\x80\xd1\x82\xd0\xb0\xd0\xbb",
+    "\xd0\xbe\xd1\x82\xd1\x87\xd1\x91\xd1\x82-\xd0\xb7\xd0\xb0-"
+    "\xd0\xba\xd0\xb2\xd0\xb0\xd1\x80\xd1\x82\xd0\xb0\xd0\xbb" },
+  /* "Re: 报价单 2024" (Chinese), the prefix stripped, digits kept. */
+  { "Re: \xe6\x8a\xa5\xe4\xbb\xb7\xe5\x8d\x95 2024",
+    "\xe6\x8a\xa5\xe4\xbb\xb7\xe5\x8d\x95-2024" },
+  /* Latin letters transliterated as GLib does: "Köln", "Straße", "Ærø". */
+  { "K\xc3\xb6ln", "koln" },
+  { "Stra\xc3\x9f" "e", "strasse" },
+  { "\xc3\x86r\xc3\xb8", "aeroe" },
+  /* NFD input ("e" + U+0301) becomes NFC first, then "e". */
+  { "Cafe\xcc\x81 menu", "cafe-menu" },
+  /* Greek in NFD: the accent is composed, then kept. */
+  { "\xce\x91\xcc\x81\xce\xbb\xcf\x86\xce\xb1",
+    "\xce\xac\xce\xbb\xcf\x86\xce\xb1" },
+  /* Hindi "नमस्ते": the vowel signs and virama stay with their letters. */
+  { "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4"
+    "\xe0\xa5\x87",
+    "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4"
+    "\xe0\xa5\x87" },
+  /* Bidi controls, emoji, fullwidth punctuation and NBSP separate words. */
+  { "a\xe2\x80\xae" "b\xf0\x9f\x98\x80" "c\xef\xbc\x81" "d\xc2\xa0" "e",
+    "a-b-c-d-e" },
+  /* A combining mark with no letter before it is dropped. */
+  { "\xcc\x81x", "x" },
 };
 
 static void
@@ -232,6 +263,44 @@ test_slug (void)
                    "ab-ab-ab-ab-ab-ab-ab-ab-ab-ab-"
                    "ab-ab-ab-ab-ab-ab-ab-ab-ab-ab");
   g_assert_cmpuint (strlen (long_slug), <=, MH_LAYOUT_SLUG_MAX);
+}
+
+/* Multi-byte characters at the limit: cut before a whole character. */
+static void
+test_slug_cut (void)
+{
+  /* 61 bytes: 20 three-byte characters then "x" would fit 60 exactly
+   * without the "x"; shifted by one and two ASCII bytes, the 20th
+   * character no longer fits and must be left out whole. */
+  for (guint shift = 0; shift < 3; shift++)
+    {
+      g_autoptr(GString) subject = g_string_new (NULL);
+      g_autofree char *slug = NULL;
+      gsize want;
+
+      for (guint i = 0; i < shift; i++)
+        g_string_append_c (subject, 'a');
+      for (guint i = 0; i < 25; i++)
+        g_string_append (subject, "\xe8\xa6\x8b");
+      slug = mh_layout_slug (subject->str);
+      g_assert_true (g_utf8_validate (slug, -1, NULL));
+      g_assert_cmpuint (strlen (slug), <=, MH_LAYOUT_SLUG_MAX);
+      want = shift + (MH_LAYOUT_SLUG_MAX - shift) / 3 * 3;
+      g_assert_cmpuint (strlen (slug), ==, want);
+    }
+  /* Four-byte characters (U+20BB7) and two-byte Cyrillic with dashes. */
+  {
+    g_autoptr(GString) subject = g_string_new (NULL);
+    g_autofree char *slug = NULL;
+
+    for (guint i = 0; i < 30; i++)
+      g_string_append (subject, "\xf0\xa0\xae\xb7 \xd0\xb6 ");
+    slug = mh_layout_slug (subject->str);
+    g_assert_true (g_utf8_validate (slug, -1, NULL));
+    g_assert_cmpuint (strlen (slug), <=, MH_LAYOUT_SLUG_MAX);
+    g_assert_false (g_str_has_suffix (slug, "-"));
+    g_assert_true (g_str_has_prefix (slug, "\xf0\xa0\xae\xb7-\xd0\xb6-"));
+  }
 }
 
 static void
@@ -290,6 +359,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safename/collision-long", test_collision_long);
   g_test_add_func ("/safename/many-same", test_many_same);
   g_test_add_func ("/layout/slug", test_slug);
+  g_test_add_func ("/layout/slug-cut", test_slug_cut);
   g_test_add_func ("/layout/dir-names", test_dir_names);
   return g_test_run ();
 }

@@ -4,7 +4,8 @@
  * in the same place:
  *   THREAD  = YYYY-MM-DD_subject-slug_HASH   (HASH: sha256 of the root id)
  *   MESSAGE = YYYYMMDDTHHMMSSZ_HASH          (HASH: the message's sha256)
- * Every result is a safe single path component (ASCII only).
+ * Every result is a safe single path component: valid UTF-8 (NFC), no
+ * '/', '.', control, format (bidi) or space characters.
  */
 #pragma once
 
@@ -18,10 +19,16 @@ G_BEGIN_DECLS
 /* Hex digits of a hash kept in a directory name. */
 #define MH_LAYOUT_HASH_CHARS 10
 
-/* Returns the slug of @subject (transfer full): reply and forward prefixes
- * ("Re:", "Fwd:", "AW:", "Re[2]:" ...) stripped, transliterated to
- * lower-case ASCII, every run of other characters turned into one '-', at
- * most MH_LAYOUT_SLUG_MAX bytes, "no-subject" when nothing is left. */
+/* Returns the slug of @subject (transfer full): invalid UTF-8 replaced,
+ * reply and forward prefixes ("Re:", "Fwd:", "AW:", "Re[2]:" ...)
+ * stripped, NFC-normalised; then ASCII letters and digits lower-cased,
+ * other Latin letters transliterated to lower-case ASCII ("Köln" ->
+ * "koln"), letters and digits of other scripts kept lower-cased (with the
+ * combining marks that follow them: "見積書の送付", "отчёт-за-квартал"),
+ * and every run of other characters turned into one '-' between words,
+ * never at either end.  At most MH_LAYOUT_SLUG_MAX bytes, cut before a
+ * whole character, never inside a UTF-8 sequence; "no-subject" when
+ * nothing is left. */
 char *mh_layout_slug (const char *subject);
 
 /* Returns "YYYYMMDDTHHMMSSZ_" followed by the first 10 characters of
