@@ -53,9 +53,9 @@ uf_init (Join *j)
 }
 
 static MhtNode *
-new_group (Join *j)
+new_group (Join *j, const char *id)
 {
-  MhtNode *d = mh_thread_priv_placeholder (j->ctx, NULL);
+  MhtNode *d = mh_thread_priv_placeholder (j->ctx, id);
 
   g_array_append_val (j->uf, d->rank);
   return d;
@@ -124,6 +124,68 @@ attach (Join *j, MhtNode *n, MhtNode *parent, MhThreadLink link)
     }
 }
 
+static int
+cmp_orphan_groups (gconstpointer a, gconstpointer b, gpointer data)
+{
+  GPtrArray *x = g_hash_table_lookup (data, a);
+  GPtrArray *y = g_hash_table_lookup (data, b);
+  guint rx = ((MhtNode *) g_ptr_array_index (x, 0))->rank;
+  guint ry = ((MhtNode *) g_ptr_array_index (y, 0))->rank;
+
+  return rx < ry ? -1 : rx > ry;
+}
+
+static void
+add_orphan (GHashTable *orphans, MhtNode *n)
+{
+  g_autoptr(GBytes) header = g_bytes_new_from_bytes (
+    n->tindex, 0, MH_MSGID_THREAD_INDEX_HEADER);
+  GPtrArray *list = g_hash_table_lookup (orphans, header);
+
+  if (list == NULL)
+    {
+      list = g_ptr_array_new ();
+      g_hash_table_insert (orphans, g_bytes_ref (header), list);
+    }
+  g_ptr_array_add (list, n);
+}
+
+/* Replies of one Outlook conversation whose common ancestors are all
+ * absent (older than what was fetched) still share the 22-byte header.
+ * Two or more of them are gathered under a placeholder named after the
+ * header, "thread-index:BASE64", which no Message-ID can equal (it has no
+ * '@'), so the thread's name stays the same as more replies arrive. */
+static void
+gather_orphans (Join *j, GHashTable *orphans)
+{
+  g_autoptr(GList) headers = g_hash_table_get_keys (orphans);
+  GList *l;
+
+  /* Hash order is arbitrary; placeholders are created in the order of
+   * their oldest reply so that ranks stay independent of input order. */
+  headers = g_list_sort_with_data (headers, cmp_orphan_groups, orphans);
+  for (l = headers; l != NULL; l = l->next)
+    {
+      GPtrArray *list = g_hash_table_lookup (orphans, l->data);
+      g_autofree char *b64 = NULL;
+      g_autofree char *id = NULL;
+      MhtNode *p;
+      guint i;
+
+      if (list->len < 2)
+        continue;
+      b64 = g_base64_encode (g_bytes_get_data (l->data, NULL),
+                             MH_MSGID_THREAD_INDEX_HEADER);
+      id = g_strconcat ("thread-index:", b64, NULL);
+      if (g_hash_table_contains (j->ctx->by_id, id))
+        continue;
+      p = new_group (j, id);
+      for (i = 0; i < list->len; i++)
+        attach (j, g_ptr_array_index (list, i), p,
+                MH_THREAD_LINK_THREAD_INDEX);
+    }
+}
+
 /* Outlook keeps the conversation in Thread-Index even when it drops
  * References: a reply's value is its parent's plus one 5-byte block.  The
  * parent is the message with the longest proper prefix. */
@@ -131,6 +193,9 @@ static void
 join_thread_index (Join *j)
 {
   g_autoptr(GHashTable) map = g_hash_table_new (g_bytes_hash, g_bytes_equal);
+  g_autoptr(GHashTable) orphans = g_hash_table_new_full (
+    g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
+    (GDestroyNotify) g_ptr_array_unref);
   guint i, k;
 
   for (i = 0; i < j->ctx->n_real; i++)
@@ -160,7 +225,10 @@ join_thread_index (Join *j)
               break;
             }
         }
+      if (n->pub.parent == NULL && mh_msgid_thread_index_depth (n->tindex) > 0)
+        add_orphan (orphans, n);
     }
+  gather_orphans (j, orphans);
 }
 
 /* Gmail's thread id is Gmail's own guess (it threads by subject too), so
@@ -395,7 +463,7 @@ join_subject_rfc5256 (Join *j)
           attach (j, r, e, MH_THREAD_LINK_SUBJECT);
           continue;
         }
-      d = new_group (j);
+      d = new_group (j, NULL);
       {
         MhtNode *fe = g_hash_table_lookup (first, e);
         MhtNode *older = fe->rank < f->rank ? e : r;

@@ -49,11 +49,30 @@ test_thread_index (void)
     { "z", "<z@x>", NULL, NULL, "Other", 150, "p@x", NULL },
     { "m2", "<m2@x>", "<z@x>", NULL, "RE: Budget", 200, "q@x", t1 },
   };
+  /* m1 absent: its replies gather under a placeholder for the
+   * conversation header; the lone reply of another one stays alone. */
+  const Spec orphans[] = {
+    { "m2", "<m2@x>", NULL, NULL, "RE: Budget", 200, "q@x", t1 },
+    { "m3", "<m3@x>", NULL, NULL, "RE: Budget", 300, "p@x", t2 },
+    { "m4", "<m4@x>", NULL, NULL, "RE: Budget", 400, "r@x", t1b },
+    { "o", "<o@x>", NULL, NULL, "RE: Budget", 500, "s@x", other },
+  };
+  g_autofree guchar *raw = NULL;
+  g_autofree char *header = NULL;
+  g_autofree char *expected = NULL;
+  gsize raw_len = 0;
   MhThreadOptions off;
 
+  raw = g_base64_decode (t0, &raw_len);
+  g_assert_cmpuint (raw_len, ==, 22);
+  header = g_base64_encode (raw, 22);
+  expected = g_strdup_printf ("o@x: o\nthread-index:%s: "
+                              "<thread-index:%s>(m2(m3) m4)\n",
+                              header, header);
   mh_thread_options_init (&off);
   off.subject_mode = MH_THREAD_SUBJECT_OFF;
   assert_threads (chain, 5, &off, "o@x: o\nm1@x: m1(m2(m3) m4)\n");
+  assert_threads (orphans, 4, &off, expected);
   assert_threads (gap, 3, &off, "m1@x: m1(m3(m4))\n");
   assert_threads (refs_win, 3, &off, "z@x: z(m2)\nm1@x: m1\n");
 }
