@@ -95,8 +95,10 @@ build_parts (Join *j)
       if (n->pub.duplicate_of != NULL || p == NULL)
         continue;
       set = parts_of (j, top_of (j, n));
+      /* An empty entry (from splitting "a\n") must not join anything. */
       for (k = 0; p[k] != NULL && k < MAX_PARTICIPANTS; k++)
-        g_hash_table_add (set, (gpointer) p[k]);
+        if (*p[k] != '\0')
+          g_hash_table_add (set, (gpointer) p[k]);
     }
 }
 

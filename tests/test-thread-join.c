@@ -116,6 +116,11 @@ test_subject_guarded (void)
     { "b", "<b@x>", NULL, NULL, "Re: Budget plan Q3", T0 + DAY,
       "carol@x,dave@x" },
   };
+  /* Empty participant entries are not a shared participant. */
+  const Spec empty_parts[] = {
+    { "a", "<a@x>", NULL, NULL, "Budget plan Q3", T0, "alice@x," },
+    { "b", "<b@x>", NULL, NULL, "Re: Budget plan Q3", T0 + DAY, ",carol@x" },
+  };
   const Spec late[] = {
     { "a", "<a@x>", NULL, NULL, "Budget plan Q3", T0, "alice@x,bob@x" },
     { "b", "<b@x>", NULL, NULL, "Re: Budget plan Q3", T0 + 40 * DAY,
@@ -145,6 +150,7 @@ test_subject_guarded (void)
   assert_threads (yes, 3, NULL, "a@x: a(b c)\n");
   assert_threads (yes, 3, &off, "c@x: c\nb@x: b\na@x: a\n");
   assert_threads (strangers, 2, &guarded, "b@x: b\na@x: a\n");
+  assert_threads (empty_parts, 2, &guarded, "b@x: b\na@x: a\n");
   assert_threads (late, 2, &guarded, "b@x: b\na@x: a\n");
   assert_threads (late, 2, &wide, "a@x: a(b)\n");
   assert_threads (generic, 2, &guarded, "b@x: b\na@x: a\n");
