@@ -1,0 +1,599 @@
+/* test-archive.c - conversations on disk: threads that grow across
+ * imports and mailboxes, merge, and keep their names. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mailharvest/archive.h"
+#include "mailharvest/import.h"
+#include "mailharvest/layout.h"
+#include "mailharvest/message.h"
+#include "mailharvest/writer.h"
+
+typedef struct {
+  char *base;
+  char *out;
+  char *threads;   /* OUT/local/threads */
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->base = g_dir_make_tmp ("test-archive-XXXXXX", NULL);
+  g_assert_nonnull (f->base);
+  f->out = g_build_filename (f->base, "out", NULL);
+  f->threads = g_build_filename (f->out, "local", "threads", NULL);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, f->base, NULL));
+  g_free (f->base);
+  g_free (f->out);
+  g_free (f->threads);
+}
+
+static char *
+corpus (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "mime", "import",
+                                "threads", name, NULL);
+}
+
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+static char *
+sha256_file (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data,
+                                      len);
+}
+
+/* Every entry below @dir as "relpath sha256" or "relpath/". */
+static void
+walk (const char *dir, const char *rel, GPtrArray *out)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *r = rel[0] != '\0' ? g_strconcat (rel, "/", name, NULL)
+                                          : g_strdup (name);
+      GStatBuf st;
+
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      if (S_ISDIR (st.st_mode))
+        {
+          g_ptr_array_add (out, g_strconcat (r, "/", NULL));
+          walk (path, r, out);
+        }
+      else
+        {
+          g_autofree char *sum = sha256_file (path);
+
+          g_assert_true (S_ISREG (st.st_mode));
+          g_ptr_array_add (out, g_strconcat (r, " ", sum, NULL));
+        }
+    }
+}
+
+/* The recursive sha256 listing of @dir; without the store when
+ * @with_store is FALSE (its bytes depend on the order of its writes). */
+static char *
+listing (const char *dir, gboolean with_store)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) keep = g_ptr_array_new ();
+
+  walk (dir, "", lines);
+  g_ptr_array_sort (lines, cmp_str);
+  for (guint i = 0; i < lines->len; i++)
+    if (with_store || strstr (lines->pdata[i], "state.sqlite") == NULL)
+      g_ptr_array_add (keep, lines->pdata[i]);
+  g_ptr_array_add (keep, NULL);
+  return g_strjoinv ("\n", (char **) keep->pdata);
+}
+
+static void
+import (Fixture *f, const char *const *names, MhImportStats *stats)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+
+  for (gsize i = 0; names[i] != NULL; i++)
+    g_ptr_array_add (paths, corpus (names[i]));
+  g_ptr_array_add (paths, NULL);
+  options.output = f->out;
+  options.account = "local";
+  options.paths = (const char *const *) paths->pdata;
+  g_assert_true (mh_import (&options, stats, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < stats->failures->len; i++)
+    g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
+  g_assert_cmpuint (stats->failed, ==, 0);
+}
+
+/* The names in @dir, sorted. */
+static GPtrArray *
+names_in (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (out, g_strdup (name));
+  g_ptr_array_sort (out, cmp_str);
+  return out;
+}
+
+static char *
+thread_name (const char *day, const char *subject, const char *root_id)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601 (day, NULL);
+
+  g_assert_nonnull (dt);
+  return mh_layout_thread_dir (g_date_time_to_unix (dt), subject, root_id);
+}
+
+static JsonNode *
+load_json (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static JsonNode *
+load_thread (Fixture *f, const char *tdir)
+{
+  g_autofree char *path = g_build_filename (f->threads, tdir, "thread.json",
+                                            NULL);
+
+  return load_json (path);
+}
+
+/* "id>parent" for every message of a thread.json object, in its order. */
+static char *
+parent_links (JsonObject *thread)
+{
+  JsonArray *msgs = json_object_get_array_member (thread, "messages");
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (msgs); i++)
+    {
+      JsonObject *m = json_array_get_object_element (msgs, i);
+      const char *parent = json_object_get_string_member_with_default (
+          m, "parent", "-");
+
+      g_string_append_printf (s, "%s%s>%s", i > 0 ? " " : "",
+                              json_object_get_string_member (m,
+                                                             "message_id"),
+                              parent != NULL ? parent : "-");
+    }
+  return g_strdup (s->str);
+}
+
+/* The message dirs of thread dir @tdir, with a check that each one's
+ * thread.json entry names it. */
+static GPtrArray *
+message_dirs (Fixture *f, const char *tdir)
+{
+  g_autofree char *path = g_build_filename (f->threads, tdir, NULL);
+  g_autoptr(GPtrArray) names = names_in (path);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < names->len; i++)
+    if (strcmp (names->pdata[i], "thread.json") != 0)
+      g_ptr_array_add (out, g_strdup (names->pdata[i]));
+  return out;
+}
+
+static const char *const quarterly[] = {
+  "a1@example.org>-", "a2@example.com>a1@example.org",
+  "a3@example.org>a2@example.com", "a4@example.com>a3@example.org",
+  "a5@example.net>a3@example.org",
+};
+
+/* A conversation split across Inbox and Sent and across two imports, the
+ * older half second: one thread dir in the end, renamed to its real
+ * first day, with all of it, and no stale dir. */
+static void
+test_split_runs (Fixture *f, gconstpointer data)
+{
+  static const char *const newer[] = { "newer", NULL };
+  static const char *const older[] = { "older", NULL };
+  g_autofree char *first = thread_name ("2024-03-05T00:00:00Z",
+                                        "Re: Quarterly plan",
+                                        "a1@example.org");
+  g_autofree char *final = thread_name ("2024-03-04T00:00:00Z",
+                                        "Quarterly plan", "a1@example.org");
+  g_autoptr(GPtrArray) dirs = NULL;
+  g_autoptr(GPtrArray) msgs = NULL;
+  g_autoptr(JsonNode) thread = NULL;
+  g_autoptr(JsonNode) all = NULL;
+  g_autofree char *links = NULL;
+  g_autofree char *all_path = g_build_filename (f->out, "local",
+                                                "threads.json", NULL);
+  g_autofree char *want_links = g_strjoinv (" ", (char **) quarterly);
+  JsonObject *o;
+  JsonArray *arr;
+  MhImportStats stats;
+  gboolean found = FALSE;
+
+  /* The newer half: the thread is named after the missing a1 (its
+   * References name it) and dated by its first message present. */
+  import (f, newer, &stats);
+  g_assert_cmpuint (stats.imported, ==, 7);
+  g_assert_cmpuint (stats.duplicates, ==, 1);
+  g_assert_cmpuint (stats.threads, ==, 3);
+  mh_import_stats_clear (&stats);
+  g_assert_true (g_str_has_prefix (first, "2024-03-05_quarterly-plan_"));
+  dirs = names_in (f->threads);
+  g_assert_true (g_ptr_array_find_with_equal_func (dirs, first, g_str_equal,
+                                                   NULL));
+  msgs = message_dirs (f, first);
+  g_assert_cmpuint (msgs->len, ==, 3);
+  g_clear_pointer (&msgs, g_ptr_array_unref);
+  g_clear_pointer (&dirs, g_ptr_array_unref);
+
+  import (f, older, &stats);
+  g_assert_cmpuint (stats.imported, ==, 2);
+  g_assert_cmpuint (stats.threads, ==, 3);
+  g_assert_cmpuint (stats.messages, ==, 9);
+  mh_import_stats_clear (&stats);
+
+  /* One dir, under the name the whole conversation has, and the first
+   * dir is gone. */
+  dirs = names_in (f->threads);
+  g_assert_cmpuint (dirs->len, ==, 3);
+  g_assert_true (g_ptr_array_find_with_equal_func (dirs, final, g_str_equal,
+                                                   NULL));
+  g_assert_false (g_ptr_array_find_with_equal_func (dirs, first, g_str_equal,
+                                                    NULL));
+  msgs = message_dirs (f, final);
+  g_assert_cmpuint (msgs->len, ==, 5);
+  g_assert_true (g_str_has_prefix (msgs->pdata[0], "20240304T090000Z_"));
+  g_assert_true (g_str_has_prefix (msgs->pdata[4], "20240306T071500Z_"));
+
+  thread = load_thread (f, final);
+  o = json_node_get_object (thread);
+  g_assert_cmpstr (json_object_get_string_member (o, "id"), ==,
+                   "a1@example.org");
+  g_assert_cmpstr (json_object_get_string_member (o, "subject"), ==,
+                   "Quarterly plan");
+  g_assert_cmpstr (json_object_get_string_member (o, "dir"), ==, final);
+  g_assert_cmpint (json_object_get_int_member (o, "message_count"), ==, 5);
+  g_assert_cmpstr (json_object_get_string_member (o, "first_date"), ==,
+                   "2024-03-04T09:00:00Z");
+  g_assert_cmpstr (json_object_get_string_member (o, "last_date"), ==,
+                   "2024-03-06T07:15:00Z");
+  links = parent_links (o);
+  g_assert_cmpstr (links, ==, want_links);
+  arr = json_object_get_array_member (o, "messages");
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    g_assert_cmpstr (json_object_get_string_member (
+        json_array_get_object_element (arr, i), "dir"), ==, msgs->pdata[i]);
+
+  /* threads.json holds the same object for it, newest activity first. */
+  all = load_json (all_path);
+  arr = json_node_get_array (all);
+  g_assert_cmpuint (json_array_get_length (arr), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (
+      json_array_get_object_element (arr, 0), "dir"), ==, final);
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonObject *t = json_array_get_object_element (arr, i);
+
+      if (g_strcmp0 (json_object_get_string_member (t, "dir"), final) == 0)
+        {
+          g_autoptr(JsonNode) a = json_node_alloc ();
+          g_autoptr(JsonNode) b = json_node_alloc ();
+
+          json_node_init_object (a, t);
+          json_node_init_object (b, o);
+          g_assert_true (json_node_equal (a, b));
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+}
+
+/* A message in both Inbox and Sent (other bytes, same Message-ID, date
+ * and sender) is stored once, with both mailboxes in message.json. */
+static void
+test_both_mailboxes (Fixture *f, gconstpointer data)
+{
+  static const char *const newer[] = { "newer", NULL };
+  g_autofree char *tdir = thread_name ("2024-03-05T00:00:00Z",
+                                       "Re: Quarterly plan",
+                                       "a1@example.org");
+  g_autoptr(GPtrArray) msgs = NULL;
+  MhImportStats stats;
+  guint copies = 0;
+
+  import (f, newer, &stats);
+  mh_import_stats_clear (&stats);
+  msgs = message_dirs (f, tdir);
+  for (guint i = 0; i < msgs->len; i++)
+    {
+      g_autofree char *path = g_build_filename (f->threads, tdir,
+                                                msgs->pdata[i],
+                                                "message.json", NULL);
+      g_autoptr(JsonNode) node = load_json (path);
+      JsonObject *o = json_node_get_object (node);
+      JsonArray *boxes;
+      g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+      if (g_strcmp0 (json_object_get_string_member (o, "message_id"),
+                     "a4@example.com") != 0)
+        continue;
+      copies++;
+      boxes = json_object_get_array_member (o, "mailboxes");
+      g_assert_cmpuint (json_array_get_length (boxes), ==, 2);
+      for (guint j = 0; j < 2; j++)
+        g_ptr_array_add (names, (gpointer) json_object_get_string_member (
+            json_array_get_object_element (boxes, j), "mailbox"));
+      g_ptr_array_sort (names, cmp_str);
+      g_assert_cmpstr (names->pdata[0], ==, "Inbox");
+      g_assert_cmpstr (names->pdata[1], ==, "Sent");
+    }
+  g_assert_cmpuint (copies, ==, 1);
+}
+
+/* Two conversations that a later message joins (its References name both
+ * roots) end in one dir; nothing is lost or stored twice. */
+static void
+test_merge (Fixture *f, gconstpointer data)
+{
+  static const char *const newer[] = { "newer", NULL };
+  static const char *const later[] = { "later", NULL };
+  g_autofree char *venue = thread_name ("2024-02-10T00:00:00Z",
+                                        "Venue options", "b1@example.net");
+  g_autofree char *catering = thread_name ("2024-02-12T00:00:00Z",
+                                           "Catering", "c1@example.com");
+  g_autoptr(GPtrArray) dirs = NULL;
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GHashTable) sums = g_hash_table_new_full (g_str_hash,
+                                                      g_str_equal, g_free,
+                                                      NULL);
+  g_autoptr(JsonNode) thread = NULL;
+  g_autofree char *links = NULL;
+  MhImportStats stats;
+  guint total = 0;
+
+  import (f, newer, &stats);
+  mh_import_stats_clear (&stats);
+  dirs = names_in (f->threads);
+  g_assert_true (g_ptr_array_find_with_equal_func (dirs, venue, g_str_equal,
+                                                   NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (dirs, catering,
+                                                   g_str_equal, NULL));
+  before = message_dirs (f, catering);
+  g_assert_cmpuint (before->len, ==, 2);
+  g_clear_pointer (&dirs, g_ptr_array_unref);
+
+  import (f, later, &stats);
+  g_assert_cmpuint (stats.imported, ==, 1);
+  g_assert_cmpuint (stats.threads, ==, 2);
+  mh_import_stats_clear (&stats);
+  dirs = names_in (f->threads);
+  g_assert_cmpuint (dirs->len, ==, 2);
+  g_assert_false (g_ptr_array_find_with_equal_func (dirs, catering,
+                                                    g_str_equal, NULL));
+  after = message_dirs (f, venue);
+  g_assert_cmpuint (after->len, ==, 5);
+  /* Catering's message dirs moved as they were. */
+  for (guint i = 0; i < before->len; i++)
+    g_assert_true (g_ptr_array_find_with_equal_func (after, before->pdata[i],
+                                                     g_str_equal, NULL));
+  thread = load_thread (f, venue);
+  links = parent_links (json_node_get_object (thread));
+  g_assert_cmpstr (links, ==,
+                   "b1@example.net>- b2@example.com>b1@example.net "
+                   "c1@example.com>b1@example.net "
+                   "c2@example.net>c1@example.com "
+                   "m1@example.net>c2@example.net");
+  g_assert_cmpint (json_object_get_int_member (
+      json_node_get_object (thread), "message_count"), ==, 5);
+
+  /* Every message of the archive once: 8 files in newer (one a copy)
+   * and 1 in later. */
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      g_autoptr(GPtrArray) msgs = message_dirs (f, dirs->pdata[i]);
+
+      for (guint j = 0; j < msgs->len; j++)
+        {
+          g_autofree char *eml = g_build_filename (f->threads,
+                                                   dirs->pdata[i],
+                                                   msgs->pdata[j],
+                                                   "message.eml", NULL);
+
+          g_assert_true (g_hash_table_add (sums, sha256_file (eml)));
+          total++;
+        }
+    }
+  g_assert_cmpuint (total, ==, 8);
+}
+
+/* Names and bytes do not depend on how the mail arrived: all at once, or
+ * in three imports in any order, gives the same files; a re-import
+ * changes no byte, the store's included. */
+static void
+test_stable (Fixture *f, gconstpointer data)
+{
+  static const char *const orders[][4] = {
+    { "newer", "older", "later", NULL },
+    { "later", "newer", "older", NULL },
+    { "older", "later", "newer", NULL },
+  };
+  static const char *const together[] = { "later", "older", "newer", NULL };
+  g_autofree char *reference = NULL;
+  g_autofree char *out = g_strdup (f->out);
+  g_autofree char *threads = g_strdup (f->threads);
+  MhImportStats stats;
+
+  import (f, together, &stats);
+  g_assert_cmpuint (stats.imported, ==, 10);
+  g_assert_cmpuint (stats.threads, ==, 2);
+  mh_import_stats_clear (&stats);
+  reference = listing (f->out, FALSE);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (orders); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("order-%zu", i);
+      g_autofree char *got = NULL;
+      g_autofree char *full = NULL;
+      g_autofree char *again = NULL;
+
+      g_free (f->out);
+      g_free (f->threads);
+      f->out = g_build_filename (f->base, name, NULL);
+      f->threads = g_build_filename (f->out, "local", "threads", NULL);
+      for (gsize j = 0; orders[i][j] != NULL; j++)
+        {
+          const char *one[] = { orders[i][j], NULL };
+
+          import (f, one, &stats);
+          mh_import_stats_clear (&stats);
+        }
+      got = listing (f->out, FALSE);
+      g_assert_cmpstr (got, ==, reference);
+
+      full = listing (f->out, TRUE);
+      import (f, together, &stats);
+      g_assert_cmpuint (stats.imported, ==, 0);
+      g_assert_cmpuint (stats.already, ==, 11);
+      mh_import_stats_clear (&stats);
+      again = listing (f->out, TRUE);
+      g_assert_cmpstr (again, ==, full);
+    }
+  g_free (f->out);
+  g_free (f->threads);
+  f->out = g_steal_pointer (&out);
+  f->threads = g_steal_pointer (&threads);
+}
+
+/* The archive's own statuses: a location seen before, the same message
+ * at a new location, and a finish with nothing to do. */
+static void
+test_add_statuses (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sent = corpus ("newer/Sent/01.eml");
+  g_autofree char *inbox = corpus ("newer/Inbox/02.eml");
+  g_autofree char *listed = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  g_autoptr(GError) error = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveSource s1 = { 0 }, s2 = { 0 };
+  MhArchiveAddResult r = { 0 };
+  MhArchiveFinishStats fs;
+  g_autofree char *key = NULL;
+  g_autofree char *eml_sum = sha256_file (sent);
+
+  ao.output = f->out;
+  ao.account = "local";
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  s1.mailbox = "Sent";
+  s1.uidvalidity = 7;
+  s1.uid = 1;
+  s2.mailbox = "INBOX";
+  s2.uidvalidity = 9;
+  s2.uid = 4;
+
+  g_assert_true (mh_archive_add (a, sent, FALSE, &s1, &r, &error));
+  g_assert_cmpint (r.status, ==, MH_ARCHIVE_ADDED);
+  /* The key is the sha256 of the raw bytes. */
+  g_assert_cmpstr (r.key, ==, eml_sum);
+  key = g_strdup (r.key);
+  mh_archive_add_result_clear (&r);
+  /* A copy was made: the source is untouched. */
+  g_assert_true (g_file_test (sent, G_FILE_TEST_IS_REGULAR));
+
+  g_assert_true (mh_archive_add (a, sent, FALSE, &s1, &r, &error));
+  g_assert_cmpint (r.status, ==, MH_ARCHIVE_KNOWN);
+  mh_archive_add_result_clear (&r);
+
+  g_assert_true (mh_archive_add (a, inbox, FALSE, &s2, &r, &error));
+  g_assert_cmpint (r.status, ==, MH_ARCHIVE_DUPLICATE);
+  g_assert_cmpstr (r.key, ==, key);
+  mh_archive_add_result_clear (&r);
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.threads, ==, 1);
+  g_assert_cmpuint (fs.messages, ==, 1);
+  g_assert_cmpuint (fs.moved, ==, 1);
+  /* The store is open (its WAL beside it): compare the other files. */
+  listed = listing (f->out, FALSE);
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_cmpuint (fs.moved, ==, 0);
+  g_assert_cmpuint (fs.removed_dirs, ==, 0);
+  g_clear_pointer (&a, mh_archive_free);
+  {
+    g_autofree char *again = listing (f->out, FALSE);
+
+    g_assert_cmpstr (again, ==, listed);
+  }
+}
+
+/* GLib 2.74 leaks the previous directories each time
+ * G_TEST_OPTION_ISOLATE_DIRS sets them for a new test case (fixed in later
+ * GLib).  Tell LeakSanitizer so, when it is linked in, so that leaks of
+ * our own still fail the test.  The suppression needs whole stacks, and
+ * GLib has no frame pointers, hence the slow unwinder. */
+const char *__lsan_default_suppressions (void);
+const char *__asan_default_options (void);
+
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
+const char *
+__lsan_default_suppressions (void)
+{
+  return "leak:g_set_user_dirs\n";
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  mh_message_init ();
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/archive/split-runs", test_split_runs);
+  ADD ("/archive/both-mailboxes", test_both_mailboxes);
+  ADD ("/archive/merge", test_merge);
+  ADD ("/archive/stable", test_stable);
+  ADD ("/archive/add-statuses", test_add_statuses);
+#undef ADD
+  return g_test_run ();
+}
