@@ -129,7 +129,8 @@ write_if_changed (int dir_fd, const char *name, const char *data,
         }
       off += (gsize) n;
     }
-  if (fdatasync (fd) != 0 || close (fd) != 0
+  mh_debug_kill_point ("json-written");
+  if (close (fd) != 0
       || renameat (dir_fd, tmp, dir_fd, name) != 0)
     {
       int saved = errno;
@@ -529,7 +530,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.tree_members = g_ptr_array_new_with_free_func (
       (GDestroyNotify) g_ptr_array_unref);
 
-  if (mh_store_in_transaction (a->store) && !mh_store_commit (a->store, error))
+  if (!mh_archive_commit (a, error))
     goto out;
   if (!mh_store_list_messages (a->store, &f.msgs, error))
     goto out;
@@ -566,7 +567,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  if (!mh_store_commit (a->store, error))
+  if (!mh_archive_commit (a, error))
     goto out;
 
   {
@@ -587,6 +588,16 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                            error))
       goto out;
   }
+  /* The manifests are derived data: rebuilt by the next finish if a power
+   * failure loses them, so one sync at the end is enough. */
+  if (syncfs (a->account_fd) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot sync %s: %s",
+                   a->dir, g_strerror (saved));
+      goto out;
+    }
   f.stats->threads = f.trees->len;
   f.stats->messages = f.msgs->len;
   ok = TRUE;

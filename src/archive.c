@@ -123,11 +123,16 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
     return NULL;
   if (mh_writer_clean_stale (a->incoming_fd, error) < 0)
     return NULL;
+  /* threads.json and index.html are written as ".tmp-NAME.PID" and
+   * renamed; a run killed in between leaves that file here. */
+  if (mh_writer_clean_stale (a->account_fd, error) < 0)
+    return NULL;
 
   store_path = g_build_filename (a->dir, "state.sqlite", NULL);
   a->store = mh_store_open (store_path, error);
   if (a->store == NULL)
     return NULL;
+  mh_writer_set_sync (FALSE);
   return g_steal_pointer (&a);
 }
 
@@ -142,7 +147,7 @@ mh_archive_free (MhArchive *a)
 
       /* A failed commit here means the batch is fetched again next time;
        * nothing on disk depends on it. */
-      (void) mh_store_commit (a->store, &error);
+      (void) mh_archive_commit (a, &error);
     }
   g_clear_pointer (&a->store, mh_store_free);
   if (a->tmp_fd >= 0)
@@ -217,6 +222,52 @@ hash_file (const char *path, GError **error)
   return g_strdup (g_checksum_get_string (sum));
 }
 
+gboolean
+mh_archive_commit (MhArchive *a, GError **error)
+{
+  if (!mh_store_in_transaction (a->store))
+    return TRUE;
+  /* Written before recorded: everything the batch wrote reaches the disk
+   * before the store says it exists (the writer does not sync file by
+   * file, see mh_writer_set_sync()). */
+  if (syncfs (a->account_fd) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot sync %s: %s",
+                   a->dir, g_strerror (saved));
+      return FALSE;
+    }
+  a->batch_count = 0;
+  return mh_store_commit (a->store, error);
+}
+
+/* Records go in batches: one transaction, and one sync, per
+ * commit_every messages or COMMIT_SECONDS. */
+static gboolean
+maybe_commit (MhArchive *a, GError **error)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (!mh_store_in_transaction (a->store))
+    return TRUE;
+  if (a->batch_count == 0)
+    a->batch_started = now;
+  a->batch_count++;
+  if (a->batch_count < a->options.commit_every
+      && now - a->batch_started < COMMIT_SECONDS * G_USEC_PER_SEC)
+    return TRUE;
+  return mh_archive_commit (a, error);
+}
+
+static gboolean
+ensure_transaction (MhArchive *a, GError **error)
+{
+  if (mh_store_in_transaction (a->store))
+    return TRUE;
+  return mh_store_begin (a->store, error);
+}
+
 /* The open dir that holds message @m's dir now: its thread dir once
  * placed, .incoming before. */
 int
@@ -269,13 +320,13 @@ static gboolean
 record_location (MhArchive *a, const MhStoreMessage *m,
                  const MhArchiveSource *src, GError **error)
 {
-  if (!mh_store_add_location (a->store, m->key, src->mailbox,
+  if (!ensure_transaction (a, error)
+      || !mh_store_add_location (a->store, m->key, src->mailbox,
                               src->uidvalidity, src->uid, error))
     return FALSE;
   if (!refresh_locations (a, m, src, error))
     return FALSE;
-  return mh_store_batch_maybe_commit (a->store, a->options.commit_every,
-                                      COMMIT_SECONDS, NULL, error);
+  return maybe_commit (a, error);
 }
 
 gboolean
@@ -468,12 +519,12 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
   m->dir = g_strdup (dir);
   atts = store_attachments (res);
 
-  if (!mh_store_put_message (a->store, m, error)
+  if (!ensure_transaction (a, error)
+      || !mh_store_put_message (a->store, m, error)
       || !mh_store_add_location (a->store, key, src->mailbox,
                                  src->uidvalidity, src->uid, error)
       || !mh_store_set_attachments (a->store, key, atts, error)
-      || !mh_store_batch_maybe_commit (a->store, a->options.commit_every,
-                                       COMMIT_SECONDS, NULL, error))
+      || !maybe_commit (a, error))
     return FALSE;
   mh_debug_kill_point ("recorded");
 

@@ -212,6 +212,7 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
       data += n;
       len -= (gsize) n;
     }
+  mh_debug_kill_point ("fetching");
   return TRUE;
 }
 
@@ -410,11 +411,13 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
     }
   if (!mh_store_in_transaction (store) || mh_store_commit (store, error))
     {
-      if (before == NULL || before->uidnext != ex.uidnext
-          || pending->len > 0)
-        return mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
-                                        g_get_real_time () / G_USEC_PER_SEC,
-                                        error);
+      if ((before == NULL || before->uidnext != ex.uidnext
+           || pending->len > 0)
+          && !mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
+                                       g_get_real_time () / G_USEC_PER_SEC,
+                                       error))
+        return FALSE;
+      mh_debug_kill_point ("synced");
       return TRUE;
     }
   return FALSE;

@@ -315,6 +315,7 @@ run_account (RunAccount *ra, GError **error)
     (void) mh_imap_session_logout (ra->session, NULL);
   mh_run_drop_session (ra);
 
+  mh_debug_kill_point ("finishing");
   if (!mh_archive_finish (ra->archive, &fs, error))
     return FALSE;
   ra->result->threads = fs.threads;
