@@ -557,6 +557,12 @@ mh_thread_build (const MhThreadInput *inputs, gsize n_inputs,
   f->nodes = g_ptr_array_new_with_free_func (node_free);
   f->trees = g_ptr_array_new_with_free_func (tree_free);
   f->by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  if (inputs == NULL && n_inputs > 0)
+    {
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_PARSE,
+                           "no messages given to thread");
+      return NULL;
+    }
   if (n_inputs > MH_THREAD_MAX_MESSAGES)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,

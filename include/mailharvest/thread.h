@@ -115,7 +115,8 @@ typedef struct _MhThreadForest MhThreadForest;
 /* Sets @options to the defaults: guarded subject joining, 30 days. */
 void mh_thread_options_init (MhThreadOptions *options);
 
-/* Threads @n_inputs messages.  @options may be NULL for the defaults.
+/* Threads @n_inputs messages (@inputs may be NULL when @n_inputs is 0).
+ * @options may be NULL for the defaults.
  * Fails with MH_ERROR_PARSE when a key is NULL or appears twice, and with
  * MH_ERROR_LIMIT above MH_THREAD_MAX_MESSAGES inputs; bad header values
  * are never an error.  Every input becomes exactly one real node in
