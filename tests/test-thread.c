@@ -418,6 +418,11 @@ test_errors (void)
   g_assert_null (f);
   g_assert_error (error, MH_ERROR, MH_ERROR_LIMIT);
 
+  g_clear_error (&error);
+  f = mh_thread_build (NULL, 3, NULL, &error);
+  g_assert_null (f);
+  g_assert_error (error, MH_ERROR, MH_ERROR_PARSE);
+
   empty = mh_thread_build (NULL, 0, NULL, NULL);
   g_assert_nonnull (empty);
   g_assert_cmpuint (mh_thread_forest_get_trees (empty)->len, ==, 0);
