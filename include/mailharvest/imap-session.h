@@ -46,6 +46,7 @@ typedef enum {
   MH_IMAP_CMD_FETCH_META, /* UID FETCH without a body item */
   MH_IMAP_CMD_FETCH_BODY, /* UID FETCH with BODY.PEEK[] */
   MH_IMAP_CMD_LOGOUT,
+  MH_IMAP_CMD_THREAD,     /* UID THREAD */
   MH_IMAP_CMD_N_KINDS
 } MhImapCommandKind;
 
@@ -215,6 +216,37 @@ gboolean mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
                                     const MhImapFetchSink *sink,
                                     gpointer user_data, guint *delivered_out,
                                     GError **error);
+
+/* One node of a server's THREAD answer (RFC 5256 section 4). */
+typedef struct _MhImapThreadNode MhImapThreadNode;
+struct _MhImapThreadNode {
+  guint32 uid;           /* 0 for the server's placeholder of a missing
+                          * parent: "((3)(5))" is one thread of two */
+  GPtrArray *children;   /* MhImapThreadNode* (owned), in the server's
+                          * order; never NULL */
+};
+
+void mh_imap_thread_node_free (MhImapThreadNode *node);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhImapThreadNode, mh_imap_thread_node_free)
+
+/* UID THREAD @algorithm @charset @criteria after EXAMINE, e.g.
+ * ("REFERENCES", "UTF-8", "ALL").  @algorithm and @charset must be atoms
+ * (letters, digits, '-', '_', '.'), @criteria has no CR, LF or NUL
+ * (MH_ERROR_CONFIG otherwise).  Stores in *threads_out the threads as
+ * trees of UIDs (GPtrArray of MhImapThreadNode*, transfer full), one root
+ * per thread, in the server's order; a server that does not know the
+ * algorithm answers BAD or NO (MH_ERROR_SERVER_BAD / _NO).  Numbers that
+ * are not valid UIDs are a protocol error.  Limits: the session's parser
+ * limits (nesting depth 32, so a server answer that branches more deeply
+ * than that fails with MH_ERROR_LIMIT), at most MH_IMAP_MAX_THREAD_NODES
+ * nodes (MH_ERROR_LIMIT). */
+#define MH_IMAP_MAX_THREAD_NODES 10000000u
+gboolean mh_imap_session_uid_thread (MhImapSession *s,
+                                     const char *algorithm,
+                                     const char *charset,
+                                     const char *criteria,
+                                     GPtrArray **threads_out,
+                                     GError **error);
 
 /* LOGOUT; the BYE it provokes is expected.  The transport is closed. */
 gboolean mh_imap_session_logout (MhImapSession *s, GError **error);
