@@ -182,10 +182,11 @@ authenticate (RunAccount *ra, GError **error)
     }
   if (g_error_matches (local, MH_ERROR, MH_ERROR_AUTH))
     {
+      /* The session's message names the mechanism, the user and the
+       * server's reason already. */
       g_set_error (error, MH_ERROR, MH_ERROR_AUTH,
-                   "authentication as %s failed: %s; check the username "
-                   "and the %s of this account",
-                   acct->username, local->message,
+                   "%s; check the username and the %s of this account",
+                   local->message,
                    is_oauth (acct) ? "oauth2_token_command"
                                    : "password source");
       return FALSE;
