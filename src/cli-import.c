@@ -71,6 +71,11 @@ mh_cli_import (int argc, char **argv)
   if (stats.failed > 0)
     g_printerr ("; %u failed", stats.failed);
   g_printerr ("\n");
+  if (stats.messages > 0)
+    g_printerr ("%s: %u %s, %u %s\n", stats.account_dir, stats.threads,
+                plural (stats.threads, "conversation", "conversations"),
+                stats.messages,
+                plural (stats.messages, "message", "messages"));
   status = stats.failed > 0 ? MH_EXIT_PARTIAL : MH_EXIT_OK;
   mh_import_stats_clear (&stats);
   return status;
