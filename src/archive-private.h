@@ -16,7 +16,12 @@ struct _MhArchive {
   int incoming_fd;
   int tmp_fd;
   MhStore *store;
+  guint batch_count;         /* records since the last commit */
+  gint64 batch_started;      /* monotonic time of the first of them */
 };
+
+/* Syncs what was written and commits the store's open transaction. */
+gboolean mh_archive_commit (MhArchive *a, GError **error);
 
 /* A new fd of the dir holding @m's message dir, or -1 with @error. */
 int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,

@@ -10,6 +10,7 @@
 
 #include "archive-private.h"
 #include "mailharvest/error.h"
+#include "mailharvest/sha256.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/msgid.h"
 #include "mailharvest/writer.h"
@@ -187,7 +188,7 @@ mh_archive_get_tmp_dir (MhArchive *a)
 static char *
 hash_file (const char *path, GError **error)
 {
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(MhSha256) sum = mh_sha256_new ();
   g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
   int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
@@ -216,10 +217,10 @@ hash_file (const char *path, GError **error)
         }
       if (n == 0)
         break;
-      g_checksum_update (sum, buf, (gsize) n);
+      mh_sha256_update (sum, buf, (gsize) n);
     }
   close (fd);
-  return g_strdup (g_checksum_get_string (sum));
+  return g_strdup (mh_sha256_get_string (sum));
 }
 
 gboolean

@@ -8,8 +8,18 @@
 #include <unistd.h>
 
 #include "mailharvest/error.h"
+#include "mailharvest/sha256.h"
 #include "mailharvest/safename.h"
 #include "mailharvest/writer.h"
+
+/* See mh_writer_set_sync(). */
+static gboolean writer_sync = TRUE;
+
+void
+mh_writer_set_sync (gboolean sync)
+{
+  writer_sync = sync;
+}
 
 #define COPY_CHUNK 65536
 #define TMP_PREFIX ".tmp-"
@@ -50,7 +60,7 @@ mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
       if (mkdirat (parent_fd, name, 0755) == 0)
         {
           /* Make the new entry durable before anything relies on it. */
-          if (parent_fd != AT_FDCWD)
+          if (parent_fd != AT_FDCWD && writer_sync)
             fsync (parent_fd);
         }
       else if (errno != EEXIST)
@@ -163,7 +173,7 @@ mh_writer_clean_stale (int dir_fd, GError **error)
 typedef struct {
   int fd;
   const char *name;
-  GChecksum *sum;
+  MhSha256 *sum;
   guint64 size;
 } Sink;
 
@@ -193,7 +203,7 @@ sink_write (const guint8 *data, gsize len, gpointer user_data,
 
   if (!write_all (s->fd, data, len, s->name, error))
     return FALSE;
-  g_checksum_update (s->sum, data, len);
+  mh_sha256_update (s->sum, data, len);
   s->size += len;
   return TRUE;
 }
@@ -217,7 +227,7 @@ finish_file (int fd, const char *name, GError **error)
 {
   gboolean ok = TRUE;
 
-  if (fdatasync (fd) != 0)
+  if (writer_sync && fdatasync (fd) != 0)
     ok = io_error (error, "cannot sync", name);
   if (close (fd) != 0 && ok)
     ok = io_error (error, "cannot close", name);
@@ -242,7 +252,7 @@ write_file (int dir_fd, const char *name, const char *data, gsize len,
 
 /* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
 static gboolean
-copy_in (const char *path, int dir_fd, const char *name, GChecksum *sum,
+copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
          guint64 *size_out, GError **error)
 {
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
@@ -270,7 +280,7 @@ copy_in (const char *path, int dir_fd, const char *name, GChecksum *sum,
       if (n <= 0)
         break;
       ok = write_all (out, buf, (gsize) n, name, error);
-      g_checksum_update (sum, buf, (gsize) n);
+      mh_sha256_update (sum, buf, (gsize) n);
       *size_out += (guint64) n;
     }
   close (in);
@@ -283,7 +293,7 @@ copy_in (const char *path, int dir_fd, const char *name, GChecksum *sum,
 }
 
 static gboolean
-hash_file_at (int dir_fd, const char *name, GChecksum *sum,
+hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
               guint64 *size_out, GError **error)
 {
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
@@ -303,7 +313,7 @@ hash_file_at (int dir_fd, const char *name, GChecksum *sum,
         ok = io_error (error, "cannot read", name);
       if (n <= 0)
         break;
-      g_checksum_update (sum, buf, (gsize) n);
+      mh_sha256_update (sum, buf, (gsize) n);
       *size_out += (guint64) n;
     }
   close (fd);
@@ -313,7 +323,7 @@ hash_file_at (int dir_fd, const char *name, GChecksum *sum,
 static gboolean
 sync_dir (int fd, const char *name, GError **error)
 {
-  if (fsync (fd) != 0)
+  if (writer_sync && fsync (fd) != 0)
     return io_error (error, "cannot sync directory", name);
   return TRUE;
 }
@@ -347,7 +357,7 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
 {
   g_autofree char *safe = mh_safename (att->filename, att->fallback_name);
   g_autofree char *name = mh_name_set_claim (names, safe);
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(MhSha256) sum = mh_sha256_new ();
   MhWrittenAttachment *w;
   Sink sink = { 0 };
 
@@ -370,7 +380,7 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
   w->content_type = g_strdup (att->content_type);
   w->part = g_strdup (att->part);
   w->size = sink.size;
-  w->sha256 = g_strdup (g_checksum_get_string (sum));
+  w->sha256 = g_strdup (mh_sha256_get_string (sum));
   w->source = att;
   g_ptr_array_add (st->written, w);
   g_hash_table_insert (st->by_source, att, w);
@@ -492,7 +502,7 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
 
 static gboolean
 put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
-         GChecksum *sum, guint64 *size, GError **error)
+         MhSha256 *sum, guint64 *size, GError **error)
 {
   *moved = FALSE;
   if (move)
@@ -507,7 +517,7 @@ put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
           /* The data may still be in the page cache only. */
           fd = openat (dir_fd, "message.eml",
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-          if (fd < 0 || fdatasync (fd) != 0)
+          if (fd < 0 || (writer_sync && fdatasync (fd) != 0))
             {
               if (fd >= 0)
                 close (fd);
@@ -528,7 +538,7 @@ mh_writer_write_message (int parent_fd, const char *name,
                          const MhWriteMeta *meta, MhWriteResult **result_out,
                          GError **error)
 {
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(MhSha256) sum = mh_sha256_new ();
   g_autoptr(GHashTable) by_source = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (
       (GDestroyNotify) mh_written_attachment_free);
@@ -567,7 +577,7 @@ mh_writer_write_message (int parent_fd, const char *name,
        && put_raw (dir_fd, raw_path, move, &moved, sum, &size, error);
   if (ok)
     {
-      manifest = mh_manifest_build (msg, meta, g_checksum_get_string (sum),
+      manifest = mh_manifest_build (msg, meta, mh_sha256_get_string (sum),
                                     size, text_path, html_path, by_source);
       json = mh_manifest_to_data (manifest, &json_len);
       ok = write_file (dir_fd, "message.json", json, json_len, error)
@@ -591,7 +601,7 @@ mh_writer_write_message (int parent_fd, const char *name,
       MhWriteResult *r = g_new0 (MhWriteResult, 1);
 
       r->dir = g_strdup (name);
-      r->sha256 = g_strdup (g_checksum_get_string (sum));
+      r->sha256 = g_strdup (mh_sha256_get_string (sum));
       r->size = size;
       r->attachments = g_steal_pointer (&written);
       r->n_warnings = msg->warnings != NULL ? msg->warnings->len : 0;

@@ -77,6 +77,14 @@ gboolean mh_writer_update_locations (int parent_fd, const char *name,
  * entries removed, or -1 with @error set. */
 int mh_writer_clean_stale (int dir_fd, GError **error);
 
+/* Whether the writer fsyncs every file and dir it writes (the default).
+ * A caller that writes many messages may turn it off and instead make
+ * them durable in one go (syncfs) before it records them: a process
+ * killed at any point loses nothing either way, since the page cache
+ * survives it; only a power failure needs the sync, and a batched one
+ * keeps "written before recorded" true.  Process-wide. */
+void mh_writer_set_sync (gboolean sync);
+
 /* Opens the dir @name below @parent_fd (AT_FDCWD for a path), creating it
  * (mode 0755) when @create is set and it is missing, and fsyncing the
  * parent then.  Never follows a symbolic link at @name.  Returns an fd
