@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mailharvest/archive.h"
 #include "mailharvest/error.h"
 #include "mailharvest/sha256.h"
 #include "mailharvest/safename.h"
@@ -667,6 +668,13 @@ mh_writer_update_locations (int parent_fd, const char *name,
 
   if (dir_fd < 0)
     return FALSE;
+  /* A run killed between the write and the rename below left its
+   * ".tmp-message.json.*" here. */
+  if (mh_writer_clean_stale (dir_fd, error) < 0)
+    {
+      close (dir_fd);
+      return FALSE;
+    }
   data = read_manifest (dir_fd, &len, error);
   if (data == NULL)
     {
@@ -688,6 +696,8 @@ mh_writer_update_locations (int parent_fd, const char *name,
   tmp = g_strdup_printf (TMP_PREFIX "message.json.%06x",
                          g_random_int_range (0, 0x1000000));
   ok = write_file (dir_fd, tmp, json, json_len, error);
+  if (ok)
+    mh_debug_kill_point ("location-written");
   if (ok && renameat (dir_fd, tmp, dir_fd, "message.json") != 0)
     ok = io_error (error, "cannot replace", "message.json");
   if (ok)

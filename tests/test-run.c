@@ -1075,7 +1075,8 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
    * committed), "synced" (a mailbox committed), "finishing" (all
    * mailboxes done, nothing placed), "placed" (a message dir moved into
    * its thread dir), "json-written" (a thread.json or threads.json
-   * written under its temporary name). */
+   * written under its temporary name), "location-written" (a
+   * message.json listing one more location, not yet renamed). */
   static const KillCase cases[] = {
     { "fetching:1", FALSE },
     { "fetching:6", FALSE },
@@ -1088,6 +1089,7 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "json-written:2", FALSE },
     { "json-written:7", FALSE },
     { "json-written:8", FALSE },
+    { "location-written:1", FALSE },
     { "written:2", TRUE },
     { "recorded:3", TRUE },
     { "finishing:1", TRUE },
