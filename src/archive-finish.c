@@ -522,6 +522,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   Finish f = { 0 };
   gboolean ok = FALSE;
 
+  g_return_val_if_fail (a->outstanding == 0, FALSE);
   f.a = a;
   f.stats = stats_out != NULL ? stats_out : &dummy;
   memset (f.stats, 0, sizeof *f.stats);

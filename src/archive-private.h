@@ -16,9 +16,17 @@ struct _MhArchive {
   int incoming_fd;
   int tmp_fd;
   MhStore *store;
+  GThread *worker;           /* archive-async.c, or NULL */
+  GAsyncQueue *jobs;
+  GAsyncQueue *done;
+  GList *ready;              /* completions taken while the queue was full */
+  guint outstanding;         /* jobs queued or running, results not taken */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
 };
+
+/* Finishes the queued jobs and joins the worker thread. */
+void mh_archive_stop_worker (MhArchive *a);
 
 /* Syncs what was written and commits the store's open transaction. */
 gboolean mh_archive_commit (MhArchive *a, GError **error);

@@ -142,6 +142,7 @@ mh_archive_free (MhArchive *a)
 {
   if (a == NULL)
     return;
+  mh_archive_stop_worker (a);
   if (a->store != NULL && mh_store_in_transaction (a->store))
     {
       g_autoptr(GError) error = NULL;

@@ -16,24 +16,56 @@ typedef struct {
   gboolean after_pad; /* alphabet characters after the padding */
 } B64Check;
 
+/* Byte classes for b64_check: a table, since every byte of every base64
+ * attachment passes through here. */
+enum { B64_OTHER, B64_ALPHA, B64_PAD, B64_SPACE };
+
+static const guint8 *
+b64_classes (void)
+{
+  static guint8 table[256];
+  static gsize init;
+
+  if (g_once_init_enter (&init))
+    {
+      for (guint b = 0; b < 256; b++)
+        table[b] = g_ascii_isalnum (b) || b == '+' || b == '/' ? B64_ALPHA
+                   : b == '=' ? B64_PAD
+                   : b == '\r' || b == '\n' || b == ' ' || b == '\t'
+                       ? B64_SPACE
+                       : B64_OTHER;
+      g_once_init_leave (&init, 1);
+    }
+  return table;
+}
+
 static void
 b64_check (B64Check *c, const char *buf, gsize len)
 {
+  const guint8 *cls = b64_classes ();
+  gsize alpha = 0, invalid = 0;
+
   for (gsize i = 0; i < len; i++)
     {
-      guchar b = (guchar) buf[i];
-
-      if (g_ascii_isalnum (b) || b == '+' || b == '/')
+      switch (cls[(guchar) buf[i]])
         {
-          c->alphabet++;
+        case B64_ALPHA:
+          alpha++;
           if (c->padded)
             c->after_pad = TRUE;
+          break;
+        case B64_PAD:
+          c->padded = TRUE;
+          break;
+        case B64_OTHER:
+          invalid++;
+          break;
+        default:
+          break;
         }
-      else if (b == '=')
-        c->padded = TRUE;
-      else if (b != '\r' && b != '\n' && b != ' ' && b != '\t')
-        c->invalid++;
     }
+  c->alphabet += alpha;
+  c->invalid += invalid;
 }
 
 /* Streams the decoded content of @part to @sink in MH_CHUNK pieces. */

@@ -236,6 +236,40 @@ source_for (Sync *s, const MhImapMessageInfo *info, MhArchiveSource *src)
   src->gm_labels = (const char *const *) info->gm_labels;
 }
 
+/* Accounts for one finished add of the archive's worker. */
+static void
+take_completion (Sync *s, MhArchiveCompletion *c)
+{
+  RunAccount *ra = s->ra;
+
+  if (c->error != NULL)
+    mh_run_message_failed (ra, c->mailbox, c->uid, c->error->message);
+  else
+    {
+      if (c->result.status == MH_ARCHIVE_ADDED)
+        ra->result->added++;
+      else if (c->result.status == MH_ARCHIVE_DUPLICATE)
+        ra->result->duplicates++;
+      ra->result->attachments += c->result.attachments;
+      ra->result->warnings += c->result.warnings;
+    }
+  mh_archive_completion_free (c);
+  s->done++;
+  mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
+}
+
+/* Waits for every queued message: afterwards the store is ours again. */
+static void
+drain (Sync *s)
+{
+  MhArchiveCompletion *c;
+
+  while ((c = mh_archive_next_completion (s->ra->archive, TRUE)) != NULL)
+    take_completion (s, c);
+}
+
+/* The body is complete: hand it to the archive's worker, which parses and
+ * writes it while this thread goes on reading the next ones. */
 static gboolean
 sink_done (const MhImapMessageInfo *info, gpointer handle,
            gpointer user_data, GError **error)
@@ -244,8 +278,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   RunAccount *ra = s->ra;
   Body *b = handle;
   MhArchiveSource src;
-  MhArchiveAddResult res = { 0 };
-  g_autoptr(GError) local = NULL;
+  MhArchiveCompletion *c;
 
   if (b == NULL)
     return TRUE;
@@ -262,21 +295,12 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   b->fd = -1;
   source_for (s, info, &src);
   ra->result->fetched++;
-  if (!mh_archive_add (ra->archive, b->path, TRUE, &src, &res, &local))
-    mh_run_message_failed (ra, s->mb->name_utf8, info->uid, local->message);
-  else
-    {
-      if (res.status == MH_ARCHIVE_ADDED)
-        ra->result->added++;
-      else if (res.status == MH_ARCHIVE_DUPLICATE)
-        ra->result->duplicates++;
-      ra->result->attachments += res.attachments;
-      ra->result->warnings += res.warnings;
-    }
-  mh_archive_add_result_clear (&res);
+  mh_archive_add_async (ra->archive, b->path, &src);
+  /* The file is the archive's now. */
+  g_clear_pointer (&b->path, g_free);
   body_free (b);
-  s->done++;
-  mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
+  while ((c = mh_archive_next_completion (ra->archive, FALSE)) != NULL)
+    take_completion (s, c);
   return TRUE;
 }
 
@@ -402,11 +426,15 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
   if (pending->len > 0)
     {
+      gboolean ok;
+
       fo.body = TRUE;
-      if (!mh_imap_session_uid_fetch (ra->session,
+      ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &sink, &s, NULL,
-                                      error))
+                                      error);
+      drain (&s);
+      if (!ok)
         return FALSE;
     }
   if (!mh_store_in_transaction (store) || mh_store_commit (store, error))

@@ -99,6 +99,34 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
                                   const MhArchiveSource *source,
                                   GError **error);
 
+/* Asynchronous adding: the network thread hands a fetched file over and
+ * goes on reading while a worker thread parses and writes it.  The store
+ * is used by the worker meanwhile: call no other archive or store
+ * function until mh_archive_next_completion (.., TRUE) returned NULL.
+ * At most MH_ARCHIVE_QUEUE files wait; mh_archive_add_async() blocks
+ * when that many are queued, which bounds disk use in .tmp. */
+#define MH_ARCHIVE_QUEUE 32
+
+typedef struct {
+  char *mailbox;
+  guint32 uid;
+  MhArchiveAddResult result;
+  GError *error;        /* set when the message could not be stored */
+} MhArchiveCompletion;
+
+void mh_archive_completion_free (MhArchiveCompletion *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhArchiveCompletion, mh_archive_completion_free)
+
+/* Queues @raw_path (a file the archive may move, as mh_archive_add with
+ * move = TRUE) found at @source (copied). */
+void mh_archive_add_async (MhArchive *archive, const char *raw_path,
+                           const MhArchiveSource *source);
+
+/* Returns the next finished add, (transfer full); NULL when none is
+ * ready (@wait FALSE) or none is outstanding (@wait TRUE). */
+MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,
+                                                 gboolean wait);
+
 typedef struct {
   guint threads;        /* conversations in the archive */
   guint messages;       /* messages in the archive */
