@@ -175,7 +175,7 @@ mail_text (const char *id, const char *refs, const char *subject,
            guint hour, const char *from, gsize pad, gboolean attach)
 {
   GString *s = g_string_new (NULL);
-  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 3, 1, 8, 0, 0);
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 2, 28, 8, 0, 0);
   g_autoptr(GDateTime) dt = g_date_time_add_hours (base, (gint) hour);
   g_autofree char *date = g_date_time_format (dt, "%a, %d %b %Y %H:%M:%S "
                                                   "+0000");
@@ -643,14 +643,15 @@ std_mail (void)
   deliver (a, NULL, dup, "S");
   deliver (a, "Sent", dup, "S");
   put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
-  put (a, "Sent", "f2", "f1", "Re: Old matter", 12, "S");
+  put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
   put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
   put (b, "[Gmail]/All Mail", "g2", "g1", "Re: Trip", 2, "");
   put (b, "[Gmail]/All Mail", "g3", NULL, "Books", 3, NULL);
 }
 
 /* Arrives later: a reply joining a conversation, the missing older start
- * of another (its thread dir gets a new name), and a new one. */
+ * of another (a day earlier, so its thread dir gets a new name), and a
+ * new one. */
 static void
 std_mail_later (void)
 {
@@ -844,6 +845,16 @@ read_bytes (const char *path)
   return g_bytes_new_take (data, len);
 }
 
+static gint64
+mtime_ns (const char *path)
+{
+  struct stat st;
+
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  return (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+         + st.st_mtim.tv_nsec;
+}
+
 static void
 test_rerun_unchanged (Fixture *fixture, gconstpointer data)
 {
@@ -860,6 +871,7 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   g_autoptr(GBytes) db_b1 = NULL;
   g_autoptr(GBytes) db_a2 = NULL;
   g_autoptr(GBytes) db_b2 = NULL;
+  gint64 mtime_a1, mtime_b1;
   Run r;
 
   std_mail ();
@@ -878,6 +890,8 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   before = listing_full (out, TRUE);
   db_a1 = read_bytes (db_a);
   db_b1 = read_bytes (db_b);
+  mtime_a1 = mtime_ns (db_a);
+  mtime_b1 = mtime_ns (db_b);
 
   run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
@@ -898,6 +912,8 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   db_b2 = read_bytes (db_b);
   g_assert_true (g_bytes_equal (db_a1, db_a2));
   g_assert_true (g_bytes_equal (db_b1, db_b2));
+  g_assert_cmpint (mtime_ns (db_a), ==, mtime_a1);
+  g_assert_cmpint (mtime_ns (db_b), ==, mtime_b1);
   assert_clean (out);
 }
 
@@ -977,6 +993,8 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   b_dir1 = thread_dir_of (acct, "b1");
   g_dir1 = thread_dir_of (bob, "g1");
   g_assert_nonnull (a_dir1);
+  f_dir = thread_dir_of (acct, "f2");
+  g_assert_true (g_str_has_prefix (f_dir, "2024-02-29_"));
   assert_thread (acct, "a4", a_dir1);
   assert_thread (acct, "f1", NULL);
 
@@ -995,11 +1013,16 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (b_dir2, ==, b_dir1);
   g_dir2 = thread_dir_of (bob, "g4");
   g_assert_cmpstr (g_dir2, ==, g_dir1);
-  /* The older start of f joins f2 in one conversation. */
-  f_dir = thread_dir_of (acct, "f2");
+  /* The older start of f joins f2 in one conversation, whose dir is
+   * named after its first day now; the old dir is gone. */
   f1_dir = thread_dir_of (acct, "f1");
-  g_assert_nonnull (f1_dir);
-  g_assert_cmpstr (f_dir, ==, f1_dir);
+  g_assert_true (g_str_has_prefix (f1_dir, "2024-02-28_"));
+  assert_thread (acct, "f2", f1_dir);
+  {
+    g_autofree char *old = g_build_filename (acct, "threads", f_dir, NULL);
+
+    g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
+  }
   ids = archive_ids (acct);
   g_assert_cmpstr (ids, ==, "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 f2 h1");
   /* No stale dir: exactly the conversations threads.json lists. */
@@ -1090,11 +1113,16 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "json-written:7", FALSE },
     { "json-written:8", FALSE },
     { "location-written:1", FALSE },
+    { "fetching:2", TRUE },
     { "written:2", TRUE },
     { "recorded:3", TRUE },
     { "finishing:1", TRUE },
+    { "placed:1", TRUE },
     { "placed:2", TRUE },
+    { "placed:3", TRUE },
+    { "placed:4", TRUE },
     { "json-written:1", TRUE },
+    { "json-written:4", TRUE },
   };
   g_autofree char *ref1 = g_build_filename (work_dir, "ref1", NULL);
   g_autofree char *ref2 = g_build_filename (work_dir, "ref2", NULL);
