@@ -3,83 +3,26 @@
  * `mailharvest folders` against the test Dovecot (run under
  * tests/dovecot/with-dovecot; $MH_BINARY is the binary).
  */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <gio/gio.h>
+#include <glib.h>
 #include <glib/gstdio.h>
 
-/* Dir depth created below a Maildir at most. */
-#define MAX_DEPTH 8
+#include "run-harness.h"
 
 typedef struct {
   int unused;
 } Fixture;
 
-static guint mail_seq;
 static char *work_dir;
 
-static const char *
-env (const char *name)
-{
-  const char *v = g_getenv (name);
+#define ARGS(...) ((const char *const[]) { __VA_ARGS__, NULL })
 
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
-
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
+/* Runs the binary with @args and asserts its exit status. */
 static void
-run_clear (Run *r)
+expect (MhTestRun *r, int want, const char *const *args)
 {
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-/* Runs mailharvest with @args (NULL-terminated), the test passwords in
- * MH_T_PW_ALICE and MH_T_PW_BOB. */
-static void
-run_mh (Run *r, const char *const *args)
-{
-  g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) p = NULL;
-  g_autoptr(GError) error = NULL;
-
-  memset (r, 0, sizeof *r);
-  g_ptr_array_add (argv, (gpointer) env ("MH_BINARY"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_subprocess_launcher_setenv (l, "MH_T_PW_ALICE", env ("MH_TEST_PASSWORD"),
-                                TRUE);
-  g_subprocess_launcher_setenv (l, "MH_T_PW_BOB", env ("MH_TEST_PASSWORD2"),
-                                TRUE);
-  p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata,
-                                    &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (p));
-  r->status = g_subprocess_get_exit_status (p);
-}
-
-static void
-run_expect (Run *r, int want, const char *const *args)
-{
-  run_mh (r, args);
-  if (r->status != want)
-    g_test_message ("stdout: %s\nstderr: %s", r->out, r->err);
-  g_assert_cmpint (r->status, ==, want);
+  mh_test_run_expect (r, want, NULL, args);
 }
 
 static char *
@@ -103,32 +46,9 @@ setup (Fixture *fixture, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path, guint depth)
-{
-  g_autoptr(GDir) d = NULL;
-  const char *name;
-
-  g_assert_cmpuint (depth, <, MAX_DEPTH);
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR)
-      || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      (void) g_unlink (path);
-      return;
-    }
-  d = g_dir_open (path, 0, NULL);
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (path, name, NULL);
-
-      rm_rf (p, depth + 1);
-    }
-  (void) g_rmdir (path);
-}
-
-static void
 teardown (Fixture *fixture, gconstpointer data)
 {
-  rm_rf (work_dir, 0);
+  mh_test_rm_rf (work_dir, 0);
   g_clear_pointer (&work_dir, g_free);
 }
 
@@ -137,82 +57,81 @@ teardown (Fixture *fixture, gconstpointer data)
 static void
 test_help (Fixture *fixture, gconstpointer data)
 {
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 0, (const char *const[]) { "--help", NULL });
+  expect (&r, 0, ARGS ("--help"));
   g_assert_true (g_str_has_prefix (r.out, "Usage: mailharvest COMMAND"));
   g_assert_nonnull (strstr (r.out, "\n  run "));
   g_assert_nonnull (strstr (r.out, "\n  folders "));
   g_assert_nonnull (strstr (r.out, "\n  import "));
   g_assert_nonnull (strstr (r.out, "\n  threads "));
   g_assert_cmpstr (r.err, ==, "");
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 0, (const char *const[]) { "run", "--help", NULL });
+  expect (&r, 0, ARGS ("run", "--help"));
   g_assert_nonnull (strstr (r.out, "--latest"));
   g_assert_nonnull (strstr (r.out, "--json"));
   g_assert_nonnull (strstr (r.out, "--config"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 0, (const char *const[]) { "folders", "--help", NULL });
+  expect (&r, 0, ARGS ("folders", "--help"));
   g_assert_nonnull (strstr (r.out, "--account"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
   /* No command: the usage, on stderr, and status 2. */
-  run_expect (&r, 2, (const char *const[]) { NULL });
+  expect (&r, 2, (const char *const[]) { NULL });
   g_assert_nonnull (strstr (r.err, "Usage: mailharvest COMMAND"));
   g_assert_cmpstr (r.out, ==, "");
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 static void
 test_version (Fixture *fixture, gconstpointer data)
 {
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 0, (const char *const[]) { "--version", NULL });
+  expect (&r, 0, ARGS ("--version"));
   g_assert_cmpstr (r.out, ==, "mailharvest " MH_VERSION "\n");
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 static void
 test_unknown_command (Fixture *fixture, gconstpointer data)
 {
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 2, (const char *const[]) { "frobnicate", NULL });
+  expect (&r, 2, ARGS ("frobnicate"));
   g_assert_nonnull (strstr (r.err, "unknown command 'frobnicate'"));
   g_assert_cmpstr (r.out, ==, "");
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 2, (const char *const[]) { "run", "--no-such-option",
-                                             NULL });
+  expect (&r, 2, ARGS ("run", "--no-such-option"));
   g_assert_nonnull (strstr (r.err, "--no-such-option"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 2, (const char *const[]) { "run", "-n", "many", NULL });
+  expect (&r, 2, ARGS ("run", "-n", "many"));
   g_assert_nonnull (strstr (r.err, "many"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 /* A config error: status 2, nothing on stdout, and a message on stderr
  * that names the file, the section and the key. */
 static void
 check_config_error (const char *command, const char *name, const char *text,
-                    const char *const *expect)
+                    const char *const *wanted)
 {
   g_autofree char *path = write_file (name, text);
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 2, (const char *const[]) { command, "-c", path, NULL });
+  expect (&r, 2, ARGS (command, "-c", path));
   g_assert_cmpstr (r.out, ==, "");
-  for (guint i = 0; expect[i] != NULL; i++)
+  for (guint i = 0; wanted[i] != NULL; i++)
     {
-      if (strstr (r.err, expect[i]) == NULL)
+      if (strstr (r.err, wanted[i]) == NULL)
         g_test_message ("stderr: %s", r.err);
-      g_assert_nonnull (strstr (r.err, expect[i]));
+      g_assert_nonnull (strstr (r.err, wanted[i]));
     }
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 static void
@@ -249,88 +168,42 @@ static void
 test_missing_config (Fixture *fixture, gconstpointer data)
 {
   g_autofree char *path = g_build_filename (work_dir, "absent.ini", NULL);
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 2, (const char *const[]) { "run", "-c", path, NULL });
+  expect (&r, 2, ARGS ("run", "-c", path));
   g_assert_nonnull (strstr (r.err, path));
   g_assert_cmpstr (r.out, ==, "");
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 2, (const char *const[]) { "folders", "-c", path, NULL });
+  expect (&r, 2, ARGS ("folders", "-c", path));
   g_assert_nonnull (strstr (r.err, path));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
   /* Without -c: the default path below the (isolated) config dir. */
-  run_expect (&r, 2, (const char *const[]) { "run", NULL });
+  expect (&r, 2, ARGS ("run"));
   g_assert_nonnull (strstr (r.err, "config.ini"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 /* ---- folders against the test Dovecot ---------------------------------- */
 
-static void
-chown_mail (const char *path)
-{
-  guint64 uid = g_ascii_strtoull (env ("MH_TEST_MAIL_UID"), NULL, 10);
-  guint64 gid = g_ascii_strtoull (env ("MH_TEST_MAIL_GID"), NULL, 10);
-
-  if (chown (path, (uid_t) uid, (gid_t) gid) != 0 && errno != EPERM)
-    g_error ("chown %s: %s", path, g_strerror (errno));
-}
-
 /* Delivers @count messages into @folder below the Maildir @root (the
- * folder's on-disk name, modified UTF-7 in LAYOUT=fs; NULL is INBOX),
- * creating it with cur, new and tmp. */
+ * folder's on-disk name, modified UTF-7 in LAYOUT=fs; NULL is INBOX). */
 static void
 deliver (const char *root, const char *folder, guint count)
 {
-  static const char *const subs[] = { "cur", "new", "tmp" };
-  g_autofree char *dir = folder == NULL
-                             ? g_strdup (root)
-                             : g_build_filename (root, folder, NULL);
+  static guint seq;
 
-  if (folder != NULL)
-    {
-      g_auto(GStrv) parts = g_strsplit (folder, "/", -1);
-      g_autofree char *p = g_strdup (root);
-
-      for (guint i = 0; parts[i] != NULL; i++)
-        {
-          char *next = g_build_filename (p, parts[i], NULL);
-
-          g_free (p);
-          p = next;
-          if (g_mkdir (p, 0700) == 0)
-            chown_mail (p);
-        }
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    {
-      g_autofree char *s = g_build_filename (dir, subs[i], NULL);
-
-      if (g_mkdir (s, 0700) == 0)
-        chown_mail (s);
-    }
   for (guint i = 0; i < count; i++)
     {
-      guint seq = ++mail_seq;
-      g_autofree char *base = g_strdup_printf ("%u.M%uP1.mh",
-                                               1600000000 + seq, seq);
-      g_autofree char *tmp = g_build_filename (dir, "tmp", base, NULL);
-      g_autofree char *final = g_build_filename (dir, "cur", NULL);
       g_autofree char *text = g_strdup_printf (
           "From: a@example.org\r\nTo: b@example.org\r\n"
           "Subject: message %u\r\nMessage-ID: <cli%u@test.example>\r\n"
           "Date: Fri, 01 Mar 2024 08:00:00 +0000\r\n\r\nHello.\r\n",
           seq, seq);
-      g_autoptr(GError) error = NULL;
 
-      g_free (final);
-      final = g_strdup_printf ("%s/cur/%s:2,S", dir, base);
-      g_file_set_contents (tmp, text, -1, &error);
-      g_assert_no_error (error);
-      chown_mail (tmp);
-      g_assert_cmpint (g_rename (tmp, final), ==, 0);
+      seq++;
+      mh_test_deliver (root, folder, text, "S");
     }
 }
 
@@ -344,8 +217,8 @@ folders_config (void)
       "password_env = MH_T_PW_ALICE\n\n"
       "[account bob]\nprofile = gmail\nusername = %s\n"
       "password_env = MH_T_PW_BOB\n",
-      env ("MH_TEST_CA_FILE"), env ("MH_TEST_IMAPS_PORT"),
-      env ("MH_TEST_USER"), env ("MH_TEST_USER2"));
+      mh_test_env ("MH_TEST_CA_FILE"), mh_test_env ("MH_TEST_IMAPS_PORT"),
+      mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_USER2"));
 
   return write_file ("folders.ini", text);
 }
@@ -397,11 +270,11 @@ parse_folders (const char *out)
 static void
 test_folders (Fixture *fixture, gconstpointer data)
 {
-  const char *alice = env ("MH_TEST_MAIL_DIR");
-  const char *bob = env ("MH_TEST_MAIL_DIR2");
+  const char *alice = mh_test_env ("MH_TEST_MAIL_DIR");
+  const char *bob = mh_test_env ("MH_TEST_MAIL_DIR2");
   g_autofree char *cfg = folders_config ();
   g_autofree char *got = NULL;
-  Run r;
+  MhTestRun r;
 
   deliver (alice, NULL, 2);
   deliver (alice, "Sent", 3);
@@ -410,7 +283,7 @@ test_folders (Fixture *fixture, gconstpointer data)
   deliver (bob, NULL, 1);
   deliver (bob, "[Gmail]/All Mail", 4);
 
-  run_expect (&r, 0, (const char *const[]) { "folders", "-c", cfg, NULL });
+  expect (&r, 0, ARGS ("folders", "-c", cfg));
   g_assert_true (g_str_has_prefix (r.out, "alice (127.0.0.1)\n"));
   got = parse_folders (r.out);
   g_test_message ("folders:\n%s", got);
@@ -423,22 +296,20 @@ test_folders (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (got, "bob|[Gmail]/All Mail|\\All|4\n"));
   g_assert_nonnull (strstr (got, "bob|INBOX||1\n"));
   g_assert_null (strstr (got, "&APw-"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
   g_clear_pointer (&got, g_free);
 
   /* -a narrows to one account. */
-  run_expect (&r, 0, (const char *const[]) { "folders", "-c", cfg, "-a",
-                                             "bob", NULL });
+  expect (&r, 0, ARGS ("folders", "-c", cfg, "-a", "bob"));
   got = parse_folders (r.out);
   g_assert_nonnull (strstr (got, "bob|[Gmail]/All Mail|\\All|4\n"));
   g_assert_null (strstr (got, "alice|"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
   /* An account the config lacks is a usage error. */
-  run_expect (&r, 2, (const char *const[]) { "folders", "-c", cfg, "-a",
-                                             "carol", NULL });
+  expect (&r, 2, ARGS ("folders", "-c", cfg, "-a", "carol"));
   g_assert_nonnull (strstr (r.err, "carol"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 }
 
 /* A wrong password: status 1, the account named, the others listed. */
@@ -449,17 +320,17 @@ test_folders_auth_failure (Fixture *fixture, gconstpointer data)
       "[defaults]\nca_file = %s\nhost = 127.0.0.1\nport = %s\n\n"
       "[account alice]\nusername = %s\npassword_env = MH_T_PW_ALICE\n\n"
       "[account bob]\nusername = %s\npassword_env = MH_T_PW_ALICE\n",
-      env ("MH_TEST_CA_FILE"), env ("MH_TEST_IMAPS_PORT"),
-      env ("MH_TEST_USER"), env ("MH_TEST_USER2"));
+      mh_test_env ("MH_TEST_CA_FILE"), mh_test_env ("MH_TEST_IMAPS_PORT"),
+      mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_USER2"));
   g_autofree char *cfg = write_file ("wrong.ini", text);
-  Run r;
+  MhTestRun r;
 
-  run_expect (&r, 1, (const char *const[]) { "folders", "-c", cfg, NULL });
+  expect (&r, 1, ARGS ("folders", "-c", cfg));
   g_assert_true (g_str_has_prefix (r.out, "alice (127.0.0.1)\n"));
   g_assert_nonnull (strstr (r.err, "bob: "));
   g_assert_nonnull (strstr (r.err, "authentication"));
-  g_assert_null (strstr (r.err, env ("MH_TEST_PASSWORD")));
-  run_clear (&r);
+  g_assert_null (strstr (r.err, mh_test_env ("MH_TEST_PASSWORD")));
+  mh_test_run_clear (&r);
 }
 
 int

@@ -18,153 +18,19 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-/* Files read back into memory for hashing at most. */
-#define MAX_FILE (16 * 1024 * 1024)
-/* Dir depth walked in an archive or a Maildir at most. */
-#define MAX_DEPTH 16
+#include "run-harness.h"
 
 typedef struct {
   int unused;
 } Fixture;
 
-static guint mail_seq;
 static char *work_dir;
 
-static const char *
-env (const char *name)
+/* A number in the --json summary of @account. */
+static gint64
+num (const char *json, const char *account, const char *key)
 {
-  const char *v = g_getenv (name);
-
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
-
-/* ---- Maildirs ---------------------------------------------------------- */
-
-static void
-chown_mail (const char *path)
-{
-  guint64 uid = g_ascii_strtoull (env ("MH_TEST_MAIL_UID"), NULL, 10);
-  guint64 gid = g_ascii_strtoull (env ("MH_TEST_MAIL_GID"), NULL, 10);
-
-  if (chown (path, (uid_t) uid, (gid_t) gid) != 0 && errno != EPERM)
-    g_error ("chown %s: %s", path, g_strerror (errno));
-}
-
-/* MAILDIR/FOLDER with cur, new and tmp, owned by the mail user.  @folder
- * is the on-disk name ("Sent", "[Gmail]/All Mail"); NULL is INBOX. */
-static char *
-folder_dir (const char *root, const char *folder)
-{
-  static const char *const subs[] = { "cur", "new", "tmp" };
-  char *dir = folder == NULL ? g_strdup (root)
-                             : g_build_filename (root, folder, NULL);
-
-  if (folder != NULL)
-    {
-      g_auto(GStrv) parts = g_strsplit (folder, "/", -1);
-      g_autofree char *p = g_strdup (root);
-
-      for (guint i = 0; parts[i] != NULL; i++)
-        {
-          char *next = g_build_filename (p, parts[i], NULL);
-
-          g_free (p);
-          p = next;
-          if (g_mkdir (p, 0700) == 0)
-            chown_mail (p);
-        }
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    {
-      g_autofree char *s = g_build_filename (dir, subs[i], NULL);
-
-      if (g_mkdir (s, 0700) == 0)
-        chown_mail (s);
-    }
-  return dir;
-}
-
-/* Delivers @text into FOLDER: into new/ when @flags is NULL, else into
- * cur/ with ":2,FLAGS".  Names start with a growing time stamp, so that
- * Dovecot gives the messages UIDs in delivery order. */
-static void
-deliver (const char *root, const char *folder, const char *text,
-         const char *flags)
-{
-  g_autofree char *dir = folder_dir (root, folder);
-  guint seq = ++mail_seq;
-  g_autofree char *base = g_strdup_printf ("%u.M%uP1.mh", 1600000000 + seq,
-                                           seq);
-  g_autofree char *tmp = g_build_filename (dir, "tmp", base, NULL);
-  g_autofree char *name = flags == NULL ? g_strdup (base)
-                                        : g_strdup_printf ("%s:2,%s", base,
-                                                           flags);
-  g_autofree char *final = g_build_filename (dir, flags == NULL ? "new"
-                                                                : "cur",
-                                             name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (tmp, text, -1, &error);
-  g_assert_no_error (error);
-  chown_mail (tmp);
-  g_assert_cmpint (g_rename (tmp, final), ==, 0);
-}
-
-static const char *
-alice_dir (void)
-{
-  return env ("MH_TEST_MAIL_DIR");
-}
-
-static const char *
-bob_dir (void)
-{
-  return env ("MH_TEST_MAIL_DIR2");
-}
-
-/* Calls @fn for every file in a cur/ or new/ dir below @dir. */
-static void
-walk_mail (const char *dir, guint depth,
-           void (*fn) (const char *dir, const char *name, gpointer data),
-           gpointer data)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  gboolean mail = g_str_has_suffix (dir, "/cur")
-                  || g_str_has_suffix (dir, "/new");
-
-  g_assert_cmpuint (depth, <, MAX_DEPTH);
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (p, G_FILE_TEST_IS_DIR))
-        walk_mail (p, depth + 1, fn, data);
-      else if (mail)
-        fn (dir, name, data);
-    }
-}
-
-static void
-remove_one (const char *dir, const char *name, gpointer data)
-{
-  g_autofree char *p = g_build_filename (dir, name, NULL);
-
-  g_assert_cmpint (g_unlink (p), ==, 0);
-}
-
-/* Every case starts with empty mailboxes; Dovecot sees the files gone as
- * expunged, and the next messages get new UIDs. */
-static void
-mail_reset (void)
-{
-  walk_mail (alice_dir (), 0, remove_one, NULL);
-  walk_mail (bob_dir (), 0, remove_one, NULL);
+  return mh_test_summary_int (json, account, key);
 }
 
 /* A message: @id without brackets; @refs a space separated list of ids
@@ -230,74 +96,7 @@ put (const char *root, const char *folder, const char *id, const char *refs,
                                   "Bob <bob@example.org>", 0,
                                   strlen (id) % 3 == 0);
 
-  deliver (root, folder, t, flags);
-}
-
-/* ---- running the binary ------------------------------------------------ */
-
-typedef struct {
-  int status;        /* exit status, or -1 when killed by a signal */
-  int signal;        /* the signal, or 0 */
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-/* Runs mailharvest with @args (NULL-terminated).  @kill_at sets
- * MH_DEBUG_KILL_AT; the passwords are in MH_T_PW_ALICE and MH_T_PW_BOB,
- * MH_T_PW_WRONG is a wrong one. */
-static void
-run_mh (Run *r, const char *kill_at, const char *const *args)
-{
-  g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) p = NULL;
-  g_autoptr(GError) error = NULL;
-
-  memset (r, 0, sizeof *r);
-  g_ptr_array_add (argv, (gpointer) env ("MH_BINARY"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_subprocess_launcher_setenv (l, "MH_T_PW_ALICE", env ("MH_TEST_PASSWORD"),
-                                TRUE);
-  g_subprocess_launcher_setenv (l, "MH_T_PW_BOB", env ("MH_TEST_PASSWORD2"),
-                                TRUE);
-  g_subprocess_launcher_setenv (l, "MH_T_PW_WRONG", "wrong-Canary-7731",
-                                TRUE);
-  if (kill_at != NULL)
-    g_subprocess_launcher_setenv (l, "MH_DEBUG_KILL_AT", kill_at, TRUE);
-  else
-    g_subprocess_launcher_unsetenv (l, "MH_DEBUG_KILL_AT");
-  p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  if (g_subprocess_get_if_exited (p))
-    r->status = g_subprocess_get_exit_status (p);
-  else
-    {
-      r->status = -1;
-      r->signal = g_subprocess_get_if_signaled (p)
-                      ? g_subprocess_get_term_sig (p) : 0;
-    }
-}
-
-/* Runs and asserts exit status @want, showing stderr if not. */
-static void
-run_expect (Run *r, int want, const char *kill_at, const char *const *args)
-{
-  run_mh (r, kill_at, args);
-  if (r->status != want)
-    g_test_message ("stderr: %s", r->err);
-  g_assert_cmpint (r->status, ==, want);
+  mh_test_deliver (root, folder, t, flags);
 }
 
 /* A fresh dir below the case's work dir. */
@@ -324,8 +123,9 @@ write_config (const char *name, const char *output, Accounts accounts,
 {
   GString *s = g_string_new (NULL);
   char *path = g_build_filename (work_dir, name, NULL);
+  const char *tls_port = mh_test_env ("MH_TEST_IMAPS_PORT");
   g_autofree char *port_s = port != 0 ? g_strdup_printf ("%u", port)
-                                      : g_strdup (env ("MH_TEST_IMAPS_PORT"));
+                                      : g_strdup (tls_port);
   g_autoptr(GError) error = NULL;
 
   g_string_append_printf (s,
@@ -333,290 +133,26 @@ write_config (const char *name, const char *output, Accounts accounts,
                           "ca_file = %s\nhost = 127.0.0.1\nport = %s\n"
                           "security = tls\ntimeout = 20\n\n",
                           output, latest != NULL ? latest : "all",
-                          env ("MH_TEST_CA_FILE"), port_s);
+                          mh_test_env ("MH_TEST_CA_FILE"), port_s);
   if (accounts & ACC_ALICE_OUTLOOK)
     g_string_append_printf (s, "[account alice]\nprofile = outlook\n"
                                "username = %s\n"
                                "password_env = MH_T_PW_ALICE\n\n",
-                            env ("MH_TEST_USER"));
+                            mh_test_env ("MH_TEST_USER"));
   if (accounts & ACC_BOB_GMAIL)
     g_string_append_printf (s, "[account bob]\nprofile = gmail\n"
                                "username = %s\n"
                                "password_env = MH_T_PW_BOB\n\n",
-                            env ("MH_TEST_USER2"));
+                            mh_test_env ("MH_TEST_USER2"));
   if (accounts & ACC_BOB_WRONG)
     g_string_append_printf (s, "[account bob]\nprofile = gmail\n"
                                "username = %s\n"
                                "password_env = MH_T_PW_WRONG\n\n",
-                            env ("MH_TEST_USER2"));
+                            mh_test_env ("MH_TEST_USER2"));
   g_file_set_contents (path, s->str, -1, &error);
   g_assert_no_error (error);
   g_string_free (s, TRUE);
   return path;
-}
-
-/* Asserts that two listings are equal, naming the lines that differ. */
-static void
-assert_same_listing (const char *got, const char *want)
-{
-  g_auto(GStrv) g = NULL;
-  g_auto(GStrv) w = NULL;
-  g_autoptr(GHashTable) gs = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) ws = g_hash_table_new (g_str_hash, g_str_equal);
-
-  if (strcmp (got, want) == 0)
-    return;
-  g = g_strsplit (got, "\n", -1);
-  w = g_strsplit (want, "\n", -1);
-  for (guint i = 0; g[i] != NULL; i++)
-    g_hash_table_add (gs, g[i]);
-  for (guint i = 0; w[i] != NULL; i++)
-    g_hash_table_add (ws, w[i]);
-  for (guint i = 0; g[i] != NULL; i++)
-    if (!g_hash_table_contains (ws, g[i]))
-      g_test_message ("unexpected: %s", g[i]);
-  for (guint i = 0; w[i] != NULL; i++)
-    if (!g_hash_table_contains (gs, w[i]))
-      g_test_message ("missing: %s", w[i]);
-  g_assert_true (strcmp (got, want) == 0);
-}
-
-/* ---- reading results --------------------------------------------------- */
-
-/* The --json summary's object for @account (owned by @parser). */
-static JsonObject *
-summary (JsonParser *parser, const char *json, const char *account)
-{
-  g_autoptr(GError) error = NULL;
-  JsonArray *accounts;
-
-  json_parser_load_from_data (parser, json, -1, &error);
-  g_assert_no_error (error);
-  accounts = json_object_get_array_member (
-      json_node_get_object (json_parser_get_root (parser)), "accounts");
-  for (guint i = 0; i < json_array_get_length (accounts); i++)
-    {
-      JsonObject *o = json_array_get_object_element (accounts, i);
-
-      if (g_strcmp0 (json_object_get_string_member (o, "account"), account)
-          == 0)
-        return o;
-    }
-  g_error ("no account %s in the summary: %s", account, json);
-  return NULL;
-}
-
-static gint64
-summary_int (const char *json, const char *account, const char *key)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  return json_object_get_int_member (summary (parser, json, account), key);
-}
-
-/* The mailboxes the run synced, joined with '|'. */
-static char *
-summary_mailboxes (const char *json, const char *account)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *a = json_object_get_array_member (
-      summary (parser, json, account), "mailboxes");
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? "|" : "",
-                            json_array_get_string_element (a, i));
-  return g_string_free (s, FALSE);
-}
-
-static void
-list_tree (const char *root, const char *rel, guint depth, gboolean mtimes,
-           GPtrArray *out)
-{
-  g_autofree char *dir = g_build_filename (root, rel, NULL);
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  g_assert_cmpuint (depth, <, MAX_DEPTH);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *r = rel[0] != '\0'
-                               ? g_build_filename (rel, name, NULL)
-                               : g_strdup (name);
-      g_autofree char *p = g_build_filename (root, r, NULL);
-      struct stat st;
-
-      g_assert_cmpint (lstat (p, &st), ==, 0);
-      if (S_ISDIR (st.st_mode))
-        {
-          g_ptr_array_add (out, g_strdup_printf ("%s/", r));
-          list_tree (root, r, depth + 1, mtimes, out);
-        }
-      else if (S_ISREG (st.st_mode))
-        {
-          g_autofree char *data = NULL;
-          g_autofree char *sum = NULL;
-          gsize len = 0;
-
-          /* The store's bytes are compared on their own where it
-           * matters: SQLite may lay out the same rows differently. */
-          if (depth == 1 && strcmp (name, "state.sqlite") == 0)
-            continue;
-          g_assert_cmpint (st.st_size, <=, MAX_FILE);
-          g_assert_true (g_file_get_contents (p, &data, &len, NULL));
-          sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                             (const guchar *) data, len);
-          if (mtimes)
-            g_ptr_array_add (out, g_strdup_printf (
-                "%s %" G_GSIZE_FORMAT " %s %lld.%09ld", r, len, sum,
-                (long long) st.st_mtim.tv_sec, (long) st.st_mtim.tv_nsec));
-          else
-            g_ptr_array_add (out, g_strdup_printf ("%s %" G_GSIZE_FORMAT
-                                                   " %s", r, len, sum));
-        }
-      else
-        g_ptr_array_add (out, g_strdup_printf ("%s (not a file)", r));
-    }
-}
-
-static int
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Every path below @dir, with size and SHA-256 for files (and with
- * @mtimes their modification times), sorted, one a line; state.sqlite
- * of each account is left out. */
-static char *
-listing_full (const char *dir, gboolean mtimes)
-{
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  GString *s = g_string_new (NULL);
-
-  list_tree (dir, "", 0, mtimes, lines);
-  g_ptr_array_sort (lines, cmp_str);
-  for (guint i = 0; i < lines->len; i++)
-    g_string_append_printf (s, "%s\n", (char *) lines->pdata[i]);
-  return g_string_free (s, FALSE);
-}
-
-static char *
-listing (const char *dir)
-{
-  return listing_full (dir, FALSE);
-}
-
-static JsonArray *
-load_threads (JsonParser *parser, const char *acct_dir)
-{
-  g_autofree char *path = g_build_filename (acct_dir, "threads.json", NULL);
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_get_array (json_parser_get_root (parser));
-}
-
-static const char *
-short_id (const char *id)
-{
-  static char buf[256];
-  const char *at = strchr (id, '@');
-
-  g_snprintf (buf, sizeof buf, "%.*s",
-              (int) (at != NULL ? at - id : (gssize) strlen (id)), id);
-  return buf;
-}
-
-/* The Message-IDs in @acct_dir's threads.json without "@test.example",
- * sorted and joined with ' '.  Asserts that no id is there twice and
- * that each has its message dir with message.json. */
-static char *
-archive_ids (const char *acct_dir)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *threads = load_threads (parser, acct_dir);
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < json_array_get_length (threads); i++)
-    {
-      JsonObject *t = json_array_get_object_element (threads, i);
-      JsonArray *msgs = json_object_get_array_member (t, "messages");
-
-      for (guint j = 0; j < json_array_get_length (msgs); j++)
-        {
-          JsonObject *m = json_array_get_object_element (msgs, j);
-          g_autofree char *mj = g_build_filename (
-              acct_dir, "threads", json_object_get_string_member (t, "dir"),
-              json_object_get_string_member (m, "dir"), "message.json",
-              NULL);
-
-          g_assert_true (g_file_test (mj, G_FILE_TEST_IS_REGULAR));
-          g_ptr_array_add (ids, g_strdup (short_id (
-              json_object_get_string_member (m, "message_id"))));
-        }
-    }
-  g_ptr_array_sort (ids, cmp_str);
-  for (guint i = 0; i < ids->len; i++)
-    {
-      if (i > 0)
-        g_assert_cmpstr (ids->pdata[i - 1], !=, ids->pdata[i]);
-      g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
-                              (char *) ids->pdata[i]);
-    }
-  return g_string_free (s, FALSE);
-}
-
-/* The thread dir that holds message @id, or NULL. */
-static char *
-thread_dir_of (const char *acct_dir, const char *id)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *threads = load_threads (parser, acct_dir);
-
-  for (guint i = 0; i < json_array_get_length (threads); i++)
-    {
-      JsonObject *t = json_array_get_object_element (threads, i);
-      JsonArray *msgs = json_object_get_array_member (t, "messages");
-
-      for (guint j = 0; j < json_array_get_length (msgs); j++)
-        {
-          JsonObject *m = json_array_get_object_element (msgs, j);
-
-          if (strcmp (short_id (json_object_get_string_member (
-                          m, "message_id")), id) == 0)
-            return g_strdup (json_object_get_string_member (t, "dir"));
-        }
-    }
-  return NULL;
-}
-
-/* No work files are left: .tmp and .incoming are empty, no ".tmp-" name
- * anywhere, no SQLite journal. */
-static void
-assert_clean (const char *dir)
-{
-  g_autofree char *list = listing (dir);
-  g_auto(GStrv) lines = g_strsplit (list, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *l = lines[i];
-
-      if (l[0] == '\0')
-        continue;
-      if (g_str_has_suffix (l, "/.tmp/") || g_str_has_suffix (l, "/.incoming/"))
-        continue;
-      if (strstr (l, "/.tmp") != NULL || strstr (l, "/.incoming/") != NULL
-          || strstr (l, "state.sqlite-") != NULL)
-        {
-          g_test_message ("left over: %s", l);
-          g_assert_not_reached ();
-        }
-    }
 }
 
 /* ---- the mail of the cases --------------------------------------------- */
@@ -628,7 +164,7 @@ assert_clean (const char *dir)
 static void
 std_mail (void)
 {
-  const char *a = alice_dir (), *b = bob_dir ();
+  const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
   g_autofree char *dup = mail_text ("both1", NULL, "Copied to Sent", 9,
                                     "Alice <alice@example.com>", 200, TRUE);
 
@@ -640,8 +176,8 @@ std_mail (void)
   put (a, "Sent", "b2", "b1", "Re: Lunch plans", 6, "S");
   put (a, NULL, "b3", "b1 b2", "Re: Lunch plans", 7, "");
   put (a, NULL, "e1", NULL, "Standalone note", 8, NULL);
-  deliver (a, NULL, dup, "S");
-  deliver (a, "Sent", dup, "S");
+  mh_test_deliver (a, NULL, dup, "S");
+  mh_test_deliver (a, "Sent", dup, "S");
   put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
   put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
   put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
@@ -655,7 +191,7 @@ std_mail (void)
 static void
 std_mail_later (void)
 {
-  const char *a = alice_dir (), *b = bob_dir ();
+  const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
 
   put (a, NULL, "a5", "a1 a2 a3 a4", "Re: Quarterly report", 11, "");
   put (a, NULL, "f1", NULL, "Old matter", 0, NULL);
@@ -667,32 +203,6 @@ static const char *const std_ids_alice =
     "a1 a2 a3 a4 b1 b2 b3 both1 c1 e1 f2";
 
 /* ---- fixture ----------------------------------------------------------- */
-
-static void
-rm_rf (const char *path, guint depth)
-{
-  struct stat st;
-
-  g_assert_cmpuint (depth, <, MAX_DEPTH);
-  if (lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *p = g_build_filename (path, name, NULL);
-
-          rm_rf (p, depth + 1);
-        }
-      (void) g_rmdir (path);
-    }
-  else
-    (void) g_unlink (path);
-}
-
 static void
 setup (Fixture *fixture, gconstpointer data)
 {
@@ -700,28 +210,14 @@ setup (Fixture *fixture, gconstpointer data)
 
   work_dir = g_dir_make_tmp ("test-run-XXXXXX", &error);
   g_assert_no_error (error);
-  mail_reset ();
+  mh_test_mail_reset ();
 }
 
 static void
 teardown (Fixture *fixture, gconstpointer data)
 {
-  rm_rf (work_dir, 0);
+  mh_test_rm_rf (work_dir, 0);
   g_clear_pointer (&work_dir, g_free);
-}
-
-/* Copies the tree @from to @to (both absent or fresh). */
-static void
-copy_tree (const char *from, const char *to)
-{
-  const char *argv[] = { "cp", "-a", from, to, NULL };
-  g_autoptr(GError) error = NULL;
-  int status = 0;
-
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                NULL, NULL, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
 /* ---- 1. profiles and latest N ------------------------------------------ */
@@ -729,7 +225,7 @@ copy_tree (const char *from, const char *to)
 static void
 test_profiles_latest (Fixture *fixture, gconstpointer data)
 {
-  const char *a = alice_dir (), *b = bob_dir ();
+  const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
   g_autofree char *out1 = new_dir ("all");
   g_autofree char *out2 = new_dir ("latest3");
   g_autofree char *out3 = new_dir ("n2");
@@ -747,7 +243,7 @@ test_profiles_latest (Fixture *fixture, gconstpointer data)
   g_autofree char *bob3 = g_build_filename (out3, "bob", NULL);
   g_autofree char *ids = NULL;
   g_autofree char *mbs = NULL;
-  Run r;
+  MhTestRun r;
 
   /* Dates run against the UIDs: "newest" must mean the highest UIDs,
    * the last to arrive, whatever the Date headers say. */
@@ -776,59 +272,59 @@ test_profiles_latest (Fixture *fixture, gconstpointer data)
     }
   put (b, "[Gmail]/Drafts", "bobdraft", NULL, "draft", 1, NULL);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_all, "--json", "--progress=never", NULL });
-  mbs = summary_mailboxes (r.out, "alice");
+  mbs = mh_test_summary_mailboxes (r.out, "alice");
   g_assert_cmpstr (mbs, ==, "INBOX|Sent");
   g_clear_pointer (&mbs, g_free);
-  mbs = summary_mailboxes (r.out, "bob");
+  mbs = mh_test_summary_mailboxes (r.out, "bob");
   g_assert_cmpstr (mbs, ==, "[Gmail]/All Mail");
-  g_assert_cmpint (summary_int (r.out, "alice", "selected"), ==, 9);
-  g_assert_cmpint (summary_int (r.out, "bob", "selected"), ==, 5);
-  ids = archive_ids (alice1);
+  g_assert_cmpint (num (r.out, "alice", "selected"), ==, 9);
+  g_assert_cmpint (num (r.out, "bob", "selected"), ==, 5);
+  ids = mh_test_archive_ids (alice1);
   g_assert_cmpstr (ids, ==, "in1 in2 in3 in4 in5 sent1 sent2 sent3 sent4");
   g_clear_pointer (&ids, g_free);
-  ids = archive_ids (bob1);
+  ids = mh_test_archive_ids (bob1);
   g_assert_cmpstr (ids, ==, "all1 all2 all3 all4 all5");
   g_clear_pointer (&ids, g_free);
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_3, "--json", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "selected"), ==, 6);
-  g_assert_cmpint (summary_int (r.out, "alice", "fetched"), ==, 6);
-  g_assert_cmpint (summary_int (r.out, "bob", "fetched"), ==, 3);
-  ids = archive_ids (alice2);
+  g_assert_cmpint (num (r.out, "alice", "selected"), ==, 6);
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 6);
+  g_assert_cmpint (num (r.out, "bob", "fetched"), ==, 3);
+  ids = mh_test_archive_ids (alice2);
   g_assert_cmpstr (ids, ==, "in3 in4 in5 sent2 sent3 sent4");
   g_clear_pointer (&ids, g_free);
-  ids = archive_ids (bob2);
+  ids = mh_test_archive_ids (bob2);
   g_assert_cmpstr (ids, ==, "all3 all4 all5");
   g_clear_pointer (&ids, g_free);
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
   /* -n wins over the config, -o over its output. */
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_3, "-n", "2", "-o", out3, "--json",
       "--progress=never", NULL });
-  ids = archive_ids (alice3);
+  ids = mh_test_archive_ids (alice3);
   g_assert_cmpstr (ids, ==, "in4 in5 sent3 sent4");
   g_clear_pointer (&ids, g_free);
-  ids = archive_ids (bob3);
+  ids = mh_test_archive_ids (bob3);
   g_assert_cmpstr (ids, ==, "all4 all5");
   g_clear_pointer (&ids, g_free);
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
   /* The same archive grown with -n 4: only what is missing is fetched. */
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_3, "-n", "4", "-o", out3, "--json",
       "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "fetched"), ==, 4);
-  g_assert_cmpint (summary_int (r.out, "bob", "fetched"), ==, 2);
-  ids = archive_ids (alice3);
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 4);
+  g_assert_cmpint (num (r.out, "bob", "fetched"), ==, 2);
+  ids = mh_test_archive_ids (alice3);
   g_assert_cmpstr (ids, ==, "in2 in3 in4 in5 sent1 sent2 sent3 sent4");
   g_clear_pointer (&ids, g_free);
-  run_clear (&r);
-  assert_clean (out3);
+  mh_test_run_clear (&r);
+  mh_test_assert_clean (out3);
 }
 
 /* ---- 2. a second run with nothing new ---------------------------------- */
@@ -872,40 +368,40 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   g_autoptr(GBytes) db_a2 = NULL;
   g_autoptr(GBytes) db_b2 = NULL;
   gint64 mtime_a1, mtime_b1;
-  Run r;
+  MhTestRun r;
 
   std_mail ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
   /* The trace shows the fetches, so their absence below means
    * something. */
   g_assert_nonnull (strstr (r.err, "BODY.PEEK[]"));
-  g_assert_cmpint (summary_int (r.out, "alice", "body_fetch_commands"), >,
+  g_assert_cmpint (num (r.out, "alice", "body_fetch_commands"), >,
                    0);
-  g_assert_cmpint (summary_int (r.out, "alice", "added"), ==, 11);
-  g_assert_cmpint (summary_int (r.out, "alice", "duplicates"), ==, 1);
-  run_clear (&r);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 11);
+  g_assert_cmpint (num (r.out, "alice", "duplicates"), ==, 1);
+  mh_test_run_clear (&r);
   /* With times: a file rewritten with the same bytes counts as changed,
    * since backup and sync tools would copy it again. */
-  before = listing_full (out, TRUE);
+  before = mh_test_listing_full (out, TRUE);
   db_a1 = read_bytes (db_a);
   db_b1 = read_bytes (db_b);
   mtime_a1 = mtime_ns (db_a);
   mtime_b1 = mtime_ns (db_b);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "body_fetch_commands"), ==,
+  g_assert_cmpint (num (r.out, "alice", "body_fetch_commands"), ==,
                    0);
-  g_assert_cmpint (summary_int (r.out, "bob", "body_fetch_commands"), ==, 0);
-  g_assert_cmpint (summary_int (r.out, "alice", "fetched"), ==, 0);
-  g_assert_cmpint (summary_int (r.out, "alice", "messages"), ==, 11);
+  g_assert_cmpint (num (r.out, "bob", "body_fetch_commands"), ==, 0);
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 0);
+  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 11);
   g_assert_null (strstr (r.err, "BODY.PEEK"));
   g_assert_nonnull (strstr (r.err, "EXAMINE"));
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  after = listing_full (out, TRUE);
-  assert_same_listing (after, before);
+  after = mh_test_listing_full (out, TRUE);
+  mh_test_assert_same_listing (after, before);
   /* Not even the store changes: a run that finds nothing new writes no
    * row, and SQLite's WAL is folded back into an identical file. */
   db_a2 = read_bytes (db_a);
@@ -914,7 +410,7 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   g_assert_true (g_bytes_equal (db_b1, db_b2));
   g_assert_cmpint (mtime_ns (db_a), ==, mtime_a1);
   g_assert_cmpint (mtime_ns (db_b), ==, mtime_b1);
-  assert_clean (out);
+  mh_test_assert_clean (out);
 }
 
 /* ---- 3. mail arriving between runs ------------------------------------- */
@@ -932,7 +428,7 @@ thread_dirs_on_disk (const char *acct_dir)
   g_assert_nonnull (d);
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, cmp_str);
+  g_ptr_array_sort (names, mh_test_cmp_str);
   for (guint i = 0; i < names->len; i++)
     g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
                             (char *) names->pdata[i]);
@@ -944,14 +440,14 @@ static char *
 thread_dirs_listed (const char *acct_dir)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *threads = load_threads (parser, acct_dir);
+  JsonArray *threads = mh_test_load_threads (parser, acct_dir);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   GString *s = g_string_new (NULL);
 
   for (guint i = 0; i < json_array_get_length (threads); i++)
     g_ptr_array_add (names, g_strdup (json_object_get_string_member (
         json_array_get_object_element (threads, i), "dir")));
-  g_ptr_array_sort (names, cmp_str);
+  g_ptr_array_sort (names, mh_test_cmp_str);
   for (guint i = 0; i < names->len; i++)
     g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
                             (char *) names->pdata[i]);
@@ -961,7 +457,7 @@ thread_dirs_listed (const char *acct_dir)
 static void
 assert_thread (const char *acct_dir, const char *id, const char *want)
 {
-  g_autofree char *dir = thread_dir_of (acct_dir, id);
+  g_autofree char *dir = mh_test_thread_dir_of (acct_dir, id);
 
   g_assert_cmpstr (dir, ==, want);
 }
@@ -983,39 +479,39 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   g_autofree char *on_disk = NULL, *listed = NULL;
   g_autofree char *l_inc = NULL, *l_fresh = NULL;
   g_autofree char *ids = NULL;
-  Run r;
+  MhTestRun r;
 
   std_mail ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--progress=never", NULL });
-  run_clear (&r);
-  a_dir1 = thread_dir_of (acct, "a1");
-  b_dir1 = thread_dir_of (acct, "b1");
-  g_dir1 = thread_dir_of (bob, "g1");
+  mh_test_run_clear (&r);
+  a_dir1 = mh_test_thread_dir_of (acct, "a1");
+  b_dir1 = mh_test_thread_dir_of (acct, "b1");
+  g_dir1 = mh_test_thread_dir_of (bob, "g1");
   g_assert_nonnull (a_dir1);
-  f_dir = thread_dir_of (acct, "f2");
+  f_dir = mh_test_thread_dir_of (acct, "f2");
   g_assert_true (g_str_has_prefix (f_dir, "2024-02-29_"));
   assert_thread (acct, "a4", a_dir1);
   assert_thread (acct, "f1", NULL);
 
   std_mail_later ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "added"), ==, 3);
-  g_assert_cmpint (summary_int (r.out, "bob", "added"), ==, 1);
-  run_clear (&r);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 3);
+  g_assert_cmpint (num (r.out, "bob", "added"), ==, 1);
+  mh_test_run_clear (&r);
 
   /* The reply joins its conversation's dir, which keeps its name. */
-  a_dir2 = thread_dir_of (acct, "a5");
+  a_dir2 = mh_test_thread_dir_of (acct, "a5");
   g_assert_cmpstr (a_dir2, ==, a_dir1);
   assert_thread (acct, "a1", a_dir1);
-  b_dir2 = thread_dir_of (acct, "b1");
+  b_dir2 = mh_test_thread_dir_of (acct, "b1");
   g_assert_cmpstr (b_dir2, ==, b_dir1);
-  g_dir2 = thread_dir_of (bob, "g4");
+  g_dir2 = mh_test_thread_dir_of (bob, "g4");
   g_assert_cmpstr (g_dir2, ==, g_dir1);
   /* The older start of f joins f2 in one conversation, whose dir is
    * named after its first day now; the old dir is gone. */
-  f1_dir = thread_dir_of (acct, "f1");
+  f1_dir = mh_test_thread_dir_of (acct, "f1");
   g_assert_true (g_str_has_prefix (f1_dir, "2024-02-28_"));
   assert_thread (acct, "f2", f1_dir);
   {
@@ -1023,21 +519,21 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
 
     g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
   }
-  ids = archive_ids (acct);
+  ids = mh_test_archive_ids (acct);
   g_assert_cmpstr (ids, ==, "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 f2 h1");
   /* No stale dir: exactly the conversations threads.json lists. */
   on_disk = thread_dirs_on_disk (acct);
   listed = thread_dirs_listed (acct);
   g_assert_cmpstr (on_disk, ==, listed);
-  assert_clean (out);
+  mh_test_assert_clean (out);
 
   /* And the archive is the one a single run of all the mail makes. */
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "-o", fresh, "--progress=never", NULL });
-  run_clear (&r);
-  l_inc = listing (out);
-  l_fresh = listing (fresh);
-  assert_same_listing (l_inc, l_fresh);
+  mh_test_run_clear (&r);
+  l_inc = mh_test_listing (out);
+  l_fresh = mh_test_listing (fresh);
+  mh_test_assert_same_listing (l_inc, l_fresh);
 }
 
 /* ---- 4. runs killed at many points ------------------------------------- */
@@ -1058,32 +554,32 @@ kill_and_resume (const char *cfg, const char *base, const KillCase *kc,
   g_autofree char *got = NULL;
   g_autofree char *ids = NULL;
   g_autofree char *acct = g_build_filename (out, "alice", NULL);
-  Run r;
+  MhTestRun r;
 
   g_test_message ("killed at %s%s", kc->kill_at,
                   kc->later ? " while adding new mail" : "");
   if (base != NULL)
-    copy_tree (base, out);
+    mh_test_copy_tree (base, out);
   else
     g_assert_cmpint (g_mkdir (out, 0755), ==, 0);
-  run_mh (&r, kc->kill_at, (const char *const[]) {
+  mh_test_run (&r, kc->kill_at, (const char *const[]) {
       "run", "-c", cfg, "-o", out, "--progress=never", NULL });
   /* The kill point must have been reached, or this case proves
    * nothing. */
   if (r.signal != SIGKILL)
     g_test_message ("status %d, stderr: %s", r.status, r.err);
   g_assert_cmpint (r.signal, ==, SIGKILL);
-  run_clear (&r);
+  mh_test_run_clear (&r);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "failed"), ==, 0);
-  run_clear (&r);
-  got = listing (out);
-  assert_same_listing (got, want);
-  assert_clean (out);
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  got = mh_test_listing (out);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out);
   /* Listings equal, but say it plainly: every message once. */
-  ids = archive_ids (acct);
+  ids = mh_test_archive_ids (acct);
   g_assert_cmpstr (ids, ==, kc->later
                                 ? "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 "
                                   "f2 h1"
@@ -1130,22 +626,22 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
                                        NULL, 0);
   g_autofree char *want1 = NULL;
   g_autofree char *want2 = NULL;
-  Run r;
+  MhTestRun r;
 
   std_mail ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--progress=never", NULL });
-  run_clear (&r);
-  want1 = listing (ref1);
+  mh_test_run_clear (&r);
+  want1 = mh_test_listing (ref1);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     if (!cases[i].later)
       kill_and_resume (cfg, NULL, &cases[i], i, want1);
 
   std_mail_later ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "-o", ref2, "--progress=never", NULL });
-  run_clear (&r);
-  want2 = listing (ref2);
+  mh_test_run_clear (&r);
+  want2 = mh_test_listing (ref2);
   g_assert_cmpstr (want2, !=, want1);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     if (cases[i].later)
@@ -1163,8 +659,8 @@ add_flags (const char *dir, const char *name, gpointer data)
   /* new/NAME and cur/NAME:2, both mean "no flags": Dovecot may move a
    * file from new/ to cur/ without changing a flag. */
   g_string_append_printf (s, "%s%.*s %s\n",
-                          g_str_has_prefix (dir, alice_dir ()) ? "alice:"
-                                                               : "bob:",
+                          g_str_has_prefix (dir, mh_test_alice_dir ())
+                              ? "alice:" : "bob:",
                           (int) (colon != NULL ? colon - name
                                                : (gssize) strlen (name)),
                           name, colon != NULL ? colon + 3 : "");
@@ -1177,10 +673,10 @@ server_flags (void)
   g_autoptr(GString) s = g_string_new (NULL);
   g_auto(GStrv) lines = NULL;
 
-  walk_mail (alice_dir (), 0, add_flags, s);
-  walk_mail (bob_dir (), 0, add_flags, s);
+  mh_test_walk_mail (mh_test_alice_dir (), 0, add_flags, s);
+  mh_test_walk_mail (mh_test_bob_dir (), 0, add_flags, s);
   lines = g_strsplit (s->str, "\n", -1);
-  qsort (lines, g_strv_length (lines), sizeof (char *), cmp_str);
+  qsort (lines, g_strv_length (lines), sizeof (char *), mh_test_cmp_str);
   return g_strjoinv ("\n", lines);
 }
 
@@ -1217,7 +713,7 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
                                        NULL, 0);
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
-  Run r;
+  MhTestRun r;
 
   std_mail ();
   before = server_flags ();
@@ -1229,10 +725,10 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
 
   for (guint i = 0; i < 2; i++)
     {
-      run_expect (&r, 0, NULL, (const char *const[]) {
+      mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
           "run", "-c", cfg, "-v", "--progress=never", NULL });
       assert_read_only_trace (r.err);
-      run_clear (&r);
+      mh_test_run_clear (&r);
       after = server_flags ();
       g_assert_cmpstr (after, ==, before);
       g_clear_pointer (&after, g_free);
@@ -1241,10 +737,10 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
   std_mail_later ();
   g_clear_pointer (&before, g_free);
   before = server_flags ();
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "-v", "--progress=never", NULL });
   assert_read_only_trace (r.err);
-  run_clear (&r);
+  mh_test_run_clear (&r);
   after = server_flags ();
   g_assert_cmpstr (after, ==, before);
 }
@@ -1254,12 +750,12 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
 static void
 test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
 {
-  const char *a = alice_dir ();
-  g_autofree char *proxy_py = g_build_filename (env ("MH_SOURCE_ROOT"),
+  const char *a = mh_test_alice_dir ();
+  g_autofree char *proxy_py = g_build_filename (mh_test_env ("MH_SOURCE_ROOT"),
                                                 "scripts", "delay-proxy.py",
                                                 NULL);
-  g_autofree char *target = g_strdup_printf ("127.0.0.1:%s",
-                                             env ("MH_TEST_IMAPS_PORT"));
+  g_autofree char *target = g_strdup_printf (
+      "127.0.0.1:%s", mh_test_env ("MH_TEST_IMAPS_PORT"));
   g_autofree char *ref = new_dir ("ref");
   g_autofree char *out = new_dir ("out");
   g_autofree char *cfg_ref = write_config ("ref.ini", ref, ACC_ALICE_OUTLOOK,
@@ -1273,14 +769,14 @@ test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
   g_autoptr(GDataInputStream) in = NULL;
   g_autoptr(GError) error = NULL;
   guint64 port = 0;
-  Run r;
+  MhTestRun r;
 
   /* The big message comes first: what precedes its body (TLS handshake,
    * login, LIST, EXAMINE, SEARCH) is a few kB, so a cut after 150 kB of
    * the server's bytes lands inside its 300 kB body. */
   big = mail_text ("big1", NULL, "Large scan", 1, "Scanner <s@example.org>",
                    300 * 1024, TRUE);
-  deliver (a, NULL, big, "");
+  mh_test_deliver (a, NULL, big, "");
   for (guint i = 1; i <= 8; i++)
     {
       g_autofree char *id = g_strdup_printf ("small%u", i);
@@ -1302,25 +798,25 @@ test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
                                              65535, &port, NULL));
   cfg = write_config ("c.ini", out, ACC_ALICE_OUTLOOK, NULL, (guint) port);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "reconnects"), >, 0);
-  g_assert_cmpint (summary_int (r.out, "alice", "added"), ==, 9);
-  g_assert_cmpint (summary_int (r.out, "alice", "failed"), ==, 0);
+  g_assert_cmpint (num (r.out, "alice", "reconnects"), >, 0);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 9);
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
   /* The big body came twice: once cut, once whole. */
-  g_assert_cmpint (summary_int (r.out, "alice", "bytes_received"), >,
+  g_assert_cmpint (num (r.out, "alice", "bytes_received"), >,
                    300 * 1024 + 100000);
-  run_clear (&r);
+  mh_test_run_clear (&r);
   g_subprocess_force_exit (proxy);
 
-  run_expect (&r, 0, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_ref, "--json", "--progress=never", NULL });
-  g_assert_cmpint (summary_int (r.out, "alice", "reconnects"), ==, 0);
-  run_clear (&r);
-  want = listing (ref);
-  got = listing (out);
-  assert_same_listing (got, want);
-  assert_clean (out);
+  g_assert_cmpint (num (r.out, "alice", "reconnects"), ==, 0);
+  mh_test_run_clear (&r);
+  want = mh_test_listing (ref);
+  got = mh_test_listing (out);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out);
 }
 
 /* ---- 7. a wrong password ----------------------------------------------- */
@@ -1335,10 +831,10 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   g_autofree char *alice = g_build_filename (out, "alice", NULL);
   g_autofree char *ids = NULL;
   g_autoptr(GRegex) re = NULL;
-  Run r;
+  MhTestRun r;
 
   std_mail ();
-  run_expect (&r, 1, NULL, (const char *const[]) {
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
   /* A line naming the account and saying what failed. */
   re = g_regex_new ("^mailharvest: bob: .*authentication .*failed",
@@ -1346,15 +842,15 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   if (!g_regex_match (re, r.err, 0, NULL))
     g_test_message ("stderr: %s", r.err);
   g_assert_true (g_regex_match (re, r.err, 0, NULL));
-  g_assert_null (strstr (r.err, "wrong-Canary-7731"));
-  g_assert_null (strstr (r.out, "wrong-Canary-7731"));
-  g_assert_false (summary_int (r.out, "bob", "ok"));
-  g_assert_true (summary_int (r.out, "alice", "ok"));
-  g_assert_cmpint (summary_int (r.out, "alice", "messages"), ==, 11);
-  run_clear (&r);
-  ids = archive_ids (alice);
+  g_assert_null (strstr (r.err, MH_TEST_WRONG_PASSWORD));
+  g_assert_null (strstr (r.out, MH_TEST_WRONG_PASSWORD));
+  g_assert_false (num (r.out, "bob", "ok"));
+  g_assert_true (num (r.out, "alice", "ok"));
+  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 11);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (alice);
   g_assert_cmpstr (ids, ==, std_ids_alice);
-  assert_clean (out);
+  mh_test_assert_clean (out);
 }
 
 int

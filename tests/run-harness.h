@@ -1,0 +1,101 @@
+/* run-harness.h - helpers for the tests that run the mailharvest binary
+ * against the test Dovecot (test-run.c, test-cli.c).
+ *
+ * They need the environment of tests/dovecot/with-dovecot (MH_TEST_*)
+ * and MH_BINARY; a missing variable ends the test with a message.  All of
+ * them assert instead of returning errors.  Strings returned are
+ * (transfer full).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The value of the environment variable @name; aborts when it is unset. */
+const char *mh_test_env (const char *name);
+
+/* ---- Maildirs ---- */
+
+/* The Maildir roots of alice and bob. */
+const char *mh_test_alice_dir (void);
+const char *mh_test_bob_dir (void);
+/* Gives @path to the mail user (MH_TEST_MAIL_UID:GID). */
+void mh_test_chown_mail (const char *path);
+/* MAILDIR/FOLDER, created with cur, new and tmp and owned by the mail
+ * user.  @folder is the on-disk name ("Sent", "[Gmail]/All Mail", modified
+ * UTF-7 for other names); NULL is INBOX. */
+char *mh_test_folder_dir (const char *root, const char *folder);
+/* Delivers @text into FOLDER: into new/ when @flags is NULL, else into
+ * cur/ with ":2,FLAGS".  Names start with a time stamp that grows with
+ * every call, so that Dovecot gives UIDs in delivery order. */
+void mh_test_deliver (const char *root, const char *folder,
+                      const char *text, const char *flags);
+/* Calls @fn for every file in a cur/ or new/ dir below @dir. */
+void mh_test_walk_mail (const char *dir, guint depth,
+                        void (*fn) (const char *dir, const char *name,
+                                    gpointer data),
+                        gpointer data);
+/* Removes every message of both users; Dovecot sees them expunged. */
+void mh_test_mail_reset (void);
+
+/* ---- running the binary ---- */
+
+typedef struct {
+  int status;        /* exit status, or -1 when killed by a signal */
+  int signal;        /* the signal, or 0 */
+  char *out;
+  char *err;
+} MhTestRun;
+
+void mh_test_run_clear (MhTestRun *r);
+/* Runs $MH_BINARY with @args (NULL-terminated) and waits.  @kill_at
+ * (or NULL) becomes MH_DEBUG_KILL_AT.  The child's environment holds the
+ * passwords in MH_T_PW_ALICE and MH_T_PW_BOB, and a wrong one in
+ * MH_T_PW_WRONG (MH_TEST_WRONG_PASSWORD). */
+void mh_test_run (MhTestRun *r, const char *kill_at,
+                  const char *const *args);
+/* The same, and asserts the exit status @want (stderr is shown if not). */
+void mh_test_run_expect (MhTestRun *r, int want, const char *kill_at,
+                         const char *const *args);
+
+#define MH_TEST_WRONG_PASSWORD "wrong-Canary-7731"
+
+/* ---- archives ---- */
+
+/* strcmp for g_ptr_array_sort and qsort of char* arrays. */
+int mh_test_cmp_str (gconstpointer a, gconstpointer b);
+/* Every path below @dir, sorted, one a line: "PATH/" for dirs, "PATH
+ * SIZE SHA256" for files, with " SECS.NSECS" of the mtime when @mtimes.
+ * OUTPUT/ACCOUNT/state.sqlite is left out. */
+char *mh_test_listing_full (const char *dir, gboolean mtimes);
+char *mh_test_listing (const char *dir);
+/* Asserts that two listings are equal, naming the lines that differ. */
+void mh_test_assert_same_listing (const char *got, const char *want);
+/* No work files are left below @dir: .tmp and .incoming are empty, no
+ * ".tmp-" name anywhere, no SQLite journal. */
+void mh_test_assert_clean (const char *dir);
+/* The Message-IDs in ACCOUNT_DIR/threads.json without their "@domain",
+ * sorted, joined with ' '.  Asserts that none is there twice and that
+ * each has its message dir with a message.json. */
+char *mh_test_archive_ids (const char *acct_dir);
+/* The array of ACCOUNT_DIR/threads.json, owned by @parser. */
+JsonArray *mh_test_load_threads (JsonParser *parser, const char *acct_dir);
+/* The thread dir that holds message @id (without "@domain"), or NULL. */
+char *mh_test_thread_dir_of (const char *acct_dir, const char *id);
+
+/* ---- the --json summary ---- */
+
+gint64 mh_test_summary_int (const char *json, const char *account,
+                            const char *key);
+/* The account's synced mailboxes joined with '|'. */
+char *mh_test_summary_mailboxes (const char *json, const char *account);
+
+/* ---- files ---- */
+
+void mh_test_rm_rf (const char *path, guint depth);
+/* Copies the tree @from to the absent path @to (cp -a). */
+void mh_test_copy_tree (const char *from, const char *to);
+
+G_END_DECLS
