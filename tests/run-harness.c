@@ -79,7 +79,7 @@ mh_test_folder_dir (const char *root, const char *folder)
  * Dovecot gives the messages UIDs in delivery order. */
 void
 mh_test_deliver (const char *root, const char *folder, const char *text,
-         const char *flags)
+                 const char *flags)
 {
   g_autofree char *dir = mh_test_folder_dir (root, folder);
   guint seq = ++mail_seq;
@@ -115,8 +115,9 @@ mh_test_bob_dir (void)
 /* Calls @fn for every file in a cur/ or new/ dir below @dir. */
 void
 mh_test_walk_mail (const char *dir, guint depth,
-           void (*fn) (const char *dir, const char *name, gpointer data),
-           gpointer data)
+                   void (*fn) (const char *dir, const char *name,
+                               gpointer data),
+                   gpointer data)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
