@@ -515,6 +515,36 @@ test_stable (Fixture *f, gconstpointer data)
   f->threads = g_steal_pointer (&threads);
 }
 
+/* Subjects in other scripts name their thread dirs with their own
+ * letters (RFC 2047 decoded, lower-cased); Latin ones are
+ * transliterated.  Dates are UTC days. */
+static void
+test_intl_slugs (Fixture *f, gconstpointer data)
+{
+  static const char *const intl[] = { "intl", NULL };
+  static const char *const want[] = {
+    "2026-01-19_\xe8\xa6\x8b\xe7\xa9\x8d\xe6\x9b\xb8\xe3\x81\xae"
+    "\xe9\x80\x81\xe4\xbb\x98_",
+    "2026-01-23_\xd0\xbe\xd1\x82\xd1\x87\xd1\x91\xd1\x82-\xd0\xb7"
+    "\xd0\xb0-\xd0\xba\xd0\xb2\xd0\xb0\xd1\x80\xd1\x82\xd0\xb0"
+    "\xd0\xbb_",
+    "2026-02-10_grusse-aus-koln_",
+  };
+  g_autoptr(GPtrArray) dirs = NULL;
+  MhImportStats stats;
+
+  import (f, intl, &stats);
+  g_assert_cmpuint (stats.imported, ==, 3);
+  mh_import_stats_clear (&stats);
+  dirs = names_in (f->threads);
+  g_assert_cmpuint (dirs->len, ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      g_test_message ("%s", (char *) dirs->pdata[i]);
+      g_assert_true (g_str_has_prefix (dirs->pdata[i], want[i]));
+    }
+}
+
 /* The archive's own statuses: a location seen before, the same message
  * at a new location, and a finish with nothing to do. */
 static void
@@ -611,6 +641,7 @@ main (int argc, char **argv)
   ADD ("/archive/both-mailboxes", test_both_mailboxes);
   ADD ("/archive/merge", test_merge);
   ADD ("/archive/stable", test_stable);
+  ADD ("/archive/intl-slugs", test_intl_slugs);
   ADD ("/archive/add-statuses", test_add_statuses);
 #undef ADD
   return g_test_run ();
