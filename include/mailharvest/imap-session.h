@@ -217,6 +217,9 @@ gboolean mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
                                     gpointer user_data, guint *delivered_out,
                                     GError **error);
 
+/* Nodes one THREAD answer may hold. */
+#define MH_IMAP_MAX_THREAD_NODES 10000000u
+
 /* One node of a server's THREAD answer (RFC 5256 section 4). */
 typedef struct _MhImapThreadNode MhImapThreadNode;
 struct _MhImapThreadNode {
@@ -240,7 +243,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhImapThreadNode, mh_imap_thread_node_free)
  * limits (nesting depth 32, so a server answer that branches more deeply
  * than that fails with MH_ERROR_LIMIT), at most MH_IMAP_MAX_THREAD_NODES
  * nodes (MH_ERROR_LIMIT). */
-#define MH_IMAP_MAX_THREAD_NODES 10000000u
 gboolean mh_imap_session_uid_thread (MhImapSession *s,
                                      const char *algorithm,
                                      const char *charset,
