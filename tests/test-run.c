@@ -180,14 +180,16 @@ std_mail (void)
   mh_test_deliver (a, "Sent", dup, "S");
   put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
   put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
+  put (a, NULL, "m1", NULL, "Budget 2024", 14, "S");
+  put (a, NULL, "m3", "m2", "Re: Spending caps", 16, "");
   put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
   put (b, "[Gmail]/All Mail", "g2", "g1", "Re: Trip", 2, "");
   put (b, "[Gmail]/All Mail", "g3", NULL, "Books", 3, NULL);
 }
 
 /* Arrives later: a reply joining a conversation, the missing older start
- * of another (a day earlier, so its thread dir gets a new name), and a
- * new one. */
+ * of another (a day earlier, so its thread dir gets a new name), the
+ * missing link between two (they become one), and a new one. */
 static void
 std_mail_later (void)
 {
@@ -196,11 +198,14 @@ std_mail_later (void)
   put (a, NULL, "a5", "a1 a2 a3 a4", "Re: Quarterly report", 11, "");
   put (a, NULL, "f1", NULL, "Old matter", 0, NULL);
   put (a, NULL, "h1", NULL, "Brand new", 13, NULL);
+  put (a, "Sent", "m2", "m1", "Re: Budget 2024", 15, "S");
   put (b, "[Gmail]/All Mail", "g4", "g1 g2", "Re: Trip", 4, NULL);
 }
 
 static const char *const std_ids_alice =
-    "a1 a2 a3 a4 b1 b2 b3 both1 c1 e1 f2";
+    "a1 a2 a3 a4 b1 b2 b3 both1 c1 e1 f2 m1 m3";
+static const char *const std_ids_alice_later =
+    "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 f2 h1 m1 m2 m3";
 
 /* ---- fixture ----------------------------------------------------------- */
 static void
@@ -378,7 +383,7 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "BODY.PEEK[]"));
   g_assert_cmpint (num (r.out, "alice", "body_fetch_commands"), >,
                    0);
-  g_assert_cmpint (num (r.out, "alice", "added"), ==, 11);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 13);
   g_assert_cmpint (num (r.out, "alice", "duplicates"), ==, 1);
   mh_test_run_clear (&r);
   /* With times: a file rewritten with the same bytes counts as changed,
@@ -395,7 +400,7 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
                    0);
   g_assert_cmpint (num (r.out, "bob", "body_fetch_commands"), ==, 0);
   g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 0);
-  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 11);
+  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 13);
   g_assert_null (strstr (r.err, "BODY.PEEK"));
   g_assert_nonnull (strstr (r.err, "EXAMINE"));
   mh_test_run_clear (&r);
@@ -475,6 +480,7 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   g_autofree char *a_dir1 = NULL, *a_dir2 = NULL;
   g_autofree char *b_dir1 = NULL, *b_dir2 = NULL;
   g_autofree char *f_dir = NULL, *f1_dir = NULL;
+  g_autofree char *m_dir1 = NULL, *m3_dir1 = NULL;
   g_autofree char *g_dir1 = NULL, *g_dir2 = NULL;
   g_autofree char *on_disk = NULL, *listed = NULL;
   g_autofree char *l_inc = NULL, *l_fresh = NULL;
@@ -493,11 +499,14 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   g_assert_true (g_str_has_prefix (f_dir, "2024-02-29_"));
   assert_thread (acct, "a4", a_dir1);
   assert_thread (acct, "f1", NULL);
+  m_dir1 = mh_test_thread_dir_of (acct, "m1");
+  m3_dir1 = mh_test_thread_dir_of (acct, "m3");
+  g_assert_cmpstr (m_dir1, !=, m3_dir1);
 
   std_mail_later ();
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
-  g_assert_cmpint (num (r.out, "alice", "added"), ==, 3);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 4);
   g_assert_cmpint (num (r.out, "bob", "added"), ==, 1);
   mh_test_run_clear (&r);
 
@@ -519,8 +528,18 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
 
     g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
   }
+  /* m2 links m1 and m3: one conversation in m1's dir, m3's is gone. */
+  assert_thread (acct, "m1", m_dir1);
+  assert_thread (acct, "m2", m_dir1);
+  assert_thread (acct, "m3", m_dir1);
+  {
+    g_autofree char *old = g_build_filename (acct, "threads", m3_dir1,
+                                             NULL);
+
+    g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
+  }
   ids = mh_test_archive_ids (acct);
-  g_assert_cmpstr (ids, ==, "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 f2 h1");
+  g_assert_cmpstr (ids, ==, std_ids_alice_later);
   /* No stale dir: exactly the conversations threads.json lists. */
   on_disk = thread_dirs_on_disk (acct);
   listed = thread_dirs_listed (acct);
@@ -580,10 +599,8 @@ kill_and_resume (const char *cfg, const char *base, const KillCase *kc,
   mh_test_assert_clean (out);
   /* Listings equal, but say it plainly: every message once. */
   ids = mh_test_archive_ids (acct);
-  g_assert_cmpstr (ids, ==, kc->later
-                                ? "a1 a2 a3 a4 a5 b1 b2 b3 both1 c1 e1 f1 "
-                                  "f2 h1"
-                                : std_ids_alice);
+  g_assert_cmpstr (ids, ==, kc->later ? std_ids_alice_later
+                                      : std_ids_alice);
 }
 
 static void
@@ -617,6 +634,7 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "placed:2", TRUE },
     { "placed:3", TRUE },
     { "placed:4", TRUE },
+    { "placed:6", TRUE },
     { "json-written:1", TRUE },
     { "json-written:4", TRUE },
   };
@@ -852,7 +870,7 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   g_assert_null (strstr (r.out, MH_TEST_WRONG_PASSWORD));
   g_assert_false (num (r.out, "bob", "ok"));
   g_assert_true (num (r.out, "alice", "ok"));
-  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 11);
+  g_assert_cmpint (num (r.out, "alice", "messages"), ==, 13);
   mh_test_run_clear (&r);
   ids = mh_test_archive_ids (alice);
   g_assert_cmpstr (ids, ==, std_ids_alice);
