@@ -623,9 +623,11 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "placed:1", FALSE },
     { "placed:7", FALSE },
     { "json-written:2", FALSE },
-    { "json-written:7", FALSE },
-    { "json-written:8", FALSE },
     { "location-written:1", FALSE },
+    /* alice is done, bob (the second account) is killed. */
+    { "recorded:14", FALSE },
+    { "finishing:2", FALSE },
+    { "placed:15", FALSE },
     { "fetching:2", TRUE },
     { "written:2", TRUE },
     { "recorded:3", TRUE },
@@ -640,20 +642,32 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
   };
   g_autofree char *ref1 = g_build_filename (work_dir, "ref1", NULL);
   g_autofree char *ref2 = g_build_filename (work_dir, "ref2", NULL);
-  g_autofree char *cfg = write_config ("c.ini", ref1, ACC_ALICE_OUTLOOK,
+  g_autofree char *cfg = write_config ("c.ini", ref1,
+                                       ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
                                        NULL, 0);
   g_autofree char *want1 = NULL;
   g_autofree char *want2 = NULL;
+  guint threads;
   MhTestRun r;
 
   std_mail ();
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--progress=never", NULL });
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  threads = (guint) num (r.out, "alice", "threads");
   mh_test_run_clear (&r);
   want1 = mh_test_listing (ref1);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     if (!cases[i].later)
       kill_and_resume (cfg, NULL, &cases[i], i, want1);
+  /* alice's finish writes each thread.json, then threads.json, then
+   * index.html. */
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autofree char *at = g_strdup_printf ("json-written:%u", threads + i);
+      KillCase kc = { at, FALSE };
+
+      kill_and_resume (cfg, NULL, &kc, 100 + i, want1);
+    }
 
   std_mail_later ();
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
