@@ -155,6 +155,142 @@ mh_test_mail_reset (void)
   mh_test_walk_mail (mh_test_bob_dir (), 0, remove_one, NULL);
 }
 
+/* A message: @id without brackets; @refs a space separated list of ids
+ * (the last one is the parent) or NULL; @hour sets the Date; @pad bytes
+ * of body text; @attach adds a base64 attachment. */
+char *
+mh_test_mail_text (const char *id, const char *refs, const char *subject,
+                   guint hour, const char *from, gsize pad, gboolean attach)
+{
+  GString *s = g_string_new (NULL);
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 2, 28, 8, 0, 0);
+  g_autoptr(GDateTime) dt = g_date_time_add_hours (base, (gint) hour);
+  g_autofree char *date = g_date_time_format (dt, "%a, %d %b %Y %H:%M:%S "
+                                                  "+0000");
+
+  g_string_append_printf (s, "From: %s\r\nTo: Alice <alice@example.com>\r\n"
+                             "Subject: %s\r\nDate: %s\r\n"
+                             "Message-ID: <%s@test.example>\r\n",
+                          from, subject, date, id);
+  if (refs != NULL)
+    {
+      g_auto(GStrv) r = g_strsplit (refs, " ", -1);
+      guint n = g_strv_length (r);
+
+      g_string_append_printf (s, "In-Reply-To: <%s@test.example>\r\n"
+                                 "References:", r[n - 1]);
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (s, " <%s@test.example>", r[i]);
+      g_string_append (s, "\r\n");
+    }
+  g_string_append (s, "MIME-Version: 1.0\r\n");
+  if (attach)
+    g_string_append (s, "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+                        "\r\n--b1\r\n"
+                        "Content-Type: text/plain; charset=utf-8\r\n");
+  else
+    g_string_append (s, "Content-Type: text/plain; charset=utf-8\r\n");
+  g_string_append_printf (s, "\r\nThis is %s, about %s.\r\n", id, subject);
+  for (gsize i = 0; i < pad / 64; i++)
+    g_string_append_printf (s, "%s line %06" G_GSIZE_FORMAT
+                               " of padding text, nothing more.....\r\n",
+                            id, i);
+  if (attach)
+    {
+      g_autofree char *data = g_strdup_printf ("attachment of %s\n", id);
+      g_autofree char *b64 = g_base64_encode ((const guchar *) data,
+                                              strlen (data));
+
+      g_string_append_printf (s, "--b1\r\nContent-Type: text/plain\r\n"
+                                 "Content-Disposition: attachment; "
+                                 "filename=\"notes-%s.txt\"\r\n"
+                                 "Content-Transfer-Encoding: base64\r\n"
+                                 "\r\n%s\r\n--b1--\r\n", id, b64);
+    }
+  return g_string_free (s, FALSE);
+}
+
+void
+mh_test_put (const char *root, const char *folder, const char *id,
+             const char *refs, const char *subject, guint hour,
+             const char *flags)
+{
+  g_autofree char *t = mh_test_mail_text (id, refs, subject, hour,
+                                          "Bob <bob@example.org>", 0,
+                                          strlen (id) % 3 == 0);
+
+  mh_test_deliver (root, folder, t, flags);
+}
+
+/* The thread dirs on disk, sorted and joined with ' '. */
+char *
+mh_test_thread_dirs_on_disk (const char *acct_dir)
+{
+  g_autofree char *dir = g_build_filename (acct_dir, "threads", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GString *s = g_string_new (NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, mh_test_cmp_str);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
+                            (char *) names->pdata[i]);
+  return g_string_free (s, FALSE);
+}
+
+/* The thread dirs threads.json names, the same way. */
+char *
+mh_test_thread_dirs_listed (const char *acct_dir)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *threads = mh_test_load_threads (parser, acct_dir);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (threads); i++)
+    g_ptr_array_add (names, g_strdup (json_object_get_string_member (
+        json_array_get_object_element (threads, i), "dir")));
+  g_ptr_array_sort (names, mh_test_cmp_str);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
+                            (char *) names->pdata[i]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+add_flags (const char *dir, const char *name, gpointer data)
+{
+  GString *s = data;
+  const char *colon = strstr (name, ":2,");
+
+  /* new/NAME and cur/NAME:2, both mean "no flags": Dovecot may move a
+   * file from new/ to cur/ without changing a flag. */
+  g_string_append_printf (s, "%s%.*s %s\n",
+                          g_str_has_prefix (dir, mh_test_alice_dir ())
+                              ? "alice:" : "bob:",
+                          (int) (colon != NULL ? colon - name
+                                               : (gssize) strlen (name)),
+                          name, colon != NULL ? colon + 3 : "");
+}
+
+/* Every message file of both users with its flags, sorted. */
+char *
+mh_test_server_flags (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
+
+  mh_test_walk_mail (mh_test_alice_dir (), 0, add_flags, s);
+  mh_test_walk_mail (mh_test_bob_dir (), 0, add_flags, s);
+  lines = g_strsplit (s->str, "\n", -1);
+  qsort (lines, g_strv_length (lines), sizeof (char *), mh_test_cmp_str);
+  return g_strjoinv ("\n", lines);
+}
+
 /* ---- running the binary ------------------------------------------------ */
 
 void

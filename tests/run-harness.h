@@ -39,6 +39,22 @@ void mh_test_walk_mail (const char *dir, guint depth,
                         gpointer data);
 /* Removes every message of both users; Dovecot sees them expunged. */
 void mh_test_mail_reset (void);
+/* Every message file of both users as "USER:NAME FLAGS" lines, sorted;
+ * new/NAME and cur/NAME:2, both have no flags. */
+char *mh_test_server_flags (void);
+
+/* A message from @from with Message-ID <@id@test.example>; @refs is a
+ * space separated list of ids (the last is In-Reply-To) or NULL; the
+ * Date is 2024-02-28 08:00 UTC plus @hour hours; @pad bytes of body
+ * text; @attach adds a small base64 attachment. */
+char *mh_test_mail_text (const char *id, const char *refs,
+                         const char *subject, guint hour, const char *from,
+                         gsize pad, gboolean attach);
+/* Delivers mh_test_mail_text() from Bob without padding; ids whose
+ * length is a multiple of 3 get an attachment. */
+void mh_test_put (const char *root, const char *folder, const char *id,
+                  const char *refs, const char *subject, guint hour,
+                  const char *flags);
 
 /* ---- running the binary ---- */
 
@@ -82,6 +98,10 @@ void mh_test_assert_clean (const char *dir);
 char *mh_test_archive_ids (const char *acct_dir);
 /* The array of ACCOUNT_DIR/threads.json, owned by @parser. */
 JsonArray *mh_test_load_threads (JsonParser *parser, const char *acct_dir);
+/* The thread dirs below ACCOUNT_DIR/threads, and those threads.json
+ * names, each sorted and joined with ' '. */
+char *mh_test_thread_dirs_on_disk (const char *acct_dir);
+char *mh_test_thread_dirs_listed (const char *acct_dir);
 /* The thread dir that holds message @id (without "@domain"), or NULL. */
 char *mh_test_thread_dir_of (const char *acct_dir, const char *id);
 

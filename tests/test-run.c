@@ -33,72 +33,6 @@ num (const char *json, const char *account, const char *key)
   return mh_test_summary_int (json, account, key);
 }
 
-/* A message: @id without brackets; @refs a space separated list of ids
- * (the last one is the parent) or NULL; @hour sets the Date; @pad bytes
- * of body text; @attach adds a base64 attachment. */
-static char *
-mail_text (const char *id, const char *refs, const char *subject,
-           guint hour, const char *from, gsize pad, gboolean attach)
-{
-  GString *s = g_string_new (NULL);
-  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 2, 28, 8, 0, 0);
-  g_autoptr(GDateTime) dt = g_date_time_add_hours (base, (gint) hour);
-  g_autofree char *date = g_date_time_format (dt, "%a, %d %b %Y %H:%M:%S "
-                                                  "+0000");
-
-  g_string_append_printf (s, "From: %s\r\nTo: Alice <alice@example.com>\r\n"
-                             "Subject: %s\r\nDate: %s\r\n"
-                             "Message-ID: <%s@test.example>\r\n",
-                          from, subject, date, id);
-  if (refs != NULL)
-    {
-      g_auto(GStrv) r = g_strsplit (refs, " ", -1);
-      guint n = g_strv_length (r);
-
-      g_string_append_printf (s, "In-Reply-To: <%s@test.example>\r\n"
-                                 "References:", r[n - 1]);
-      for (guint i = 0; i < n; i++)
-        g_string_append_printf (s, " <%s@test.example>", r[i]);
-      g_string_append (s, "\r\n");
-    }
-  g_string_append (s, "MIME-Version: 1.0\r\n");
-  if (attach)
-    g_string_append (s, "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
-                        "\r\n--b1\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n");
-  else
-    g_string_append (s, "Content-Type: text/plain; charset=utf-8\r\n");
-  g_string_append_printf (s, "\r\nThis is %s, about %s.\r\n", id, subject);
-  for (gsize i = 0; i < pad / 64; i++)
-    g_string_append_printf (s, "%s line %06" G_GSIZE_FORMAT
-                               " of padding text, nothing more.....\r\n",
-                            id, i);
-  if (attach)
-    {
-      g_autofree char *data = g_strdup_printf ("attachment of %s\n", id);
-      g_autofree char *b64 = g_base64_encode ((const guchar *) data,
-                                              strlen (data));
-
-      g_string_append_printf (s, "--b1\r\nContent-Type: text/plain\r\n"
-                                 "Content-Disposition: attachment; "
-                                 "filename=\"notes-%s.txt\"\r\n"
-                                 "Content-Transfer-Encoding: base64\r\n"
-                                 "\r\n%s\r\n--b1--\r\n", id, b64);
-    }
-  return g_string_free (s, FALSE);
-}
-
-static void
-put (const char *root, const char *folder, const char *id, const char *refs,
-     const char *subject, guint hour, const char *flags)
-{
-  g_autofree char *t = mail_text (id, refs, subject, hour,
-                                  "Bob <bob@example.org>", 0,
-                                  strlen (id) % 3 == 0);
-
-  mh_test_deliver (root, folder, t, flags);
-}
-
 /* A fresh dir below the case's work dir. */
 static char *
 new_dir (const char *name)
@@ -165,26 +99,27 @@ static void
 std_mail (void)
 {
   const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
-  g_autofree char *dup = mail_text ("both1", NULL, "Copied to Sent", 9,
-                                    "Alice <alice@example.com>", 200, TRUE);
+  g_autofree char *dup = mh_test_mail_text ("both1", NULL, "Copied to Sent",
+                                            9, "Alice <alice@example.com>",
+                                            200, TRUE);
 
-  put (a, NULL, "a1", NULL, "Quarterly report", 1, "S");
-  put (a, NULL, "b1", NULL, "Lunch plans", 2, "");
-  put (a, "Sent", "a2", "a1", "Re: Quarterly report", 3, "S");
-  put (a, NULL, "a3", "a1 a2", "Re: Quarterly report", 4, NULL);
-  put (a, NULL, "c1", NULL, "Invoice 4711", 5, "FS");
-  put (a, "Sent", "b2", "b1", "Re: Lunch plans", 6, "S");
-  put (a, NULL, "b3", "b1 b2", "Re: Lunch plans", 7, "");
-  put (a, NULL, "e1", NULL, "Standalone note", 8, NULL);
+  mh_test_put (a, NULL, "a1", NULL, "Quarterly report", 1, "S");
+  mh_test_put (a, NULL, "b1", NULL, "Lunch plans", 2, "");
+  mh_test_put (a, "Sent", "a2", "a1", "Re: Quarterly report", 3, "S");
+  mh_test_put (a, NULL, "a3", "a1 a2", "Re: Quarterly report", 4, NULL);
+  mh_test_put (a, NULL, "c1", NULL, "Invoice 4711", 5, "FS");
+  mh_test_put (a, "Sent", "b2", "b1", "Re: Lunch plans", 6, "S");
+  mh_test_put (a, NULL, "b3", "b1 b2", "Re: Lunch plans", 7, "");
+  mh_test_put (a, NULL, "e1", NULL, "Standalone note", 8, NULL);
   mh_test_deliver (a, NULL, dup, "S");
   mh_test_deliver (a, "Sent", dup, "S");
-  put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
-  put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
-  put (a, NULL, "m1", NULL, "Budget 2024", 14, "S");
-  put (a, NULL, "m3", "m2", "Re: Spending caps", 16, "");
-  put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
-  put (b, "[Gmail]/All Mail", "g2", "g1", "Re: Trip", 2, "");
-  put (b, "[Gmail]/All Mail", "g3", NULL, "Books", 3, NULL);
+  mh_test_put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
+  mh_test_put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
+  mh_test_put (a, NULL, "m1", NULL, "Budget 2024", 14, "S");
+  mh_test_put (a, NULL, "m3", "m2", "Re: Spending caps", 16, "");
+  mh_test_put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
+  mh_test_put (b, "[Gmail]/All Mail", "g2", "g1", "Re: Trip", 2, "");
+  mh_test_put (b, "[Gmail]/All Mail", "g3", NULL, "Books", 3, NULL);
 }
 
 /* Arrives later: a reply joining a conversation, the missing older start
@@ -195,11 +130,11 @@ std_mail_later (void)
 {
   const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
 
-  put (a, NULL, "a5", "a1 a2 a3 a4", "Re: Quarterly report", 11, "");
-  put (a, NULL, "f1", NULL, "Old matter", 0, NULL);
-  put (a, NULL, "h1", NULL, "Brand new", 13, NULL);
-  put (a, "Sent", "m2", "m1", "Re: Budget 2024", 15, "S");
-  put (b, "[Gmail]/All Mail", "g4", "g1 g2", "Re: Trip", 4, NULL);
+  mh_test_put (a, NULL, "a5", "a1 a2 a3 a4", "Re: Quarterly report", 11, "");
+  mh_test_put (a, NULL, "f1", NULL, "Old matter", 0, NULL);
+  mh_test_put (a, NULL, "h1", NULL, "Brand new", 13, NULL);
+  mh_test_put (a, "Sent", "m2", "m1", "Re: Budget 2024", 15, "S");
+  mh_test_put (b, "[Gmail]/All Mail", "g4", "g1 g2", "Re: Trip", 4, NULL);
 }
 
 static const char *const std_ids_alice =
@@ -256,26 +191,26 @@ test_profiles_latest (Fixture *fixture, gconstpointer data)
     {
       g_autofree char *id = g_strdup_printf ("in%u", i);
 
-      put (a, NULL, id, NULL, id, 100 - i, i % 2 ? "S" : "");
+      mh_test_put (a, NULL, id, NULL, id, 100 - i, i % 2 ? "S" : "");
     }
   for (guint i = 1; i <= 4; i++)
     {
       g_autofree char *id = g_strdup_printf ("sent%u", i);
 
-      put (a, "Sent", id, NULL, id, 100 - i, "S");
+      mh_test_put (a, "Sent", id, NULL, id, 100 - i, "S");
     }
-  put (a, "Drafts", "draft1", NULL, "draft", 1, "D");
-  put (a, "Trash", "trash1", NULL, "trash", 1, "S");
-  put (a, "Junk", "junk1", NULL, "junk", 1, NULL);
-  put (b, NULL, "bobinbox1", NULL, "only in INBOX", 1, "");
-  put (b, NULL, "bobinbox2", NULL, "only in INBOX", 2, NULL);
+  mh_test_put (a, "Drafts", "draft1", NULL, "draft", 1, "D");
+  mh_test_put (a, "Trash", "trash1", NULL, "trash", 1, "S");
+  mh_test_put (a, "Junk", "junk1", NULL, "junk", 1, NULL);
+  mh_test_put (b, NULL, "bobinbox1", NULL, "only in INBOX", 1, "");
+  mh_test_put (b, NULL, "bobinbox2", NULL, "only in INBOX", 2, NULL);
   for (guint i = 1; i <= 5; i++)
     {
       g_autofree char *id = g_strdup_printf ("all%u", i);
 
-      put (b, "[Gmail]/All Mail", id, NULL, id, 100 - i, "");
+      mh_test_put (b, "[Gmail]/All Mail", id, NULL, id, 100 - i, "");
     }
-  put (b, "[Gmail]/Drafts", "bobdraft", NULL, "draft", 1, NULL);
+  mh_test_put (b, "[Gmail]/Drafts", "bobdraft", NULL, "draft", 1, NULL);
 
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_all, "--json", "--progress=never", NULL });
@@ -420,45 +355,6 @@ test_rerun_unchanged (Fixture *fixture, gconstpointer data)
 
 /* ---- 3. mail arriving between runs ------------------------------------- */
 
-/* The thread dirs on disk, sorted and joined with ' '. */
-static char *
-thread_dirs_on_disk (const char *acct_dir)
-{
-  g_autofree char *dir = g_build_filename (acct_dir, "threads", NULL);
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  GString *s = g_string_new (NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, mh_test_cmp_str);
-  for (guint i = 0; i < names->len; i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
-                            (char *) names->pdata[i]);
-  return g_string_free (s, FALSE);
-}
-
-/* The thread dirs threads.json names, the same way. */
-static char *
-thread_dirs_listed (const char *acct_dir)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *threads = mh_test_load_threads (parser, acct_dir);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < json_array_get_length (threads); i++)
-    g_ptr_array_add (names, g_strdup (json_object_get_string_member (
-        json_array_get_object_element (threads, i), "dir")));
-  g_ptr_array_sort (names, mh_test_cmp_str);
-  for (guint i = 0; i < names->len; i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? " " : "",
-                            (char *) names->pdata[i]);
-  return g_string_free (s, FALSE);
-}
-
 static void
 assert_thread (const char *acct_dir, const char *id, const char *want)
 {
@@ -541,8 +437,8 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   ids = mh_test_archive_ids (acct);
   g_assert_cmpstr (ids, ==, std_ids_alice_later);
   /* No stale dir: exactly the conversations threads.json lists. */
-  on_disk = thread_dirs_on_disk (acct);
-  listed = thread_dirs_listed (acct);
+  on_disk = mh_test_thread_dirs_on_disk (acct);
+  listed = mh_test_thread_dirs_listed (acct);
   g_assert_cmpstr (on_disk, ==, listed);
   mh_test_assert_clean (out);
 
@@ -683,36 +579,6 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
 /* ---- 5. the server's flags stay as they are ---------------------------- */
 
 static void
-add_flags (const char *dir, const char *name, gpointer data)
-{
-  GString *s = data;
-  const char *colon = strstr (name, ":2,");
-
-  /* new/NAME and cur/NAME:2, both mean "no flags": Dovecot may move a
-   * file from new/ to cur/ without changing a flag. */
-  g_string_append_printf (s, "%s%.*s %s\n",
-                          g_str_has_prefix (dir, mh_test_alice_dir ())
-                              ? "alice:" : "bob:",
-                          (int) (colon != NULL ? colon - name
-                                               : (gssize) strlen (name)),
-                          name, colon != NULL ? colon + 3 : "");
-}
-
-/* Every message file of both users with its flags, sorted. */
-static char *
-server_flags (void)
-{
-  g_autoptr(GString) s = g_string_new (NULL);
-  g_auto(GStrv) lines = NULL;
-
-  mh_test_walk_mail (mh_test_alice_dir (), 0, add_flags, s);
-  mh_test_walk_mail (mh_test_bob_dir (), 0, add_flags, s);
-  lines = g_strsplit (s->str, "\n", -1);
-  qsort (lines, g_strv_length (lines), sizeof (char *), mh_test_cmp_str);
-  return g_strjoinv ("\n", lines);
-}
-
-static void
 assert_read_only_trace (const char *err)
 {
   g_auto(GStrv) lines = g_strsplit (err, "\n", -1);
@@ -748,7 +614,7 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   std_mail ();
-  before = server_flags ();
+  before = mh_test_server_flags ();
   /* Unseen messages in cur/ and in new/: a FETCH of BODY[] without
    * .PEEK would mark them \Seen. */
   g_assert_nonnull (strstr (before, ".mh \n"));
@@ -761,19 +627,19 @@ test_flags_unchanged (Fixture *fixture, gconstpointer data)
           "run", "-c", cfg, "-v", "--progress=never", NULL });
       assert_read_only_trace (r.err);
       mh_test_run_clear (&r);
-      after = server_flags ();
+      after = mh_test_server_flags ();
       g_assert_cmpstr (after, ==, before);
       g_clear_pointer (&after, g_free);
     }
 
   std_mail_later ();
   g_clear_pointer (&before, g_free);
-  before = server_flags ();
+  before = mh_test_server_flags ();
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "-v", "--progress=never", NULL });
   assert_read_only_trace (r.err);
   mh_test_run_clear (&r);
-  after = server_flags ();
+  after = mh_test_server_flags ();
   g_assert_cmpstr (after, ==, before);
 }
 
@@ -806,15 +672,15 @@ test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
   /* The big message comes first: what precedes its body (TLS handshake,
    * login, LIST, EXAMINE, SEARCH) is a few kB, so a cut after 150 kB of
    * the server's bytes lands inside its 300 kB body. */
-  big = mail_text ("big1", NULL, "Large scan", 1, "Scanner <s@example.org>",
-                   300 * 1024, TRUE);
+  big = mh_test_mail_text ("big1", NULL, "Large scan", 1,
+                           "Scanner <s@example.org>", 300 * 1024, TRUE);
   mh_test_deliver (a, NULL, big, "");
   for (guint i = 1; i <= 8; i++)
     {
       g_autofree char *id = g_strdup_printf ("small%u", i);
 
-      put (a, i % 2 ? NULL : "Sent", id, i > 1 ? "small1" : NULL,
-           "Small talk", 1 + i, i % 3 ? "S" : NULL);
+      mh_test_put (a, i % 2 ? NULL : "Sent", id, i > 1 ? "small1" : NULL,
+                   "Small talk", 1 + i, i % 3 ? "S" : NULL);
     }
 
   proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
