@@ -532,6 +532,7 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "placed:7", FALSE },
     { "json-written:2", FALSE },
     { "location-written:1", FALSE },
+    { "location-written:2", FALSE },
     /* alice is done, bob (the second account) is killed. */
     { "recorded:14", FALSE },
     { "finishing:2", FALSE },
