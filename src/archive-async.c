@@ -12,6 +12,7 @@ typedef struct {
   MhArchiveSource src;   /* strings point into this job */
   GStrv flags;
   GStrv labels;
+  char *sha256;
 } Job;
 
 /* The worker's sentinel: stop. */
@@ -24,6 +25,7 @@ job_free (Job *j)
   g_free (j->mailbox);
   g_strfreev (j->flags);
   g_strfreev (j->labels);
+  g_free (j->sha256);
   g_free (j);
 }
 
@@ -91,6 +93,8 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
   j->src.mailbox = j->mailbox;
   j->src.flags = (const char *const *) j->flags;
   j->src.gm_labels = (const char *const *) j->labels;
+  j->sha256 = g_strdup (src->sha256);
+  j->src.sha256 = j->sha256;
   a->outstanding++;
   g_async_queue_push (a->jobs, j);
 }

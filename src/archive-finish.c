@@ -15,8 +15,8 @@
 
 /* Participants listed per conversation at most. */
 #define MAX_PARTICIPANTS 64
-/* Bytes of an existing manifest read back to compare. */
-#define MAX_COMPARE (512 * 1024 * 1024)
+/* Bytes of an existing manifest read back at a time to compare. */
+#define COMPARE_CHUNK 65536
 
 typedef struct {
   MhArchive *a;
@@ -26,6 +26,7 @@ typedef struct {
   GPtrArray *tree_dirs;       /* char*, parallel to trees */
   GPtrArray *tree_members;    /* GPtrArray of MhStoreMessage*, DFS order */
   GHashTable *by_key;         /* key -> MhStoreMessage* */
+  GString *all;               /* threads.json, built thread by thread */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -74,25 +75,22 @@ write_if_changed (int dir_fd, const char *name, const char *data,
   fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0)
     {
-      gboolean same = FALSE;
+      gboolean same = fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
+                      && (gsize) st.st_size == len;
+      g_autofree char *old = same ? g_malloc (COMPARE_CHUNK) : NULL;
+      gsize off = 0;
 
-      if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
-          && (gsize) st.st_size == len && len <= MAX_COMPARE)
+      /* Compare piece by piece: threads.json of a large archive is big. */
+      while (same && off < len)
         {
-          g_autofree char *old = g_malloc (len + 1);
-          gsize got = 0;
+          ssize_t n = read (fd, old, MIN (COMPARE_CHUNK, len - off));
 
-          while (got < len)
-            {
-              ssize_t n = read (fd, old + got, len - got);
-
-              if (n < 0 && errno == EINTR)
-                continue;
-              if (n <= 0)
-                break;
-              got += (gsize) n;
-            }
-          same = got == len && memcmp (old, data, len) == 0;
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0 || memcmp (old, data + off, (gsize) n) != 0)
+            same = FALSE;
+          else
+            off += (gsize) n;
         }
       close (fd);
       if (same)
@@ -441,7 +439,27 @@ finish_clear (Finish *f)
   g_clear_pointer (&f->tree_dirs, g_ptr_array_unref);
   g_clear_pointer (&f->forest, mh_thread_forest_free);
   g_clear_pointer (&f->by_key, g_hash_table_unref);
+  if (f->all != NULL)
+    g_string_free (f->all, TRUE);
+  f->all = NULL;
   g_clear_pointer (&f->msgs, g_ptr_array_unref);
+}
+
+/* threads.json is the array of every thread.json, indented one level:
+ * built from the same text, so that the two never disagree and no tree of
+ * JSON nodes for the whole archive sits in memory. */
+static void
+append_thread (GString *all, const char *data)
+{
+  g_string_append (all, all->len == 0 ? "[\n  " : ",\n  ");
+  for (const char *p = data; *p != '\0'; p++)
+    {
+      if (*p == '\n' && p[1] == '\0')
+        break;
+      g_string_append_c (all, *p);
+      if (*p == '\n')
+        g_string_append (all, "  ");
+    }
 }
 
 static gboolean
@@ -476,6 +494,7 @@ place_all (Finish *f, GError **error)
           }
       build_thread (f, b, i);
       data = to_json (b, &len);
+      append_thread (f->all, data);
       if (!write_if_changed (tfd, "thread.json", data, len, error)
           || !sweep_thread_dir (f, i, tfd, error)
           || !mh_store_set_thread (a->store, t->root_id, tdir, error))
@@ -527,12 +546,30 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.stats = stats_out != NULL ? stats_out : &dummy;
   memset (f.stats, 0, sizeof *f.stats);
   f.by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  f.all = g_string_new (NULL);
   f.tree_dirs = g_ptr_array_new_with_free_func (g_free);
   f.tree_members = g_ptr_array_new_with_free_func (
       (GDestroyNotify) g_ptr_array_unref);
 
   if (!mh_archive_commit (a, error))
     goto out;
+  if (!a->layout_pending
+      && faccessat (a->account_fd, MH_ARCHIVE_PENDING_MARK, F_OK,
+                    AT_SYMLINK_NOFOLLOW) != 0
+      && errno == ENOENT)
+    {
+      /* Nothing was added since the last complete finish. */
+      g_autoptr(GHashTable) threads = NULL;
+      guint64 count = 0;
+
+      if (!mh_store_count_messages (a->store, &count, error)
+          || !mh_store_list_threads (a->store, &threads, error))
+        goto out;
+      f.stats->messages = (guint) count;
+      f.stats->threads = g_hash_table_size (threads);
+      ok = TRUE;
+      goto out;
+    }
   if (!mh_store_list_messages (a->store, &f.msgs, error))
     goto out;
   if (!build_forest (&f, error))
@@ -572,17 +609,11 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
     goto out;
 
   {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
-    g_autofree char *data = NULL;
     g_autofree char *html = NULL;
-    gsize len;
 
-    json_builder_begin_array (b);
-    for (guint i = 0; i < f.trees->len; i++)
-      build_thread (&f, b, i);
-    json_builder_end_array (b);
-    data = to_json (b, &len);
-    if (!write_if_changed (a->account_fd, "threads.json", data, len, error))
+    g_string_append (f.all, f.all->len == 0 ? "[]\n" : "\n]\n");
+    if (!write_if_changed (a->account_fd, "threads.json", f.all->str,
+                           f.all->len, error))
       goto out;
     html = build_index (&f);
     if (!write_if_changed (a->account_fd, "index.html", html, strlen (html),
@@ -599,6 +630,16 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                    a->dir, g_strerror (saved));
       goto out;
     }
+  if (unlinkat (a->account_fd, MH_ARCHIVE_PENDING_MARK, 0) != 0
+      && errno != ENOENT)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot remove %s/%s: %s",
+                   a->dir, MH_ARCHIVE_PENDING_MARK, g_strerror (saved));
+      goto out;
+    }
+  a->layout_pending = FALSE;
   f.stats->threads = f.trees->len;
   f.stats->messages = f.msgs->len;
   ok = TRUE;

@@ -5,6 +5,9 @@
 
 #include "mailharvest/archive.h"
 
+/* In OUTPUT/ACCOUNT while messages may wait for mh_archive_finish(). */
+#define MH_ARCHIVE_PENDING_MARK ".layout-pending"
+
 struct _MhArchive {
   MhArchiveOptions options;  /* output and account not kept here */
   char *account;
@@ -21,6 +24,7 @@ struct _MhArchive {
   GAsyncQueue *done;
   GList *ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
+  gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
 };

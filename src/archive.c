@@ -262,6 +262,32 @@ maybe_commit (MhArchive *a, GError **error)
   return mh_archive_commit (a, error);
 }
 
+/* The marker says "the layout may be behind the store": made before the
+ * first message of a process is written, removed when a finish has laid
+ * everything out.  Without it, and with nothing added, a finish has
+ * nothing to do, which keeps a run with nothing new fast and small. */
+static gboolean
+mark_layout_pending (MhArchive *a, GError **error)
+{
+  int fd;
+
+  if (a->layout_pending)
+    return TRUE;
+  fd = openat (a->account_fd, MH_ARCHIVE_PENDING_MARK,
+               O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s/%s: %s",
+                   a->dir, MH_ARCHIVE_PENDING_MARK, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  a->layout_pending = TRUE;
+  return TRUE;
+}
+
 static gboolean
 ensure_transaction (MhArchive *a, GError **error)
 {
@@ -337,7 +363,8 @@ mh_archive_add_location (MhArchive *a, const char *key,
 {
   g_autoptr(MhStoreMessage) m = NULL;
 
-  if (!mh_store_lookup_key (a->store, key, &m, error))
+  if (!mark_layout_pending (a, error)
+      || !mh_store_lookup_key (a->store, key, &m, error))
     return FALSE;
   if (m == NULL)
     {
@@ -447,7 +474,8 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
   gboolean known;
 
   memset (result_out, 0, sizeof *result_out);
-  if (!location_known (a, src, &known, error))
+  if (!mark_layout_pending (a, error)
+      || !location_known (a, src, &known, error))
     return FALSE;
   if (known)
     {
@@ -456,7 +484,8 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
       return TRUE;
     }
 
-  key = hash_file (raw_path, error);
+  key = src->sha256 != NULL ? g_strdup (src->sha256)
+                            : hash_file (raw_path, error);
   if (key == NULL)
     return FALSE;
   if (!mh_store_lookup_key (a->store, key, &existing, error))
@@ -490,6 +519,7 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
   meta.gmail_labels = src->gm_labels;
   meta.flags = src->flags;
   meta.internaldate = src->internaldate;
+  meta.raw_sha256 = key;
   if (!mh_writer_write_message (a->incoming_fd, dir, raw_path, move, msg,
                                 &meta, &res, error))
     return FALSE;

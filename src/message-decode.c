@@ -43,29 +43,25 @@ static void
 b64_check (B64Check *c, const char *buf, gsize len)
 {
   const guint8 *cls = b64_classes ();
-  gsize alpha = 0, invalid = 0;
+  gsize counts[4] = { 0, 0, 0, 0 };
+  const char *pad = c->padded ? buf : memchr (buf, '=', len);
+  gsize clean = pad != NULL ? (gsize) (pad - buf) : len;
 
-  for (gsize i = 0; i < len; i++)
+  /* Before the first '=' only the counts matter: no branches there. */
+  for (gsize i = 0; i < clean; i++)
+    counts[cls[(guchar) buf[i]]]++;
+  for (gsize i = clean; i < len; i++)
     {
-      switch (cls[(guchar) buf[i]])
-        {
-        case B64_ALPHA:
-          alpha++;
-          if (c->padded)
-            c->after_pad = TRUE;
-          break;
-        case B64_PAD:
-          c->padded = TRUE;
-          break;
-        case B64_OTHER:
-          invalid++;
-          break;
-        default:
-          break;
-        }
+      guint8 k = cls[(guchar) buf[i]];
+
+      counts[k]++;
+      if (k == B64_PAD)
+        c->padded = TRUE;
+      else if (k == B64_ALPHA && c->padded)
+        c->after_pad = TRUE;
     }
-  c->alphabet += alpha;
-  c->invalid += invalid;
+  c->alphabet += counts[B64_ALPHA];
+  c->invalid += counts[B64_OTHER];
 }
 
 /* Streams the decoded content of @part to @sink in MH_CHUNK pieces. */

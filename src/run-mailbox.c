@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "mailharvest/error.h"
+#include "mailharvest/sha256.h"
 #include "run-private.h"
 
 /* Throttling answers waited out per mailbox before giving up. */
@@ -144,6 +145,7 @@ mh_run_choose_mailboxes (RunAccount *ra, GError **error)
 typedef struct {
   int fd;
   char *path;
+  MhSha256 *sum;         /* of the bytes so far, while they are in cache */
 } Body;
 
 typedef struct {
@@ -164,6 +166,7 @@ body_free (Body *b)
   if (b->path != NULL)
     (void) g_unlink (b->path);
   g_free (b->path);
+  g_clear_pointer (&b->sum, mh_sha256_free);
   g_free (b);
 }
 
@@ -175,6 +178,7 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
 
   b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
                               "fetch-XXXXXX", NULL);
+  b->sum = mh_sha256_new ();
   b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
   if (b->fd < 0)
     {
@@ -195,6 +199,7 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
 {
   Body *b = handle;
 
+  mh_sha256_update (b->sum, data, len);
   while (len > 0)
     {
       ssize_t n = write (b->fd, data, len);
@@ -223,13 +228,21 @@ sink_abort (gpointer handle, gpointer user_data)
 }
 
 static void
-source_for (Sync *s, const MhImapMessageInfo *info, MhArchiveSource *src)
+source_for (Sync *s, const MhImapMessageInfo *info, MhArchiveSource *src,
+            GPtrArray *flags)
 {
+  /* \Recent belongs to the session that saw it first, not to the
+   * message: recording it would make the archive depend on which run
+   * fetched the message. */
+  for (guint i = 0; info->flags[i] != NULL; i++)
+    if (g_ascii_strcasecmp (info->flags[i], "\\Recent") != 0)
+      g_ptr_array_add (flags, info->flags[i]);
+  g_ptr_array_add (flags, NULL);
   memset (src, 0, sizeof *src);
   src->mailbox = s->mb->name_utf8;
   src->uidvalidity = s->uidvalidity;
   src->uid = info->uid;
-  src->flags = (const char *const *) info->flags;
+  src->flags = (const char *const *) flags->pdata;
   src->internaldate = info->internaldate;
   src->gm_msgid = info->gm_msgid;
   src->gm_thrid = info->gm_thrid;
@@ -278,6 +291,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   RunAccount *ra = s->ra;
   Body *b = handle;
   MhArchiveSource src;
+  g_autoptr(GPtrArray) flags = g_ptr_array_new ();
   MhArchiveCompletion *c;
 
   if (b == NULL)
@@ -293,7 +307,8 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
       return FALSE;
     }
   b->fd = -1;
-  source_for (s, info, &src);
+  source_for (s, info, &src, flags);
+  src.sha256 = mh_sha256_get_string (b->sum);
   ra->result->fetched++;
   mh_archive_add_async (ra->archive, b->path, &src);
   /* The file is the archive's now. */
@@ -314,6 +329,7 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
   RunAccount *ra = s->ra;
   g_autoptr(MhStoreMessage) m = NULL;
   MhArchiveSource src;
+  g_autoptr(GPtrArray) flags = g_ptr_array_new ();
 
   if (info->gm_msgid != 0
       && !mh_store_lookup_gm_msgid (mh_archive_get_store (ra->archive),
@@ -324,7 +340,7 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
       g_array_append_val (s->body_uids, info->uid);
       return TRUE;
     }
-  source_for (s, info, &src);
+  source_for (s, info, &src, flags);
   if (!mh_archive_add_location (ra->archive, m->key, &src, error))
     return FALSE;
   ra->result->duplicates++;

@@ -503,17 +503,26 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
 
 static gboolean
 put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
-         MhSha256 *sum, guint64 *size, GError **error)
+         MhSha256 *sum, gboolean hash, guint64 *size, GError **error)
 {
   *moved = FALSE;
   if (move)
     {
       if (renameat (AT_FDCWD, raw_path, dir_fd, "message.eml") == 0)
         {
+          struct stat st;
           int fd;
 
           *moved = TRUE;
-          if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
+          /* The caller knows the hash already: the size is all we need. */
+          if (!hash)
+            {
+              if (fstatat (dir_fd, "message.eml", &st,
+                           AT_SYMLINK_NOFOLLOW) != 0)
+                return io_error (error, "cannot stat", "message.eml");
+              *size = (guint64) st.st_size;
+            }
+          else if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
             return FALSE;
           /* The data may still be in the page cache only. */
           fd = openat (dir_fd, "message.eml",
@@ -544,6 +553,8 @@ mh_writer_write_message (int parent_fd, const char *name,
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (
       (GDestroyNotify) mh_written_attachment_free);
   g_autoptr(JsonNode) manifest = NULL;
+  const char *known_sha = meta != NULL ? meta->raw_sha256 : NULL;
+  const char *raw_sha;
   g_autofree char *tmp = NULL;
   g_autofree char *text_path = NULL;
   g_autofree char *html_path = NULL;
@@ -575,10 +586,12 @@ mh_writer_write_message (int parent_fd, const char *name,
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
-       && put_raw (dir_fd, raw_path, move, &moved, sum, &size, error);
+       && put_raw (dir_fd, raw_path, move, &moved, sum,
+                   known_sha == NULL, &size, error);
+  raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {
-      manifest = mh_manifest_build (msg, meta, mh_sha256_get_string (sum),
+      manifest = mh_manifest_build (msg, meta, raw_sha,
                                     size, text_path, html_path, by_source);
       json = mh_manifest_to_data (manifest, &json_len);
       ok = write_file (dir_fd, "message.json", json, json_len, error)
@@ -602,7 +615,7 @@ mh_writer_write_message (int parent_fd, const char *name,
       MhWriteResult *r = g_new0 (MhWriteResult, 1);
 
       r->dir = g_strdup (name);
-      r->sha256 = g_strdup (mh_sha256_get_string (sum));
+      r->sha256 = g_strdup (raw_sha);
       r->size = size;
       r->attachments = g_steal_pointer (&written);
       r->n_warnings = msg->warnings != NULL ? msg->warnings->len : 0;

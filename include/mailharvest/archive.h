@@ -65,6 +65,8 @@ typedef struct {
   guint64 gm_msgid;                /* 0 when unknown */
   guint64 gm_thrid;
   const char *const *gm_labels;
+  const char *sha256;              /* of the raw file, when the caller
+                                    * hashed it on the way in, or NULL */
 } MhArchiveSource;
 
 typedef enum {

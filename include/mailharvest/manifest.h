@@ -34,6 +34,9 @@ typedef struct {
                                 * X-Gmail-Labels header is used) */
   const char *const *flags;    /* IMAP flags, NULL-terminated, or NULL */
   gint64 internaldate;         /* seconds since the epoch, 0 when unknown */
+  const char *raw_sha256;      /* the raw file's SHA-256 (hex) when the
+                                * caller computed it already, else NULL:
+                                * the writer then reads the file for it */
 } MhWriteMeta;
 
 /* An attachment as written: where it went and what it holds. */
