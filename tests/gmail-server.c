@@ -1,0 +1,638 @@
+/* gmail-server.c - the scripted Gmail-like IMAP server of gmail-server.h. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gmail-server.h"
+
+/* How often the threads look at the stop flag while they wait. */
+#define POLL_SLICE_MS 100
+/* Elements of one UID set ("1:3,7,9:*") looked at, at most. */
+#define MAX_SET_ITEMS 1000
+
+typedef struct {
+  guint32 uid;
+  guint64 msgid;
+  guint64 thrid;
+  char *labels;
+  char *flags;
+  char *text;
+} GmMessage;
+
+struct _GmServer {
+  int listen_fd;
+  guint16 port;
+  GThread *thread;
+  gint stop;
+  char *user;
+  char *password;
+  GMutex lock;            /* guards everything below */
+  guint32 uidvalidity;
+  GPtrArray *messages;    /* GmMessage*, sorted by UID */
+  guint throttle_left;
+  GPtrArray *commands;    /* char* */
+};
+
+typedef struct {
+  GmServer *server;
+  int fd;
+  GByteArray *in;
+  gboolean authenticated;
+  gboolean selected;
+} Conn;
+
+static void
+gm_message_free (GmMessage *m)
+{
+  g_free (m->labels);
+  g_free (m->flags);
+  g_free (m->text);
+  g_free (m);
+}
+
+static void
+record (GmServer *s, const char *line)
+{
+  g_mutex_lock (&s->lock);
+  g_ptr_array_add (s->commands, g_strdup (line));
+  g_mutex_unlock (&s->lock);
+}
+
+/* Sends all of @data; FALSE when the client went away. */
+static gboolean
+send_all (Conn *c, const char *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = send (c->fd, data, len, MSG_NOSIGNAL);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+send_str (Conn *c, const char *str)
+{
+  return send_all (c, str, strlen (str));
+}
+
+/* The next line without its CRLF, or NULL at end of stream, after
+ * GM_SERVER_IDLE_MS of silence, on a line longer than GM_SERVER_MAX_LINE
+ * or when the server stops. */
+static char *
+read_line (Conn *c)
+{
+  guint idle = 0;
+
+  for (;;)
+    {
+      guint8 *nl = memchr (c->in->data, '\n', c->in->len);
+      struct pollfd p = { c->fd, POLLIN, 0 };
+      guint8 buf[4096];
+      ssize_t n;
+      int r;
+
+      if (nl != NULL)
+        {
+          gsize len = (gsize) (nl - c->in->data);
+          char *line = g_strndup ((const char *) c->in->data,
+                                  len > 0 && nl[-1] == '\r' ? len - 1 : len);
+
+          g_byte_array_remove_range (c->in, 0, (guint) len + 1);
+          return line;
+        }
+      if (c->in->len > GM_SERVER_MAX_LINE
+          || g_atomic_int_get (&c->server->stop)
+          || idle >= GM_SERVER_IDLE_MS)
+        return NULL;
+      r = poll (&p, 1, POLL_SLICE_MS);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return NULL;
+      if (r == 0)
+        {
+          idle += POLL_SLICE_MS;
+          continue;
+        }
+      n = recv (c->fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return NULL;
+      idle = 0;
+      g_byte_array_append (c->in, buf, (guint) n);
+    }
+}
+
+/* Takes an atom or a quoted string from *@p; NULL when there is none
+ * (a literal is not accepted). */
+static char *
+next_string (const char **p)
+{
+  GString *out = g_string_new (NULL);
+  const char *q = *p;
+
+  while (*q == ' ')
+    q++;
+  if (*q == '"')
+    {
+      for (q++; *q != '"'; q++)
+        {
+          if (*q == '\\' && q[1] != '\0')
+            q++;
+          if (*q == '\0')
+            {
+              g_string_free (out, TRUE);
+              return NULL;
+            }
+          g_string_append_c (out, *q);
+        }
+      q++;
+    }
+  else
+    {
+      while (*q != '\0' && *q != ' ' && *q != '(' && *q != ')'
+             && *q != '{')
+        g_string_append_c (out, *q++);
+      if (out->len == 0)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+    }
+  *p = q;
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+has_prefix_ci (const char *str, const char *prefix)
+{
+  return g_ascii_strncasecmp (str, prefix, strlen (prefix)) == 0;
+}
+
+static gboolean
+reply (Conn *c, const char *tag, const char *text)
+{
+  g_autofree char *line = g_strdup_printf ("%s %s\r\n", tag, text);
+
+  return send_str (c, line);
+}
+
+static gboolean
+check_login (Conn *c, const char *user, const char *password)
+{
+  return g_strcmp0 (user, c->server->user) == 0
+         && g_strcmp0 (password, c->server->password) == 0;
+}
+
+static gboolean
+do_login (Conn *c, const char *tag, const char *args)
+{
+  g_autofree char *user = next_string (&args);
+  g_autofree char *password = user != NULL ? next_string (&args) : NULL;
+
+  if (!check_login (c, user, password))
+    return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
+  c->authenticated = TRUE;
+  return reply (c, tag, "OK me@example.com authenticated (Success)");
+}
+
+/* AUTHENTICATE PLAIN, with or without an initial response. */
+static gboolean
+do_authenticate (Conn *c, const char *tag, const char *args)
+{
+  g_autofree char *answer = NULL;
+  g_autofree guchar *raw = NULL;
+  gsize len = 0;
+  const char *user, *password, *end;
+
+  while (*args == ' ')
+    args++;
+  if (*args != '\0')
+    answer = g_strdup (args);
+  else
+    {
+      if (!send_str (c, "+ \r\n"))
+        return FALSE;
+      answer = read_line (c);
+      if (answer == NULL)
+        return FALSE;
+      record (c->server, "<sasl>");
+    }
+  if (strcmp (answer, "*") == 0)
+    return reply (c, tag, "BAD Authentication cancelled");
+  raw = g_base64_decode (answer, &len);
+  /* authzid NUL authcid NUL password, each part possibly empty. */
+  end = (const char *) raw + len;
+  user = raw != NULL ? memchr (raw, '\0', len) : NULL;
+  password = user != NULL ? memchr (user + 1, '\0', (gsize) (end - user - 1))
+                          : NULL;
+  if (password != NULL)
+    {
+      g_autofree char *u = g_strndup (user + 1,
+                                      (gsize) (password - user - 1));
+      g_autofree char *pw = g_strndup (password + 1,
+                                       (gsize) (end - password - 1));
+
+      if (check_login (c, u, pw))
+        {
+          c->authenticated = TRUE;
+          return reply (c, tag, "OK me@example.com authenticated "
+                                "(Success)");
+        }
+    }
+  return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials "
+                        "(Failure)");
+}
+
+static gboolean
+do_list (Conn *c, const char *tag)
+{
+  return send_str (c,
+                   "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                   "* LIST (\\HasChildren \\Noselect) \"/\" \"[Gmail]\"\r\n"
+                   "* LIST (\\All \\HasNoChildren) \"/\" "
+                   "\"[Gmail]/All Mail\"\r\n"
+                   "* LIST (\\HasNoChildren \\Sent) \"/\" "
+                   "\"[Gmail]/Sent Mail\"\r\n")
+         && reply (c, tag, "OK Success");
+}
+
+static guint32
+highest_uid (GmServer *s)
+{
+  if (s->messages->len == 0)
+    return 0;
+  return ((GmMessage *) s->messages->pdata[s->messages->len - 1])->uid;
+}
+
+static gboolean
+do_examine (Conn *c, const char *tag, const char *args)
+{
+  GmServer *s = c->server;
+  g_autofree char *name = next_string (&args);
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (name, "[Gmail]/All Mail") != 0)
+    {
+      c->selected = FALSE;
+      return reply (c, tag, "NO [NONEXISTENT] Unknown Mailbox (Failure)");
+    }
+  g_mutex_lock (&s->lock);
+  text = g_strdup_printf (
+      "* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen)\r\n"
+      "* OK [PERMANENTFLAGS ()] Flags permitted.\r\n"
+      "* OK [UIDVALIDITY %u] UIDs valid.\r\n"
+      "* %u EXISTS\r\n"
+      "* 0 RECENT\r\n"
+      "* OK [UIDNEXT %u] Predicted next UID.\r\n"
+      "%s OK [READ-ONLY] [Gmail]/All Mail selected. (Success)\r\n",
+      s->uidvalidity, s->messages->len, highest_uid (s) + 1, tag);
+  g_mutex_unlock (&s->lock);
+  c->selected = TRUE;
+  return send_str (c, text);
+}
+
+static gboolean
+do_search (Conn *c, const char *tag)
+{
+  GmServer *s = c->server;
+  g_autoptr(GString) out = g_string_new ("* SEARCH");
+
+  g_mutex_lock (&s->lock);
+  for (guint i = 0; i < s->messages->len; i++)
+    g_string_append_printf (out, " %u",
+                            ((GmMessage *) s->messages->pdata[i])->uid);
+  g_mutex_unlock (&s->lock);
+  g_string_append_printf (out, "\r\n%s OK SEARCH completed (Success)\r\n",
+                          tag);
+  return send_all (c, out->str, out->len);
+}
+
+static gboolean
+parse_uid (const char *str, gsize len, guint32 star, guint32 *out)
+{
+  g_autofree char *s = g_strndup (str, len);
+  guint64 v;
+
+  if (strcmp (s, "*") == 0)
+    {
+      *out = star;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (s, 10, 1, G_MAXUINT32, &v, NULL))
+    return FALSE;
+  *out = (guint32) v;
+  return TRUE;
+}
+
+/* Whether @uid is in the UID set @set ("1:3,7,9:*"); FALSE for a set
+ * that does not parse. */
+static gboolean
+in_set (const char *set, guint32 uid, guint32 star, gboolean *bad)
+{
+  g_auto(GStrv) items = g_strsplit (set, ",", MAX_SET_ITEMS);
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *colon = strchr (items[i], ':');
+      guint32 a, b;
+
+      if (!parse_uid (items[i], colon != NULL ? (gsize) (colon - items[i])
+                                              : strlen (items[i]),
+                      star, &a)
+          || (colon != NULL
+              && !parse_uid (colon + 1, strlen (colon + 1), star, &b)))
+        {
+          *bad = TRUE;
+          return FALSE;
+        }
+      if (colon == NULL)
+        b = a;
+      if (uid >= MIN (a, b) && uid <= MAX (a, b))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+append_fetch (GString *out, guint seq, const GmMessage *m,
+              const char *items)
+{
+  g_string_append_printf (out, "* %u FETCH (UID %u", seq, m->uid);
+  if (strstr (items, "FLAGS") != NULL)
+    g_string_append_printf (out, " FLAGS (%s)", m->flags);
+  if (strstr (items, "INTERNALDATE") != NULL)
+    g_string_append (out, " INTERNALDATE \"28-Feb-2024 09:00:00 +0000\"");
+  if (strstr (items, "RFC822.SIZE") != NULL)
+    g_string_append_printf (out, " RFC822.SIZE %" G_GSIZE_FORMAT,
+                            strlen (m->text));
+  if (strstr (items, "X-GM-MSGID") != NULL)
+    g_string_append_printf (out, " X-GM-MSGID %" G_GUINT64_FORMAT, m->msgid);
+  if (strstr (items, "X-GM-THRID") != NULL)
+    g_string_append_printf (out, " X-GM-THRID %" G_GUINT64_FORMAT, m->thrid);
+  if (strstr (items, "X-GM-LABELS") != NULL)
+    g_string_append_printf (out, " X-GM-LABELS (%s)", m->labels);
+  if (strstr (items, "BODY.PEEK[]") != NULL)
+    g_string_append_printf (out, " BODY[] {%" G_GSIZE_FORMAT "}\r\n%s",
+                            strlen (m->text), m->text);
+  g_string_append (out, ")\r\n");
+}
+
+static gboolean
+do_uid_fetch (Conn *c, const char *tag, const char *args)
+{
+  GmServer *s = c->server;
+  g_autofree char *set = next_string (&args);
+  g_autofree char *items = g_ascii_strup (args, -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean bad = FALSE;
+  guint32 star;
+
+  if (!c->selected || set == NULL)
+    return reply (c, tag, "BAD Could not parse command");
+  g_mutex_lock (&s->lock);
+  if (strstr (items, "BODY.PEEK[]") != NULL && s->throttle_left > 0)
+    {
+      s->throttle_left--;
+      g_mutex_unlock (&s->lock);
+      return reply (c, tag, "NO [THROTTLED] Request is throttled. "
+                            "Suggested Backoff Time: 5 milliseconds");
+    }
+  star = highest_uid (s);
+  for (guint i = 0; i < s->messages->len && !bad; i++)
+    {
+      const GmMessage *m = s->messages->pdata[i];
+
+      if (in_set (set, m->uid, star, &bad))
+        append_fetch (out, i + 1, m, items);
+    }
+  g_mutex_unlock (&s->lock);
+  if (bad)
+    return reply (c, tag, "BAD Could not parse command");
+  g_string_append_printf (out, "%s OK Success\r\n", tag);
+  return send_all (c, out->str, out->len);
+}
+
+/* Answers one command; FALSE ends the connection. */
+static gboolean
+dispatch (Conn *c, const char *line)
+{
+  const char *sp = strchr (line, ' ');
+  g_autofree char *tag = NULL;
+  const char *cmd;
+
+  if (sp == NULL || sp == line)
+    return send_str (c, "* BAD Missing tag\r\n");
+  tag = g_strndup (line, (gsize) (sp - line));
+  cmd = sp + 1;
+  if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
+    return send_str (c, "* CAPABILITY IMAP4rev1 X-GM-EXT-1 SPECIAL-USE "
+                        "AUTH=PLAIN\r\n")
+           && reply (c, tag, "OK Thats all she wrote! (Success)");
+  if (g_ascii_strcasecmp (cmd, "NOOP") == 0)
+    return reply (c, tag, "OK Success");
+  if (g_ascii_strcasecmp (cmd, "LOGOUT") == 0)
+    {
+      (void) send_str (c, "* BYE LOGOUT Requested\r\n");
+      (void) reply (c, tag, "OK 73 good day (Success)");
+      return FALSE;
+    }
+  if (has_prefix_ci (cmd, "LOGIN "))
+    return do_login (c, tag, cmd + strlen ("LOGIN "));
+  if (has_prefix_ci (cmd, "AUTHENTICATE PLAIN"))
+    return do_authenticate (c, tag, cmd + strlen ("AUTHENTICATE PLAIN"));
+  if (!c->authenticated)
+    return reply (c, tag, "BAD Not authenticated");
+  if (has_prefix_ci (cmd, "LIST "))
+    return do_list (c, tag);
+  if (has_prefix_ci (cmd, "EXAMINE "))
+    return do_examine (c, tag, cmd + strlen ("EXAMINE "));
+  if (has_prefix_ci (cmd, "UID SEARCH "))
+    return c->selected ? do_search (c, tag)
+                       : reply (c, tag, "BAD No mailbox selected");
+  if (has_prefix_ci (cmd, "UID FETCH "))
+    return do_uid_fetch (c, tag, cmd + strlen ("UID FETCH "));
+  return reply (c, tag, "BAD Unknown command");
+}
+
+static void
+serve_connection (GmServer *s, int fd)
+{
+  Conn c = { s, fd, g_byte_array_new (), FALSE, FALSE };
+
+  if (send_str (&c, "* OK Gimap ready for requests from 127.0.0.1\r\n"))
+    for (;;)
+      {
+        g_autofree char *line = read_line (&c);
+
+        if (line == NULL)
+          break;
+        record (s, line);
+        if (!dispatch (&c, line))
+          break;
+      }
+  g_byte_array_unref (c.in);
+}
+
+static gpointer
+serve (gpointer data)
+{
+  GmServer *s = data;
+
+  while (!g_atomic_int_get (&s->stop))
+    {
+      struct pollfd p = { s->listen_fd, POLLIN, 0 };
+      int fd;
+
+      if (poll (&p, 1, POLL_SLICE_MS) <= 0)
+        continue;
+      fd = accept (s->listen_fd, NULL, NULL);
+      if (fd < 0)
+        continue;
+      serve_connection (s, fd);
+      close (fd);
+    }
+  return NULL;
+}
+
+GmServer *
+gm_server_new (const char *user, const char *password)
+{
+  GmServer *s = g_new0 (GmServer, 1);
+  struct sockaddr_in addr = { 0 };
+  socklen_t len = sizeof addr;
+
+  s->user = g_strdup (user);
+  s->password = g_strdup (password);
+  s->uidvalidity = 1;
+  s->messages = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gm_message_free);
+  s->commands = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&s->lock);
+  s->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s->listen_fd < 0)
+    g_error ("socket: %s", g_strerror (errno));
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (bind (s->listen_fd, (struct sockaddr *) &addr, sizeof addr) != 0
+      || listen (s->listen_fd, 8) != 0
+      || getsockname (s->listen_fd, (struct sockaddr *) &addr, &len) != 0)
+    g_error ("cannot listen on 127.0.0.1: %s", g_strerror (errno));
+  s->port = ntohs (addr.sin_port);
+  s->thread = g_thread_new ("gmail-server", serve, s);
+  return s;
+}
+
+void
+gm_server_free (GmServer *s)
+{
+  if (s == NULL)
+    return;
+  g_atomic_int_set (&s->stop, 1);
+  g_thread_join (s->thread);
+  close (s->listen_fd);
+  g_ptr_array_unref (s->messages);
+  g_ptr_array_unref (s->commands);
+  g_mutex_clear (&s->lock);
+  g_free (s->user);
+  g_free (s->password);
+  g_free (s);
+}
+
+guint16
+gm_server_get_port (GmServer *s)
+{
+  return s->port;
+}
+
+void
+gm_server_set_uidvalidity (GmServer *s, guint32 uidvalidity)
+{
+  g_mutex_lock (&s->lock);
+  s->uidvalidity = uidvalidity;
+  g_mutex_unlock (&s->lock);
+}
+
+static gint
+cmp_uid (gconstpointer a, gconstpointer b)
+{
+  const GmMessage *x = *(GmMessage *const *) a;
+  const GmMessage *y = *(GmMessage *const *) b;
+
+  return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+void
+gm_server_add (GmServer *s, guint32 uid, guint64 msgid, guint64 thrid,
+               const char *labels, const char *flags, const char *text)
+{
+  GmMessage *m = g_new0 (GmMessage, 1);
+
+  m->uid = uid;
+  m->msgid = msgid;
+  m->thrid = thrid;
+  m->labels = g_strdup (labels);
+  m->flags = g_strdup (flags);
+  m->text = g_strdup (text);
+  g_mutex_lock (&s->lock);
+  for (guint i = 0; i < s->messages->len; i++)
+    if (((GmMessage *) s->messages->pdata[i])->uid == uid)
+      g_ptr_array_remove_index (s->messages, i--);
+  if (s->messages->len < GM_SERVER_MAX_MESSAGES)
+    g_ptr_array_add (s->messages, m);
+  else
+    gm_message_free (m);
+  g_ptr_array_sort (s->messages, cmp_uid);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_clear (GmServer *s)
+{
+  g_mutex_lock (&s->lock);
+  g_ptr_array_set_size (s->messages, 0);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_throttle_body_fetches (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->throttle_left = n;
+  g_mutex_unlock (&s->lock);
+}
+
+char **
+gm_server_take_commands (GmServer *s)
+{
+  char **out;
+
+  g_mutex_lock (&s->lock);
+  g_ptr_array_add (s->commands, NULL);
+  out = (char **) g_ptr_array_free (s->commands, FALSE);
+  s->commands = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&s->lock);
+  return out;
+}
+
+guint
+gm_server_count (char **commands, const char *needle)
+{
+  guint n = 0;
+
+  for (guint i = 0; commands != NULL && commands[i] != NULL; i++)
+    if (strstr (commands[i], needle) != NULL)
+      n++;
+  return n;
+}

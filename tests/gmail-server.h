@@ -1,0 +1,68 @@
+/* gmail-server.h - a tiny scripted Gmail-like IMAP server for the tests
+ * of `mailharvest run` (test-run-gmail.c).
+ *
+ * A thread listens on 127.0.0.1 (plain TCP, a free port) and serves one
+ * connection at a time: greeting, CAPABILITY (IMAP4rev1 X-GM-EXT-1
+ * SPECIAL-USE AUTH=PLAIN), LOGIN, AUTHENTICATE PLAIN, LIST with
+ * "[Gmail]/All Mail" flagged \All, EXAMINE of that folder, UID SEARCH
+ * (every message, whatever the criteria), UID FETCH of metadata and of
+ * BODY.PEEK[] for the UID sets the client sends, NOOP and LOGOUT.  Any
+ * other command is answered BAD.  Every command line received is
+ * recorded (an AUTHENTICATE answer as "<sasl>").
+ *
+ * Limits: lines of at most GM_SERVER_MAX_LINE bytes (a longer one ends
+ * the connection), GM_SERVER_MAX_MESSAGES messages, a client silent for
+ * GM_SERVER_IDLE_MS is dropped.  Nothing here asserts: a misbehaving
+ * client gets BAD or a closed connection, and the test sees that in its
+ * results.  The messages may be changed only while no client is
+ * connected (between runs of the binary).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define GM_SERVER_MAX_LINE 16384
+#define GM_SERVER_MAX_MESSAGES 1000
+#define GM_SERVER_IDLE_MS 30000
+
+typedef struct _GmServer GmServer;
+
+/* Starts listening; @user and @password are what LOGIN and AUTHENTICATE
+ * PLAIN accept (copied).  Returns (transfer full); aborts when no socket
+ * can be had. */
+GmServer *gm_server_new (const char *user, const char *password);
+
+/* Stops the thread, closes the sockets and frees.  NULL is fine. */
+void gm_server_free (GmServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GmServer, gm_server_free)
+
+guint16 gm_server_get_port (GmServer *server);
+
+/* The state of "[Gmail]/All Mail" that EXAMINE reports; UIDNEXT is one
+ * more than the highest UID. */
+void gm_server_set_uidvalidity (GmServer *server, guint32 uidvalidity);
+
+/* Adds a message (or replaces the one with @uid).  @labels is the inside
+ * of the X-GM-LABELS list as sent ("\\Inbox \"Project X\""), @flags the
+ * inside of FLAGS; @text the raw message (copied). */
+void gm_server_add (GmServer *server, guint32 uid, guint64 msgid,
+                    guint64 thrid, const char *labels, const char *flags,
+                    const char *text);
+
+/* Removes every message. */
+void gm_server_clear (GmServer *server);
+
+/* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
+ * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */
+void gm_server_throttle_body_fetches (GmServer *server, guint n);
+
+/* The command lines received since the last call (tags included),
+ * NULL-terminated, (transfer full). */
+char **gm_server_take_commands (GmServer *server);
+
+/* How many lines of @commands contain @needle. */
+guint gm_server_count (char **commands, const char *needle);
+
+G_END_DECLS
