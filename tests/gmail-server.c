@@ -33,6 +33,7 @@ struct _GmServer {
   guint32 uidvalidity;
   GPtrArray *messages;    /* GmMessage*, sorted by UID */
   guint throttle_left;
+  guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
 };
 
@@ -185,6 +186,12 @@ reply (Conn *c, const char *tag, const char *text)
 {
   g_autofree char *line = g_strdup_printf ("%s %s\r\n", tag, text);
 
+  if (g_str_has_prefix (text, "BAD"))
+    {
+      g_mutex_lock (&c->server->lock);
+      c->server->bad++;
+      g_mutex_unlock (&c->server->lock);
+    }
   return send_str (c, line);
 }
 
@@ -433,7 +440,7 @@ dispatch (Conn *c, const char *line)
   const char *cmd;
 
   if (sp == NULL || sp == line)
-    return send_str (c, "* BAD Missing tag\r\n");
+    return reply (c, "*", "BAD Missing tag");
   tag = g_strndup (line, (gsize) (sp - line));
   cmd = sp + 1;
   if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
@@ -624,6 +631,18 @@ gm_server_take_commands (GmServer *s)
   s->commands = g_ptr_array_new_with_free_func (g_free);
   g_mutex_unlock (&s->lock);
   return out;
+}
+
+guint
+gm_server_take_bad_count (GmServer *s)
+{
+  guint n;
+
+  g_mutex_lock (&s->lock);
+  n = s->bad;
+  s->bad = 0;
+  g_mutex_unlock (&s->lock);
+  return n;
 }
 
 guint

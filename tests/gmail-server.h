@@ -62,6 +62,9 @@ void gm_server_throttle_body_fetches (GmServer *server, guint n);
  * NULL-terminated, (transfer full). */
 char **gm_server_take_commands (GmServer *server);
 
+/* How many commands were answered BAD since the last call. */
+guint gm_server_take_bad_count (GmServer *server);
+
 /* How many lines of @commands contain @needle. */
 guint gm_server_count (char **commands, const char *needle);
 
