@@ -289,32 +289,6 @@ place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
   return TRUE;
 }
 
-static gboolean
-list_dir (int dir_fd, GPtrArray *names, GError **error)
-{
-  int fd = dup (dir_fd);
-  DIR *d;
-  struct dirent *de;
-
-  if (fd < 0 || (d = fdopendir (fd)) == NULL)
-    {
-      int saved = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot list a dir: %s",
-                   g_strerror (saved));
-      return FALSE;
-    }
-  rewinddir (d);
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  closedir (d);
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  return TRUE;
-}
-
 /* Inside a thread dir only its messages and thread.json belong. */
 static gboolean
 sweep_thread_dir (Finish *f, guint i, int tfd, GError **error)
@@ -326,7 +300,7 @@ sweep_thread_dir (Finish *f, guint i, int tfd, GError **error)
   g_hash_table_add (keep, (gpointer) "thread.json");
   for (guint j = 0; j < members->len; j++)
     g_hash_table_add (keep, ((MhStoreMessage *) members->pdata[j])->dir);
-  if (!list_dir (tfd, names, error))
+  if (!mh_archive_list_dir (tfd, names, error))
     return FALSE;
   for (guint j = 0; j < names->len; j++)
     if (!g_hash_table_contains (keep, names->pdata[j])
@@ -514,7 +488,7 @@ place_all (Finish *f, GError **error)
     if (!g_hash_table_contains (wanted, v)
         && !mh_store_remove_thread (a->store, k, error))
       return FALSE;
-  if (!list_dir (a->threads_fd, names, error))
+  if (!mh_archive_list_dir (a->threads_fd, names, error))
     return FALSE;
   for (guint i = 0; i < names->len; i++)
     if (!g_hash_table_contains (wanted, names->pdata[i]))
@@ -525,7 +499,7 @@ place_all (Finish *f, GError **error)
       }
   /* Every recorded message is placed now; the rest were never recorded. */
   g_ptr_array_set_size (names, 0);
-  if (!list_dir (a->incoming_fd, names, error))
+  if (!mh_archive_list_dir (a->incoming_fd, names, error))
     return FALSE;
   for (guint i = 0; i < names->len; i++)
     if (!mh_writer_remove_tree (a->incoming_fd, names->pdata[i], error))

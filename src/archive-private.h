@@ -29,6 +29,9 @@ struct _MhArchive {
   gint64 batch_started;      /* monotonic time of the first of them */
 };
 
+/* Appends the names in @dir_fd (but . and ..) to @names, sorted. */
+gboolean mh_archive_list_dir (int dir_fd, GPtrArray *names, GError **error);
+
 /* Finishes the queued jobs and joins the worker thread. */
 void mh_archive_stop_worker (MhArchive *a);
 

@@ -47,10 +47,15 @@ mh_archive_add_result_clear (MhArchiveAddResult *result)
   memset (result, 0, sizeof *result);
 }
 
-static gboolean
-remove_dir_contents (int dir_fd, GError **error)
+static int
+compare_names (gconstpointer a, gconstpointer b)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+gboolean
+mh_archive_list_dir (int dir_fd, GPtrArray *names, GError **error)
+{
   int fd = dup (dir_fd);
   DIR *d;
   struct dirent *de;
@@ -65,11 +70,23 @@ remove_dir_contents (int dir_fd, GError **error)
                    g_strerror (saved));
       return FALSE;
     }
+  /* The dup shares its offset with @dir_fd: start from the top. */
   rewinddir (d);
   while ((de = readdir (d)) != NULL)
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
       g_ptr_array_add (names, g_strdup (de->d_name));
   closedir (d);
+  g_ptr_array_sort (names, compare_names);
+  return TRUE;
+}
+
+static gboolean
+remove_dir_contents (int dir_fd, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (!mh_archive_list_dir (dir_fd, names, error))
+    return FALSE;
   for (guint i = 0; i < names->len; i++)
     if (!mh_writer_remove_tree (dir_fd, names->pdata[i], error))
       return FALSE;

@@ -73,16 +73,9 @@ mh_cli_folders (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!mh_cli_parse (ctx, &argc, &argv))
     return MH_EXIT_USAGE;
-  if (config_path == NULL)
-    config_path = g_build_filename (g_get_user_config_dir (), "mailharvest",
-                                    "config.ini", NULL);
-  config = mh_config_load (config_path, &error);
-  if (config == NULL
-      || !mh_config_select (config, (const char *const *) accounts, &error))
-    {
-      mh_cli_error ("%s", error->message);
-      return MH_EXIT_USAGE;
-    }
+  config = mh_cli_load_config (config_path, accounts);
+  if (config == NULL)
+    return MH_EXIT_USAGE;
   for (guint i = 0; i < config->accounts->len; i++)
     if (list_account (config->accounts->pdata[i]) != MH_EXIT_OK)
       status = MH_EXIT_PARTIAL;

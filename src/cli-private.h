@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "mailharvest/cli.h"
+#include "mailharvest/config.h"
 
 G_BEGIN_DECLS
 
@@ -20,5 +21,10 @@ void mh_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* Parses the options of one command; on a usage error prints it with the
  * command's help hint and returns FALSE. */
 gboolean mh_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
+
+/* Loads @path (NULL: ~/.config/mailharvest/config.ini) and keeps the
+ * accounts named in @accounts (NULL: all); on error prints it and returns
+ * NULL (exit status MH_EXIT_USAGE). */
+MhConfig *mh_cli_load_config (const char *path, char **accounts);
 
 G_END_DECLS

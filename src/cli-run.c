@@ -268,16 +268,9 @@ mh_cli_run (int argc, char **argv)
       return MH_EXIT_USAGE;
     }
 
-  if (config_path == NULL)
-    config_path = g_build_filename (g_get_user_config_dir (), "mailharvest",
-                                    "config.ini", NULL);
-  config = mh_config_load (config_path, &error);
-  if (config == NULL
-      || !mh_config_select (config, (const char *const *) accounts, &error))
-    {
-      mh_cli_error ("%s", error->message);
-      return MH_EXIT_USAGE;
-    }
+  config = mh_cli_load_config (config_path, accounts);
+  if (config == NULL)
+    return MH_EXIT_USAGE;
 
   ui.verbose = verbose;
   opts.output = output;

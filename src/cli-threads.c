@@ -6,6 +6,12 @@
 
 #include "cli-private.h"
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 static const char *
 member_str (JsonObject *o, const char *name, const char *fallback)
 {
@@ -119,7 +125,7 @@ mh_cli_threads (int argc, char **argv)
           if (g_file_test (p, G_FILE_TEST_IS_REGULAR))
             g_ptr_array_add (names, g_strdup (name));
         }
-      g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (names, compare_names);
     }
   if (names->len == 0)
     {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli-private.h"
+#include "mailharvest/config.h"
 
 typedef struct {
   const char *name;
@@ -63,6 +64,27 @@ mh_cli_parse (GOptionContext *ctx, int *argc, char ***argv)
       return FALSE;
     }
   return TRUE;
+}
+
+MhConfig *
+mh_cli_load_config (const char *path, char **accounts)
+{
+  g_autofree char *default_path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhConfig) config = NULL;
+
+  if (path == NULL)
+    path = default_path = g_build_filename (g_get_user_config_dir (),
+                                            "mailharvest", "config.ini",
+                                            NULL);
+  config = mh_config_load (path, &error);
+  if (config == NULL
+      || !mh_config_select (config, (const char *const *) accounts, &error))
+    {
+      mh_cli_error ("%s", error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
 }
 
 int
