@@ -96,7 +96,8 @@ read_line (Conn *c)
 
   for (;;)
     {
-      guint8 *nl = memchr (c->in->data, '\n', c->in->len);
+      guint8 *nl = c->in->len > 0 ? memchr (c->in->data, '\n', c->in->len)
+                                   : NULL;
       struct pollfd p = { c->fd, POLLIN, 0 };
       guint8 buf[4096];
       ssize_t n;
