@@ -489,6 +489,52 @@ test_gmail_throttled (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* A server that throttles every body FETCH: the mailbox fails after a
+ * bounded number of waits, the run ends with status 1 instead of
+ * hanging, and the next run completes the archive. */
+static void
+test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = new_dir ("out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *summary;
+  guint fetches;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_throttle_body_fetches (server, 1000);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  json_parser_load_from_data (parser, r.out, -1, NULL);
+  summary = json_array_get_object_element (
+      json_object_get_array_member (
+          json_node_get_object (json_parser_get_root (parser)), "accounts"),
+      0);
+  g_assert_false (json_object_get_boolean_member (summary, "ok"));
+  g_assert_nonnull (strstr (json_object_get_string_member (summary, "error"),
+                            "throttled"));
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  fetches = check_commands (server, cmds);
+  g_assert_cmpuint (fetches, >, 1);
+  g_assert_cmpuint (fetches, <=, 10);
+  mh_test_assert_clean (out);
+
+  gm_server_throttle_body_fetches (server, 0);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
 /* ---- 1. UIDVALIDITY changed on a real server --------------------------- */
 
 /* The value of @key= in the mail_location of the fixture's dovecot.conf,
@@ -712,6 +758,8 @@ main (int argc, char **argv)
               test_gmail_thread_id, teardown);
   g_test_add ("/run-gmail/throttled", Fixture, NULL, setup,
               test_gmail_throttled, teardown);
+  g_test_add ("/run-gmail/throttled-always", Fixture, NULL, setup,
+              test_gmail_throttled_always, teardown);
   g_test_add ("/run-gmail/uidvalidity-dovecot", Fixture, NULL, setup,
               test_uidvalidity_dovecot, teardown);
   return g_test_run ();
