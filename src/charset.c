@@ -90,6 +90,33 @@ normalize_label (const char *label)
   return g_ascii_strdown (label, (gssize) len);
 }
 
+
+/* glibc loads a converter module on iconv_open and unloads it on the last
+ * iconv_close, so converting one short body at a time loaded and unloaded
+ * the same shared object thousands of times in a run.  One descriptor per
+ * charset is kept open for the life of the process (a few dozen at most)
+ * only to keep its module loaded. */
+static void
+keep_loaded (const char *charset)
+{
+  static GHashTable *open_cds;
+  G_LOCK_DEFINE_STATIC (open_cds);
+
+  G_LOCK (open_cds);
+  if (open_cds == NULL)
+    open_cds = g_hash_table_new (g_str_hash, g_str_equal);
+  if (!g_hash_table_contains (open_cds, charset)
+      && g_hash_table_size (open_cds) < 256)
+    {
+      GIConv cd = g_iconv_open ("UTF-8", charset);
+
+      if (cd != (GIConv) -1)
+        g_hash_table_insert (open_cds, (gpointer) g_intern_string (charset),
+                             cd);
+    }
+  G_UNLOCK (open_cds);
+}
+
 static gboolean
 lookup (const char *label, const char **decoder_out, Kind *kind_out)
 {
@@ -116,6 +143,7 @@ lookup (const char *label, const char **decoder_out, Kind *kind_out)
   if (cd == (GIConv) -1)
     return FALSE;
   g_iconv_close (cd);
+  keep_loaded (norm);
   *decoder_out = g_intern_string (norm);
   *kind_out = KIND_SINGLE;
   return TRUE;
@@ -263,6 +291,7 @@ convert_strict (const char *data, gsize len, const char *decoder)
 
   if (strcmp (decoder, "windows-1252") == 0)
     return mh_charset_from_cp1252 (data, len);
+  keep_loaded (decoder);
   conv = g_convert (data, (gssize) len, "UTF-8", decoder, NULL, &written,
                     NULL);
   if (conv == NULL)
@@ -347,4 +376,20 @@ mh_charset_to_utf8 (const char *data, gsize len, const char *declared,
 
   set_used (used_out, "windows-1252");
   return mh_charset_from_cp1252 (data, len);
+}
+
+void
+mh_charset_preload (void)
+{
+  /* The charsets mail is written in, in headers (GMime's RFC 2047
+   * decoder) as well as in bodies. */
+  static const char *const common[] = {
+    "ISO-8859-1", "ISO-8859-2", "ISO-8859-15", "WINDOWS-1250",
+    "WINDOWS-1251", "WINDOWS-1252", "SHIFT_JIS", "CP932", "EUC-JP",
+    "ISO-2022-JP", "GBK", "GB2312", "GB18030", "BIG5", "EUC-KR", "CP949",
+    "KOI8-R", "KOI8-U",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (common); i++)
+    keep_loaded (common[i]);
 }

@@ -28,6 +28,7 @@ mh_message_init (void)
   if (g_once_init_enter (&done))
     {
       g_mime_init ();
+      mh_charset_preload ();
       g_once_init_leave (&done, 1);
     }
 }

@@ -525,9 +525,11 @@ put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
           else if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
             return FALSE;
           /* The data may still be in the page cache only. */
+          if (!writer_sync)
+            return TRUE;
           fd = openat (dir_fd, "message.eml",
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-          if (fd < 0 || (writer_sync && fdatasync (fd) != 0))
+          if (fd < 0 || fdatasync (fd) != 0)
             {
               if (fd >= 0)
                 close (fd);

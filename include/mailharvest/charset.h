@@ -52,4 +52,9 @@ char *mh_charset_from_cp1252 (const char *data, gsize len);
  * damaged) with U+FFFD.  Returns a newly allocated string. */
 char *mh_charset_clean_utf8 (const char *data, gsize len);
 
+/* Loads the converters of the common mail charsets once, so that
+ * converting one header or body at a time does not load and unload
+ * glibc's converter modules over and over.  Called by mh_message_init. */
+void mh_charset_preload (void);
+
 G_END_DECLS
