@@ -10,7 +10,9 @@
  * (tests/dovecot/with-dovecot), whose INBOX is made to forget its UIDs
  * between two runs.
  */
+#include <signal.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -596,6 +598,36 @@ find_mail (const char *dir, const char *name, gpointer data)
     }
 }
 
+/* Waits (at most 10 s) until the imap processes that served alice are
+ * gone: one still closing its session could write the index files back
+ * after renumber_inbox() removed them.  Their pids are in the log. */
+static void
+wait_sessions_gone (const char *user)
+{
+  g_autofree char *log = g_build_filename (
+      mh_test_env ("MH_TEST_DOVECOT_DIR"), "dovecot.log", NULL);
+  g_autofree char *prefix = g_strdup_printf ("imap(%s)<", user);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  if (!g_file_get_contents (log, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *p = strstr (lines[i], prefix);
+      guint64 pid;
+
+      if (p == NULL || strstr (p, "Disconnected") == NULL)
+        continue;
+      pid = g_ascii_strtoull (p + strlen (prefix), NULL, 10);
+      while (pid > 1 && pid <= G_MAXINT && kill ((pid_t) pid, 0) == 0
+             && g_get_monotonic_time () < deadline)
+        g_usleep (20000);
+    }
+}
+
 /* Makes Dovecot forget alice's INBOX UIDs: its uidlist and index go, so
  * the next session gets a new UIDVALIDITY and numbers the messages again
  * in file-name order; v1's file is renamed to sort last, so that its new
@@ -616,6 +648,7 @@ renumber_inbox (void)
   const char *flags;
 
   g_assert_true (g_file_test (uidlist, G_FILE_TEST_IS_REGULAR));
+  wait_sessions_gone (user);
   mh_test_walk_mail (mh_test_alice_dir (), 0, find_mail, &f);
   g_assert_nonnull (f.path);
   dir = g_path_get_dirname (f.path);
