@@ -321,6 +321,11 @@ run_account (RunAccount *ra, GError **error)
     return FALSE;
   ra->result->threads = fs.threads;
   ra->result->messages = fs.messages;
+  if (fs.removed_dirs > 0)
+    mh_run_log (ra, MH_RUN_LOG_INFO,
+                "%u messages moved to the conversation they belong to; %u "
+                "conversation dirs merged into others or renamed",
+                fs.moved, fs.removed_dirs);
   return all_ok;
 }
 
