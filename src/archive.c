@@ -261,6 +261,12 @@ mh_archive_commit (MhArchive *a, GError **error)
   return mh_store_commit (a->store, error);
 }
 
+gboolean
+mh_archive_flush (MhArchive *a, GError **error)
+{
+  return mh_archive_commit (a, error);
+}
+
 /* Records go in batches: one transaction, and one sync, per
  * commit_every messages or COMMIT_SECONDS. */
 static gboolean

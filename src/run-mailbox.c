@@ -453,18 +453,15 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
       if (!ok)
         return FALSE;
     }
-  if (!mh_store_in_transaction (store) || mh_store_commit (store, error))
-    {
-      if ((before == NULL || before->uidnext != ex.uidnext
-           || pending->len > 0)
-          && !mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
-                                       g_get_real_time () / G_USEC_PER_SEC,
-                                       error))
-        return FALSE;
-      mh_debug_kill_point ("synced");
-      return TRUE;
-    }
-  return FALSE;
+  if (!mh_archive_flush (ra->archive, error))
+    return FALSE;
+  if ((before == NULL || before->uidnext != ex.uidnext || pending->len > 0)
+      && !mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
+                                   g_get_real_time () / G_USEC_PER_SEC,
+                                   error))
+    return FALSE;
+  mh_debug_kill_point ("synced");
+  return TRUE;
 }
 
 gboolean

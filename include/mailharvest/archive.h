@@ -129,6 +129,10 @@ void mh_archive_add_async (MhArchive *archive, const char *raw_path,
 MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,
                                                  gboolean wait);
 
+/* Makes what was added so far durable (one sync of the file system)
+ * and commits the store's open batch. */
+gboolean mh_archive_flush (MhArchive *archive, GError **error);
+
 typedef struct {
   guint threads;        /* conversations in the archive */
   guint messages;       /* messages in the archive */
