@@ -17,17 +17,6 @@
 
 static guint mail_seq;
 
-const char *
-mh_test_env (const char *name)
-{
-  const char *v = g_getenv (name);
-
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
-
 /* ---- Maildirs ---------------------------------------------------------- */
 
 void
@@ -476,12 +465,6 @@ list_tree (const char *root, const char *rel, guint depth, gboolean mtimes,
       else
         g_ptr_array_add (out, g_strdup_printf ("%s (not a file)", r));
     }
-}
-
-int
-mh_test_cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 /* Every path below @dir, with size and SHA-256 for files (and with

@@ -11,10 +11,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-G_BEGIN_DECLS
+#include "testlib.h"
 
-/* The value of the environment variable @name; aborts when it is unset. */
-const char *mh_test_env (const char *name);
+G_BEGIN_DECLS
 
 /* ---- Maildirs ---- */
 
@@ -80,8 +79,6 @@ void mh_test_run_expect (MhTestRun *r, int want, const char *kill_at,
 
 /* ---- archives ---- */
 
-/* strcmp for g_ptr_array_sort and qsort of char* arrays. */
-int mh_test_cmp_str (gconstpointer a, gconstpointer b);
 /* Every path below @dir, sorted, one a line: "PATH/" for dirs, "PATH
  * SIZE SHA256" for files, with " SECS.NSECS" of the mtime when @mtimes.
  * OUTPUT/ACCOUNT/state.sqlite is left out. */

@@ -14,6 +14,8 @@
 #include "mailharvest/message.h"
 #include "mailharvest/writer.h"
 
+#include "testlib.h"
+
 typedef struct {
   char *base;
   char *out;
@@ -45,69 +47,12 @@ corpus (const char *name)
                                 "threads", name, NULL);
 }
 
-static gint
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static char *
-sha256_file (const char *path)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0;
-
-  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data,
-                                      len);
-}
-
-/* Every entry below @dir as "relpath sha256" or "relpath/". */
-static void
-walk (const char *dir, const char *rel, GPtrArray *out)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *r = rel[0] != '\0' ? g_strconcat (rel, "/", name, NULL)
-                                          : g_strdup (name);
-      GStatBuf st;
-
-      g_assert_cmpint (g_lstat (path, &st), ==, 0);
-      if (S_ISDIR (st.st_mode))
-        {
-          g_ptr_array_add (out, g_strconcat (r, "/", NULL));
-          walk (path, r, out);
-        }
-      else
-        {
-          g_autofree char *sum = sha256_file (path);
-
-          g_assert_true (S_ISREG (st.st_mode));
-          g_ptr_array_add (out, g_strconcat (r, " ", sum, NULL));
-        }
-    }
-}
-
 /* The recursive sha256 listing of @dir; without the store when
  * @with_store is FALSE (its bytes depend on the order of its writes). */
 static char *
 listing (const char *dir, gboolean with_store)
 {
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) keep = g_ptr_array_new ();
-
-  walk (dir, "", lines);
-  g_ptr_array_sort (lines, cmp_str);
-  for (guint i = 0; i < lines->len; i++)
-    if (with_store || strstr (lines->pdata[i], "state.sqlite") == NULL)
-      g_ptr_array_add (keep, lines->pdata[i]);
-  g_ptr_array_add (keep, NULL);
-  return g_strjoinv ("\n", (char **) keep->pdata);
+  return mh_test_tree_listing (dir, TRUE, NULL, with_store, "\n");
 }
 
 static void
@@ -163,7 +108,7 @@ names_in (const char *dir)
   g_assert_nonnull (d);
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (out, g_strdup (name));
-  g_ptr_array_sort (out, cmp_str);
+  g_ptr_array_sort (out, mh_test_cmp_str);
   return out;
 }
 
@@ -177,23 +122,12 @@ thread_name (const char *day, const char *subject, const char *root_id)
 }
 
 static JsonNode *
-load_json (const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (json_parser_load_from_file (parser, path, &error));
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static JsonNode *
 load_thread (Fixture *f, const char *tdir)
 {
   g_autofree char *path = g_build_filename (f->threads, tdir, "thread.json",
                                             NULL);
 
-  return load_json (path);
+  return mh_test_load_json (path);
 }
 
 /* "id>parent" for every message of a thread.json object, in its order. */
@@ -315,7 +249,7 @@ test_split_runs (Fixture *f, gconstpointer data)
         json_array_get_object_element (arr, i), "dir"), ==, msgs->pdata[i]);
 
   /* threads.json holds the same object for it, newest activity first. */
-  all = load_json (all_path);
+  all = mh_test_load_json (all_path);
   arr = json_node_get_array (all);
   g_assert_cmpuint (json_array_get_length (arr), ==, 3);
   g_assert_cmpstr (json_object_get_string_member (
@@ -359,7 +293,7 @@ test_both_mailboxes (Fixture *f, gconstpointer data)
       g_autofree char *path = g_build_filename (f->threads, tdir,
                                                 msgs->pdata[i],
                                                 "message.json", NULL);
-      g_autoptr(JsonNode) node = load_json (path);
+      g_autoptr(JsonNode) node = mh_test_load_json (path);
       JsonObject *o = json_node_get_object (node);
       JsonArray *boxes;
       g_autoptr(GPtrArray) names = g_ptr_array_new ();
@@ -373,7 +307,7 @@ test_both_mailboxes (Fixture *f, gconstpointer data)
       for (guint j = 0; j < 2; j++)
         g_ptr_array_add (names, (gpointer) json_object_get_string_member (
             json_array_get_object_element (boxes, j), "mailbox"));
-      g_ptr_array_sort (names, cmp_str);
+      g_ptr_array_sort (names, mh_test_cmp_str);
       g_assert_cmpstr (names->pdata[0], ==, "Inbox");
       g_assert_cmpstr (names->pdata[1], ==, "Sent");
     }
@@ -450,7 +384,7 @@ test_merge (Fixture *f, gconstpointer data)
                                                    msgs->pdata[j],
                                                    "message.eml", NULL);
 
-          g_assert_true (g_hash_table_add (sums, sha256_file (eml)));
+          g_assert_true (g_hash_table_add (sums, mh_test_sha256_file (eml)));
           total++;
         }
     }
@@ -560,7 +494,7 @@ test_add_statuses (Fixture *f, gconstpointer data)
   MhArchiveAddResult r = { 0 };
   MhArchiveFinishStats fs;
   g_autofree char *key = NULL;
-  g_autofree char *eml_sum = sha256_file (sent);
+  g_autofree char *eml_sum = mh_test_sha256_file (sent);
 
   ao.output = f->out;
   ao.account = "local";

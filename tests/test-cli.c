@@ -25,17 +25,6 @@ expect (MhTestRun *r, int want, const char *const *args)
   mh_test_run_expect (r, want, NULL, args);
 }
 
-static char *
-write_file (const char *name, const char *text)
-{
-  char *path = g_build_filename (work_dir, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 static void
 setup (Fixture *fixture, gconstpointer data)
 {
@@ -120,7 +109,7 @@ static void
 check_config_error (const char *command, const char *name, const char *text,
                     const char *const *wanted)
 {
-  g_autofree char *path = write_file (name, text);
+  g_autofree char *path = mh_test_write_file (work_dir, name, text);
   MhTestRun r;
 
   expect (&r, 2, ARGS (command, "-c", path));
@@ -220,7 +209,7 @@ folders_config (void)
       mh_test_env ("MH_TEST_CA_FILE"), mh_test_env ("MH_TEST_IMAPS_PORT"),
       mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_USER2"));
 
-  return write_file ("folders.ini", text);
+  return mh_test_write_file (work_dir, "folders.ini", text);
 }
 
 /* `folders` output as "ACCOUNT|NAME|ROLE|COUNT" lines: each account's
@@ -322,7 +311,7 @@ test_folders_auth_failure (Fixture *fixture, gconstpointer data)
       "[account bob]\nusername = %s\npassword_env = MH_T_PW_ALICE\n",
       mh_test_env ("MH_TEST_CA_FILE"), mh_test_env ("MH_TEST_IMAPS_PORT"),
       mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_USER2"));
-  g_autofree char *cfg = write_file ("wrong.ini", text);
+  g_autofree char *cfg = mh_test_write_file (work_dir, "wrong.ini", text);
   MhTestRun r;
 
   expect (&r, 1, ARGS ("folders", "-c", cfg));

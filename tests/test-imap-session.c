@@ -11,18 +11,9 @@
 #include "mailharvest/error.h"
 #include "mailharvest/imap-session.h"
 
+#include "testlib.h"
+
 #define N_MESSAGES 1000
-
-static const char *
-env (const char *name)
-{
-  const char *v = g_getenv (name);
-
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
 
 static MhImapSession *
 login (void)
@@ -32,15 +23,15 @@ login (void)
   g_autoptr(MhImapSession) s = NULL;
 
   mh_connect_options_init (&o);
-  o.host = env ("MH_TEST_HOST");
-  o.port = (guint16) atoi (env ("MH_TEST_IMAPS_PORT"));
-  o.ca_file = env ("MH_TEST_CA_FILE");
+  o.host = mh_test_env ("MH_TEST_HOST");
+  o.port = (guint16) atoi (mh_test_env ("MH_TEST_IMAPS_PORT"));
+  o.ca_file = mh_test_env ("MH_TEST_CA_FILE");
   o.timeout_ms = 20000;
   s = mh_imap_session_connect (&o, &error);
   g_assert_no_error (error);
-  g_assert_true (mh_imap_session_authenticate (s, env ("MH_TEST_USER"),
-                                               env ("MH_TEST_PASSWORD"),
-                                               MH_IMAP_AUTH_AUTO, &error));
+  g_assert_true (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
+      MH_IMAP_AUTH_AUTO, &error));
   g_assert_no_error (error);
   return g_steal_pointer (&s);
 }
@@ -48,8 +39,8 @@ login (void)
 static void
 chown_to_mail_user (const char *path)
 {
-  uid_t uid = (uid_t) atoi (env ("MH_TEST_MAIL_UID"));
-  gid_t gid = (gid_t) atoi (env ("MH_TEST_MAIL_GID"));
+  uid_t uid = (uid_t) atoi (mh_test_env ("MH_TEST_MAIL_UID"));
+  gid_t gid = (gid_t) atoi (mh_test_env ("MH_TEST_MAIL_GID"));
 
   if (chown (path, uid, gid) != 0 && errno != EPERM)
     g_error ("chown %s: %s", path, g_strerror (errno));
@@ -60,7 +51,7 @@ chown_to_mail_user (const char *path)
 static char *
 make_folder (const char *rel)
 {
-  char *dir = g_build_filename (env ("MH_TEST_MAIL_DIR"), rel, NULL);
+  char *dir = g_build_filename (mh_test_env ("MH_TEST_MAIL_DIR"), rel, NULL);
   const char *subs[] = { "", "cur", "new", "tmp" };
 
   for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
@@ -74,7 +65,7 @@ make_folder (const char *rel)
    * be able to read them too. */
   {
     g_autofree char *parent = g_path_get_dirname (dir);
-    gsize root_len = strlen (env ("MH_TEST_MAIL_DIR"));
+    gsize root_len = strlen (mh_test_env ("MH_TEST_MAIL_DIR"));
 
     while (strlen (parent) > root_len)
       {
@@ -338,7 +329,7 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
 static void
 test_fetch_all (void)
 {
-  const char *inbox = env ("MH_TEST_MAIL_DIR");
+  const char *inbox = mh_test_env ("MH_TEST_MAIL_DIR");
   g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash,
                                                           g_str_equal,
                                                           g_free, NULL);

@@ -13,6 +13,8 @@
 #include "mailharvest/message.h"
 #include "mailharvest/writer.h"
 
+#include "testlib.h"
+
 typedef struct {
   char *base;
   char *out;
@@ -45,75 +47,31 @@ corpus (const char *name)
                                 NULL);
 }
 
-static char *
-sha256_file (const char *path)
+/* Each name of an imported tree is one harmless component: valid UTF-8,
+ * no control or bidi override characters, no backslash, at most 255
+ * bytes, and no symbolic link. */
+static void
+check_name (const char *name, const GStatBuf *st)
 {
-  g_autofree char *data = NULL;
-  gsize len = 0;
+  g_assert_null (strchr (name, '\\'));
+  g_assert_true (g_utf8_validate (name, -1, NULL));
+  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
 
-  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data,
-                                      len);
-}
-
-static gint
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+      g_assert_false (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f));
+      g_assert_false (c >= 0x202a && c <= 0x202e);
+    }
+  g_assert_cmpuint (strlen (name), <=, 255);
+  g_assert_false (S_ISLNK (st->st_mode));
 }
 
 /* Every entry below @dir as "relpath sha256" (files) or "relpath/" (dirs),
- * checking on the way that each name is one harmless component. */
-static void
-walk (const char *dir, const char *rel, GPtrArray *out)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *r = rel[0] != '\0' ? g_strconcat (rel, "/", name, NULL)
-                                          : g_strdup (name);
-      GStatBuf st;
-
-      g_assert_null (strchr (name, '\\'));
-      g_assert_true (g_utf8_validate (name, -1, NULL));
-      for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
-        {
-          gunichar c = g_utf8_get_char (p);
-
-          g_assert_false (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f));
-          g_assert_false (c >= 0x202a && c <= 0x202e);
-        }
-      g_assert_cmpuint (strlen (name), <=, 255);
-      g_assert_cmpint (g_lstat (path, &st), ==, 0);
-      g_assert_false (S_ISLNK (st.st_mode));
-      if (S_ISDIR (st.st_mode))
-        {
-          g_ptr_array_add (out, g_strconcat (r, "/", NULL));
-          walk (path, r, out);
-        }
-      else
-        {
-          g_autofree char *sum = sha256_file (path);
-
-          g_assert_true (S_ISREG (st.st_mode));
-          g_ptr_array_add (out, g_strconcat (r, " ", sum, NULL));
-        }
-    }
-}
-
+ * sorted, checking on the way that each name is one harmless component. */
 static char *
 listing (const char *dir)
 {
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-
-  walk (dir, "", lines);
-  g_ptr_array_sort (lines, cmp_str);
-  g_ptr_array_add (lines, NULL);
-  return g_strjoinv ("\n", (char **) lines->pdata);
+  return mh_test_tree_listing (dir, TRUE, check_name, TRUE, "\n");
 }
 
 /* The message dirs below OUT/local/threads: paths of their message.json. */
@@ -139,7 +97,7 @@ manifests (Fixture *f)
           g_ptr_array_add (out, g_build_filename (tdir, m, "message.json",
                                                   NULL));
     }
-  g_ptr_array_sort (out, cmp_str);
+  g_ptr_array_sort (out, mh_test_cmp_str);
   return out;
 }
 
@@ -186,7 +144,7 @@ eml_sums_by_subject (Fixture *f)
       g_autofree char *dir = g_path_get_dirname (jsons->pdata[i]);
       g_autofree char *eml = g_build_filename (dir, "message.eml", NULL);
       const char *subject = json_object_get_string_member (o, "subject");
-      char *sum = sha256_file (eml);
+      char *sum = mh_test_sha256_file (eml);
 
       /* The manifest's own sum is of the same bytes. */
       g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==, sum);
@@ -199,7 +157,7 @@ static void
 assert_expected (GHashTable *sums, const char *subject, const char *file)
 {
   g_autofree char *path = corpus (file);
-  g_autofree char *want = sha256_file (path);
+  g_autofree char *want = mh_test_sha256_file (path);
 
   g_test_message ("%s", subject);
   g_assert_cmpstr (g_hash_table_lookup (sums, subject), ==, want);
@@ -525,15 +483,7 @@ run_cli (const char *const *args, char **err_out)
 static char *
 listing_files (const char *dir)
 {
-  g_autofree char *all = listing (dir);
-  g_auto(GStrv) lines = g_strsplit (all, "\n", -1);
-  g_autoptr(GPtrArray) keep = g_ptr_array_new ();
-
-  for (gsize i = 0; lines[i] != NULL; i++)
-    if (strstr (lines[i], "state.sqlite") == NULL)
-      g_ptr_array_add (keep, lines[i]);
-  g_ptr_array_add (keep, NULL);
-  return g_strjoinv ("\n", (char **) keep->pdata);
+  return mh_test_tree_listing (dir, TRUE, check_name, FALSE, "\n");
 }
 
 /* A run killed at each step of adding and placing a message, then run

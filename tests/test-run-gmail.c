@@ -51,26 +51,6 @@ teardown (Fixture *fixture, gconstpointer data)
   g_clear_pointer (&work_dir, g_free);
 }
 
-static char *
-new_dir (const char *name)
-{
-  char *d = g_build_filename (work_dir, name, NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
-  return d;
-}
-
-static char *
-write_file (const char *name, const char *text)
-{
-  char *path = g_build_filename (work_dir, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 /* A config with account "gm" (profile gmail) on the scripted server. */
 static char *
 gmail_config (const char *name, const char *output, GmServer *server)
@@ -82,7 +62,7 @@ gmail_config (const char *name, const char *output, GmServer *server)
       "password_env = MH_T_PW_ALICE\n",
       output, gm_server_get_port (server));
 
-  return write_file (name, text);
+  return mh_test_write_file (work_dir, name, text);
 }
 
 /* The parsed message.json of message @id (without "@domain") in
@@ -250,7 +230,7 @@ static void
 test_gmail_first_run (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
@@ -324,7 +304,7 @@ static void
 test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *before = NULL;
@@ -403,8 +383,8 @@ static void
 test_gmail_thread_id (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = new_dir ("out");
-  g_autofree char *apart = new_dir ("apart");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *apart = mh_test_new_dir (work_dir, "apart");
   g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_autofree char *cfg_apart = gmail_config ("apart.ini", apart, server);
   g_autofree char *acct = g_build_filename (out, "gm", NULL);
@@ -449,8 +429,8 @@ static void
 test_gmail_throttled (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GmServer) server = new_server ();
-  g_autofree char *ref = new_dir ("ref");
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg_ref = gmail_config ("ref.ini", ref, server);
   g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_autofree char *acct = g_build_filename (out, "gm", NULL);
@@ -498,7 +478,7 @@ static void
 test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
@@ -678,7 +658,7 @@ static void
 test_uidvalidity_dovecot (Fixture *fixture, gconstpointer data)
 {
   const char *a = mh_test_alice_dir ();
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *acct = g_build_filename (out, "alice", NULL);
   g_autofree char *text = g_strdup_printf (
       "[defaults]\noutput = %s\nlatest = all\nca_file = %s\n"
@@ -687,7 +667,7 @@ test_uidvalidity_dovecot (Fixture *fixture, gconstpointer data)
       "password_env = MH_T_PW_ALICE\n",
       out, mh_test_env ("MH_TEST_CA_FILE"),
       mh_test_env ("MH_TEST_IMAPS_PORT"), mh_test_env ("MH_TEST_USER"));
-  g_autofree char *cfg = write_file ("c.ini", text);
+  g_autofree char *cfg = mh_test_write_file (work_dir, "c.ini", text);
   g_autofree char *both = mh_test_mail_text ("vboth", NULL, "In both", 5,
                                              "Alice <alice@example.com>", 0,
                                              FALSE);

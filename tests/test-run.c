@@ -33,16 +33,6 @@ num (const char *json, const char *account, const char *key)
   return mh_test_summary_int (json, account, key);
 }
 
-/* A fresh dir below the case's work dir. */
-static char *
-new_dir (const char *name)
-{
-  char *d = g_build_filename (work_dir, name, NULL);
-
-  g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
-  return d;
-}
-
 typedef enum {
   ACC_ALICE_OUTLOOK = 1 << 0,
   ACC_BOB_GMAIL = 1 << 1,
@@ -178,9 +168,9 @@ static void
 test_profiles_latest (Fixture *fixture, gconstpointer data)
 {
   const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
-  g_autofree char *out1 = new_dir ("all");
-  g_autofree char *out2 = new_dir ("latest3");
-  g_autofree char *out3 = new_dir ("n2");
+  g_autofree char *out1 = mh_test_new_dir (work_dir, "all");
+  g_autofree char *out2 = mh_test_new_dir (work_dir, "latest3");
+  g_autofree char *out3 = mh_test_new_dir (work_dir, "n2");
   g_autofree char *cfg_all = write_config ("all.ini", out1,
                                            ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
                                            "all", 0);
@@ -306,7 +296,7 @@ mtime_ns (const char *path)
 static void
 test_rerun_unchanged (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = write_config ("c.ini", out,
                                        ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
                                        NULL, 0);
@@ -378,8 +368,8 @@ assert_thread (const char *acct_dir, const char *id, const char *want)
 static void
 test_mail_between_runs (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out = new_dir ("out");
-  g_autofree char *fresh = new_dir ("fresh");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *fresh = mh_test_new_dir (work_dir, "fresh");
   g_autofree char *cfg = write_config ("c.ini", out,
                                        ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
                                        NULL, 0);
@@ -618,7 +608,7 @@ assert_read_only_trace (const char *err)
 static void
 test_flags_unchanged (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = write_config ("c.ini", out,
                                        ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
                                        NULL, 0);
@@ -667,8 +657,8 @@ test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
                                                 NULL);
   g_autofree char *target = g_strdup_printf (
       "127.0.0.1:%s", mh_test_env ("MH_TEST_IMAPS_PORT"));
-  g_autofree char *ref = new_dir ("ref");
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg_ref = write_config ("ref.ini", ref, ACC_ALICE_OUTLOOK,
                                            NULL, 0);
   g_autofree char *cfg = NULL;
@@ -741,7 +731,7 @@ test_cut_mid_fetch (Fixture *fixture, gconstpointer data)
 static void
 test_wrong_password (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out = new_dir ("out");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = write_config ("c.ini", out,
                                        ACC_ALICE_OUTLOOK | ACC_BOB_WRONG,
                                        NULL, 0);

@@ -18,22 +18,7 @@
 #include "mailharvest/message.h"
 #include "mailharvest/writer.h"
 
-static const char *
-env (const char *name)
-{
-  const char *v = g_getenv (name);
-
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
-
-static gint
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
+#include "testlib.h"
 
 static char *
 corpus_dir (void)
@@ -55,7 +40,7 @@ corpus_files (void)
   while ((name = g_dir_read_name (d)) != NULL)
     if (g_str_has_suffix (name, ".eml"))
       g_ptr_array_add (out, g_build_filename (dir, name, NULL));
-  g_ptr_array_sort (out, cmp_str);
+  g_ptr_array_sort (out, mh_test_cmp_str);
   return out;
 }
 
@@ -206,8 +191,8 @@ test_refused (void)
 static void
 chown_to_mail_user (const char *path)
 {
-  uid_t uid = (uid_t) atoi (env ("MH_TEST_MAIL_UID"));
-  gid_t gid = (gid_t) atoi (env ("MH_TEST_MAIL_GID"));
+  uid_t uid = (uid_t) atoi (mh_test_env ("MH_TEST_MAIL_UID"));
+  gid_t gid = (gid_t) atoi (mh_test_env ("MH_TEST_MAIL_GID"));
 
   if (chown (path, uid, gid) != 0 && errno != EPERM)
     g_error ("chown %s: %s", path, g_strerror (errno));
@@ -218,7 +203,7 @@ chown_to_mail_user (const char *path)
 static void
 deliver_corpus (GPtrArray *files)
 {
-  const char *root = env ("MH_TEST_MAIL_DIR");
+  const char *root = mh_test_env ("MH_TEST_MAIL_DIR");
 
   for (guint i = 0; i < files->len; i++)
     {
@@ -245,15 +230,15 @@ login (void)
   g_autoptr(MhImapSession) s = NULL;
 
   mh_connect_options_init (&o);
-  o.host = env ("MH_TEST_HOST");
-  o.port = (guint16) atoi (env ("MH_TEST_IMAPS_PORT"));
-  o.ca_file = env ("MH_TEST_CA_FILE");
+  o.host = mh_test_env ("MH_TEST_HOST");
+  o.port = (guint16) atoi (mh_test_env ("MH_TEST_IMAPS_PORT"));
+  o.ca_file = mh_test_env ("MH_TEST_CA_FILE");
   o.timeout_ms = 20000;
   s = mh_imap_session_connect (&o, &error);
   g_assert_no_error (error);
-  g_assert_true (mh_imap_session_authenticate (s, env ("MH_TEST_USER"),
-                                               env ("MH_TEST_PASSWORD"),
-                                               MH_IMAP_AUTH_AUTO, &error));
+  g_assert_true (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
+      MH_IMAP_AUTH_AUTO, &error));
   g_assert_no_error (error);
   return g_steal_pointer (&s);
 }
@@ -428,11 +413,11 @@ render_partition (GPtrArray *part, GHashTable *ids)
           g_ptr_array_add (names, (gpointer) (id != NULL ? id
                                                          : keys->pdata[j]));
         }
-      g_ptr_array_sort (names, cmp_str);
+      g_ptr_array_sort (names, mh_test_cmp_str);
       g_ptr_array_add (names, NULL);
       g_ptr_array_add (lines, g_strjoinv (" ", (char **) names->pdata));
     }
-  g_ptr_array_sort (lines, cmp_str);
+  g_ptr_array_sort (lines, mh_test_cmp_str);
   g_ptr_array_add (lines, NULL);
   return g_strjoinv (" | ", (char **) lines->pdata);
 }

@@ -7,27 +7,18 @@
 #include "mailharvest/imap-session.h"
 #include "mailharvest/tls.h"
 
-static const char *
-env (const char *name)
-{
-  const char *v = g_getenv (name);
-
-  if (v == NULL)
-    g_error ("%s is not set: run this test under tests/dovecot/with-dovecot",
-             name);
-  return v;
-}
+#include "testlib.h"
 
 static void
 options (MhConnectOptions *o, MhSecurity security)
 {
   mh_connect_options_init (o);
-  o->host = env ("MH_TEST_HOST");
+  o->host = mh_test_env ("MH_TEST_HOST");
   o->security = security;
-  o->port = (guint16) atoi (env (security == MH_SECURITY_TLS
-                                   ? "MH_TEST_IMAPS_PORT"
-                                   : "MH_TEST_IMAP_PORT"));
-  o->ca_file = env ("MH_TEST_CA_FILE");
+  o->port = (guint16) atoi (mh_test_env (security == MH_SECURITY_TLS
+                                           ? "MH_TEST_IMAPS_PORT"
+                                           : "MH_TEST_IMAP_PORT"));
+  o->ca_file = mh_test_env ("MH_TEST_CA_FILE");
   o->timeout_ms = 10000;
 }
 
@@ -44,8 +35,9 @@ login_and_logout (const MhConnectOptions *o)
   g_autoptr(GError) error = NULL;
   g_autoptr(MhImapSession) s = mh_imap_session_connect (o, &error);
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *plain = g_strdup_printf ("_%s_%s", env ("MH_TEST_USER"),
-                                            env ("MH_TEST_PASSWORD"));
+  g_autofree char *plain = g_strdup_printf ("_%s_%s",
+                                            mh_test_env ("MH_TEST_USER"),
+                                            mh_test_env ("MH_TEST_PASSWORD"));
   g_autofree char *b64 = NULL;
   gboolean redacted = FALSE;
 
@@ -53,9 +45,9 @@ login_and_logout (const MhConnectOptions *o)
   g_assert_nonnull (s);
   g_assert_false (mh_imap_session_is_authenticated (s));
   mh_imap_session_set_trace (s, collect_trace, trace);
-  g_assert_true (mh_imap_session_authenticate (s, env ("MH_TEST_USER"),
-                                               env ("MH_TEST_PASSWORD"),
-                                               MH_IMAP_AUTH_AUTO, &error));
+  g_assert_true (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
+      MH_IMAP_AUTH_AUTO, &error));
   g_assert_no_error (error);
   g_assert_true (mh_imap_session_is_authenticated (s));
   g_assert_true (mh_imap_session_has_capability (s, "IMAP4rev1"));
@@ -64,16 +56,16 @@ login_and_logout (const MhConnectOptions *o)
   /* The wire trace saw the login, without the password, plain or in the
    * base64 of AUTHENTICATE PLAIN. */
   plain[0] = '\0';
-  plain[strlen (env ("MH_TEST_USER")) + 1] = '\0';
+  plain[strlen (mh_test_env ("MH_TEST_USER")) + 1] = '\0';
   b64 = g_base64_encode ((const guchar *) plain,
-                         strlen (env ("MH_TEST_USER"))
-                         + strlen (env ("MH_TEST_PASSWORD")) + 2);
+                         strlen (mh_test_env ("MH_TEST_USER"))
+                         + strlen (mh_test_env ("MH_TEST_PASSWORD")) + 2);
   g_assert_cmpuint (trace->len, >, 2);
   for (guint i = 0; i < trace->len; i++)
     {
       const char *line = g_ptr_array_index (trace, i);
 
-      g_assert_null (strstr (line, env ("MH_TEST_PASSWORD")));
+      g_assert_null (strstr (line, mh_test_env ("MH_TEST_PASSWORD")));
       g_assert_null (strstr (line, b64));
       redacted = redacted || strstr (line, "<redacted>") != NULL;
     }
@@ -141,10 +133,10 @@ test_other_ca (void)
   MhConnectOptions o;
 
   options (&o, MH_SECURITY_TLS);
-  o.ca_file = env ("MH_TEST_OTHER_CA_FILE");
+  o.ca_file = mh_test_env ("MH_TEST_OTHER_CA_FILE");
   assert_rejected (&o, "local issuer");
   options (&o, MH_SECURITY_STARTTLS);
-  o.ca_file = env ("MH_TEST_OTHER_CA_FILE");
+  o.ca_file = mh_test_env ("MH_TEST_OTHER_CA_FILE");
   assert_rejected (&o, "local issuer");
 }
 
@@ -168,7 +160,7 @@ test_no_verify (void)
 
   /* Only when the caller asks: an unknown CA is then accepted. */
   options (&o, MH_SECURITY_TLS);
-  o.ca_file = env ("MH_TEST_OTHER_CA_FILE");
+  o.ca_file = mh_test_env ("MH_TEST_OTHER_CA_FILE");
   o.tls_verify = FALSE;
   login_and_logout (&o);
 }
@@ -183,9 +175,9 @@ test_wrong_password (void)
   options (&o, MH_SECURITY_TLS);
   s = mh_imap_session_connect (&o, &error);
   g_assert_no_error (error);
-  g_assert_false (mh_imap_session_authenticate (s, env ("MH_TEST_USER"),
-                                                "not-the-password",
-                                                MH_IMAP_AUTH_AUTO, &error));
+  g_assert_false (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER"), "not-the-password",
+      MH_IMAP_AUTH_AUTO, &error));
   g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "Authentication failed"));
@@ -202,9 +194,9 @@ test_login_mech (void)
   options (&o, MH_SECURITY_TLS);
   s = mh_imap_session_connect (&o, &error);
   g_assert_no_error (error);
-  g_assert_true (mh_imap_session_authenticate (s, env ("MH_TEST_USER2"),
-                                               env ("MH_TEST_PASSWORD2"),
-                                               MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_true (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER2"), mh_test_env ("MH_TEST_PASSWORD2"),
+      MH_IMAP_AUTH_LOGIN, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (mh_imap_session_get_command_count (s, MH_IMAP_CMD_LOGIN),
                     ==, 1);

@@ -13,6 +13,8 @@
 #include "mailharvest/message.h"
 #include "mailharvest/writer.h"
 
+#include "testlib.h"
+
 typedef struct {
   char *base;      /* a fresh dir holding out/ and sibling/ */
   char *out;
@@ -50,58 +52,11 @@ fixture_path (const char *area, const char *name)
                                 NULL);
 }
 
-static char *
-sha256_file (const char *path)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0;
-
-  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data,
-                                      len);
-}
-
 /* Relative paths of everything below @dir, sorted, dirs ending in '/'. */
-static void
-list_into (const char *dir, const char *rel, GPtrArray *out)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *r = rel[0] != '\0' ? g_strconcat (rel, "/", name, NULL)
-                                          : g_strdup (name);
-      GStatBuf st;
-
-      g_assert_cmpint (g_lstat (path, &st), ==, 0);
-      if (S_ISDIR (st.st_mode))
-        {
-          g_ptr_array_add (out, g_strconcat (r, "/", NULL));
-          list_into (path, r, out);
-        }
-      else
-        g_ptr_array_add (out, g_steal_pointer (&r));
-    }
-}
-
-static gint
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 static char *
 list_tree (const char *dir)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-  list_into (dir, "", names);
-  g_ptr_array_sort (names, cmp_str);
-  g_ptr_array_add (names, NULL);
-  return g_strjoinv ("|", (char **) names->pdata);
+  return mh_test_tree_listing (dir, FALSE, NULL, TRUE, "|");
 }
 
 static gboolean
@@ -137,17 +92,6 @@ write_one (Fixture *f, const char *raw, const char *dir, MhMessage *msg,
   return result;
 }
 
-static JsonNode *
-load_json (const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (json_parser_load_from_file (parser, path, &error));
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static const MhLocation inbox_loc[] = { { "INBOX", 7, 42 } };
 
 static void
@@ -169,10 +113,10 @@ test_basic (Fixture *f, gconstpointer data)
                        flags, 1700003600 };
   g_autoptr(MhWriteResult) result = write_one (f, raw, "M", msg, &meta);
   g_autofree char *tree = list_tree (f->out);
-  g_autofree char *raw_sum = sha256_file (raw);
+  g_autofree char *raw_sum = mh_test_sha256_file (raw);
   g_autofree char *dir = g_build_filename (f->out, "M", NULL);
   g_autofree char *eml = g_build_filename (dir, "message.eml", NULL);
-  g_autofree char *eml_sum = sha256_file (eml);
+  g_autofree char *eml_sum = mh_test_sha256_file (eml);
   g_autofree char *json_path = g_build_filename (dir, "message.json", NULL);
   g_autofree char *hello = g_build_filename (dir, "attachments", "hello.txt",
                                              NULL);
@@ -183,7 +127,7 @@ test_basic (Fixture *f, gconstpointer data)
   g_autofree char *body_html = g_build_filename (dir, "body.html", NULL);
   g_autofree char *want_hello = g_compute_checksum_for_string (
       G_CHECKSUM_SHA256, "Hello, attachment!\n", -1);
-  g_autoptr(JsonNode) root = load_json (json_path);
+  g_autoptr(JsonNode) root = mh_test_load_json (json_path);
   JsonObject *o = json_node_get_object (root);
   g_autoptr(GList) members = json_object_get_members (o);
   JsonArray *atts, *boxes;
@@ -315,7 +259,7 @@ test_hostile_names (Fixture *f, gconstpointer data)
 
       /* The table is readable; compare in list_tree's order. */
       qsort (parts, g_strv_length (parts), sizeof (char *),
-             (int (*) (const void *, const void *)) cmp_str);
+             (int (*) (const void *, const void *)) mh_test_cmp_str);
       sorted = g_strjoinv ("|", parts);
       g_test_message ("%s", hostile[i].file);
       g_assert_cmpstr (tree, ==, sorted);
@@ -380,7 +324,7 @@ test_embedded (Fixture *f, gconstpointer data)
   g_autofree char *inner_txt = g_build_filename (
       f->out, "m", "attachments", "fwd", "attachments", "inner.txt", NULL);
   g_autofree char *data_inner = NULL;
-  g_autoptr(JsonNode) root = load_json (json);
+  g_autoptr(JsonNode) root = mh_test_load_json (json);
   JsonObject *a0 = json_array_get_object_element (
       json_object_get_array_member (json_node_get_object (root),
                                     "attachments"), 0);
@@ -495,12 +439,12 @@ test_replace (Fixture *f, gconstpointer data)
 
   mh_write_result_free (write_one (f, raw, "m", msg, NULL));
   first = list_tree (f->out);
-  sum1 = sha256_file (json);
+  sum1 = mh_test_sha256_file (json);
   /* A dir from an earlier run that died before its store commit. */
   g_assert_true (g_file_set_contents (junk, "stale", -1, NULL));
   mh_write_result_free (write_one (f, raw, "m", msg, NULL));
   second = list_tree (f->out);
-  sum2 = sha256_file (json);
+  sum2 = mh_test_sha256_file (json);
   g_assert_cmpstr (second, ==, first);
   g_assert_cmpstr (sum2, ==, sum1);
   g_assert_false (g_file_test (junk, G_FILE_TEST_EXISTS));
@@ -560,7 +504,7 @@ test_update_locations (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (json, &updated, NULL, NULL));
   g_assert_cmpstr (updated, !=, original);
-  root = load_json (json);
+  root = mh_test_load_json (json);
   boxes = json_object_get_array_member (json_node_get_object (root),
                                         "mailboxes");
   g_assert_cmpuint (json_array_get_length (boxes), ==, 2);
@@ -588,7 +532,7 @@ test_move (Fixture *f, gconstpointer data)
   g_autofree char *raw = g_build_filename (f->base, "raw.eml", NULL);
   g_autofree char *contents = NULL;
   g_autofree char *eml = g_build_filename (f->out, "m", "message.eml", NULL);
-  g_autofree char *want = sha256_file (src);
+  g_autofree char *want = mh_test_sha256_file (src);
   g_autofree char *got = NULL;
   g_autoptr(MhMessage) msg = NULL;
   g_autoptr(MhWriteResult) result = NULL;
@@ -602,7 +546,7 @@ test_move (Fixture *f, gconstpointer data)
                                           NULL, &result, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (raw, G_FILE_TEST_EXISTS));
-  got = sha256_file (eml);
+  got = mh_test_sha256_file (eml);
   g_assert_cmpstr (got, ==, want);
   g_assert_cmpstr (result->sha256, ==, want);
   g_assert_cmpuint (result->size, ==, len);
@@ -641,8 +585,8 @@ test_deterministic (Fixture *f, gconstpointer data)
 
   mh_write_result_free (write_one (f, raw, "a", m1, NULL));
   mh_write_result_free (write_one (f, raw, "b", m2, NULL));
-  s1 = sha256_file (j1);
-  s2 = sha256_file (j2);
+  s1 = mh_test_sha256_file (j1);
+  s2 = mh_test_sha256_file (j2);
   g_assert_cmpstr (s1, ==, s2);
 }
 
