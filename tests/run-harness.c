@@ -19,16 +19,6 @@ static guint mail_seq;
 
 /* ---- Maildirs ---------------------------------------------------------- */
 
-void
-mh_test_chown_mail (const char *path)
-{
-  guint64 uid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_UID"), NULL, 10);
-  guint64 gid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_GID"), NULL, 10);
-
-  if (chown (path, (uid_t) uid, (gid_t) gid) != 0 && errno != EPERM)
-    g_error ("chown %s: %s", path, g_strerror (errno));
-}
-
 /* MAILDIR/FOLDER with cur, new and tmp, owned by the mail user.  @folder
  * is the on-disk name ("Sent", "[Gmail]/All Mail"); NULL is INBOX. */
 char *

@@ -20,8 +20,6 @@ G_BEGIN_DECLS
 /* The Maildir roots of alice and bob. */
 const char *mh_test_alice_dir (void);
 const char *mh_test_bob_dir (void);
-/* Gives @path to the mail user (MH_TEST_MAIL_UID:GID). */
-void mh_test_chown_mail (const char *path);
 /* MAILDIR/FOLDER, created with cur, new and tmp and owned by the mail
  * user.  @folder is the on-disk name ("Sent", "[Gmail]/All Mail", modified
  * UTF-7 for other names); NULL is INBOX. */

@@ -5,6 +5,8 @@
 #include "mailharvest/html2text.h"
 #include "mailharvest/tnef.h"
 
+#include "testlib.h"
+
 #include <string.h>
 
 /* ---- charset ------------------------------------------------------------ */
@@ -144,22 +146,11 @@ test_html_meta_charset (void)
 
 /* ---- TNEF --------------------------------------------------------------- */
 
-static GBytes *
-winmail_dat (void)
-{
-  g_autofree char *path = g_test_build_filename (
-    G_TEST_DIST, "data", "mime", "message", "winmail.dat", NULL);
-  char *data = NULL;
-  gsize len = 0;
-
-  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-  return g_bytes_new_take (data, len);
-}
-
 static void
 test_tnef (void)
 {
-  g_autoptr(GBytes) dat = winmail_dat ();
+  g_autoptr(GBytes) dat = mh_test_data_bytes ("mime", "message",
+                                               "winmail.dat", NULL);
   gsize len;
   const guint8 *data = g_bytes_get_data (dat, &len);
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
@@ -183,7 +174,8 @@ test_tnef (void)
 static void
 test_tnef_damaged (void)
 {
-  g_autoptr(GBytes) dat = winmail_dat ();
+  g_autoptr(GBytes) dat = mh_test_data_bytes ("mime", "message",
+                                               "winmail.dat", NULL);
   gsize len;
   const guint8 *data = g_bytes_get_data (dat, &len);
   g_autoptr(GError) error = NULL;
@@ -219,16 +211,7 @@ test_tnef_damaged (void)
     }
 }
 
-/* GLib is built without frame pointers; LeakSanitizer needs the slow
- * unwinder to see g_set_user_dirs in the stack, which tests/lsan.supp
- * suppresses (GLib 2.74 leaks there under G_TEST_OPTION_ISOLATE_DIRS). */
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
 int
 main (int argc, char **argv)

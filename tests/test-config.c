@@ -8,6 +8,8 @@
 #include "mailharvest/error.h"
 #include "mailharvest/secret.h"
 
+#include "testlib.h"
+
 #define CANARY "canary-s3cr3t-7f1d"
 
 static char *
@@ -541,15 +543,7 @@ test_secret_free (void)
   mh_secret_free (g_strdup (CANARY));
 }
 
-/* GLib is built without frame pointers; LeakSanitizer needs the slow
- * unwinder to see g_set_user_dirs, which tests/lsan.supp suppresses. */
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
 int
 main (int argc, char **argv)

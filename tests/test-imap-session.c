@@ -15,37 +15,6 @@
 
 #define N_MESSAGES 1000
 
-static MhImapSession *
-login (void)
-{
-  MhConnectOptions o;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MhImapSession) s = NULL;
-
-  mh_connect_options_init (&o);
-  o.host = mh_test_env ("MH_TEST_HOST");
-  o.port = (guint16) atoi (mh_test_env ("MH_TEST_IMAPS_PORT"));
-  o.ca_file = mh_test_env ("MH_TEST_CA_FILE");
-  o.timeout_ms = 20000;
-  s = mh_imap_session_connect (&o, &error);
-  g_assert_no_error (error);
-  g_assert_true (mh_imap_session_authenticate (
-      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
-      MH_IMAP_AUTH_AUTO, &error));
-  g_assert_no_error (error);
-  return g_steal_pointer (&s);
-}
-
-static void
-chown_to_mail_user (const char *path)
-{
-  uid_t uid = (uid_t) atoi (mh_test_env ("MH_TEST_MAIL_UID"));
-  gid_t gid = (gid_t) atoi (mh_test_env ("MH_TEST_MAIL_GID"));
-
-  if (chown (path, uid, gid) != 0 && errno != EPERM)
-    g_error ("chown %s: %s", path, g_strerror (errno));
-}
-
 /* Creates @rel (with cur/new/tmp) below the Maildir root, owned by the
  * mail user; returns its path. */
 static char *
@@ -59,7 +28,7 @@ make_folder (const char *rel)
       g_autofree char *p = g_build_filename (dir, subs[i], NULL);
 
       g_assert_cmpint (g_mkdir_with_parents (p, 0700), ==, 0);
-      chown_to_mail_user (p);
+      mh_test_chown_mail (p);
     }
   /* g_mkdir_with_parents also made the parents ("[Gmail]"): Dovecot must
    * be able to read them too. */
@@ -71,7 +40,7 @@ make_folder (const char *rel)
       {
         char *up = g_path_get_dirname (parent);
 
-        chown_to_mail_user (parent);
+        mh_test_chown_mail (parent);
         g_free (parent);
         parent = up;
       }
@@ -92,7 +61,7 @@ deliver (const char *folder, guint n, const char *data, gsize len)
 
   g_file_set_contents (tmp, data, (gssize) len, &error);
   g_assert_no_error (error);
-  chown_to_mail_user (tmp);
+  mh_test_chown_mail (tmp);
   g_assert_cmpint (g_rename (tmp, cur), ==, 0);
 }
 
@@ -213,7 +182,7 @@ test_list (void)
 
   g_free (make_folder ("[Gmail]/All Mail"));
   deliver (drafts, 1, msg->str, msg->len);
-  s = login ();
+  s = mh_test_login ();
   g_assert_true (mh_imap_session_has_capability (s, "SPECIAL-USE"));
   boxes = mh_imap_session_list (s, &error);
   g_assert_no_error (error);
@@ -363,7 +332,7 @@ test_fetch_all (void)
   g_assert_cmpuint (g_hash_table_size (expected), ==, N_MESSAGES);
   before = maildir_names (inbox);
 
-  s = login ();
+  s = mh_test_login ();
   g_assert_true (mh_imap_session_status (s, "INBOX", &st, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (st.messages, ==, N_MESSAGES);
@@ -412,15 +381,7 @@ test_fetch_all (void)
     g_assert_cmpstr (before[i], ==, after[i]);
 }
 
-/* GLib 2.74 leaks in g_set_user_dirs under G_TEST_OPTION_ISOLATE_DIRS, and
- * tests/lsan.supp names it; the suppression only matches full stacks, which
- * the fast unwinder does not get through GLib (no frame pointers). */
-const char *__asan_default_options (void);
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
 int
 main (int argc, char **argv)

@@ -7,6 +7,8 @@
 #include "mailharvest/message.h"
 #include "mailharvest/tnef.h"
 
+#include "testlib.h"
+
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,18 +115,6 @@ assert_sane (MhMessage *msg)
       if (att->embedded != NULL)
         assert_sane (att->embedded);
     }
-}
-
-static GBytes *
-winmail_dat (void)
-{
-  g_autofree char *path = g_test_build_filename (
-    G_TEST_DIST, "data", "mime", "message", "winmail.dat", NULL);
-  char *data = NULL;
-  gsize len = 0;
-
-  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-  return g_bytes_new_take (data, len);
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -273,7 +263,8 @@ static void
 test_winmail (void)
 {
   g_autoptr(MhMessage) msg = parse ("winmail.eml");
-  g_autoptr(GBytes) dat = winmail_dat ();
+  g_autoptr(GBytes) dat = mh_test_data_bytes ("mime", "message",
+                                               "winmail.dat", NULL);
   g_autoptr(GByteArray) got = NULL;
   MhAttachment *a;
 
@@ -812,16 +803,7 @@ test_big_attachment (void)
   g_unlink (path);
 }
 
-/* GLib is built without frame pointers; LeakSanitizer needs the slow
- * unwinder to see g_set_user_dirs in the stack, which tests/lsan.supp
- * suppresses (GLib 2.74 leaks there under G_TEST_OPTION_ISOLATE_DIRS). */
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
 int
 main (int argc, char **argv)

@@ -2,6 +2,8 @@
  * Thread-Index values. */
 #include "mailharvest/msgid.h"
 
+#include "testlib.h"
+
 #include <string.h>
 
 static char *
@@ -331,26 +333,8 @@ test_thread_index (void)
   g_assert_null (mh_msgid_thread_index_decode (NULL));
 }
 
-/* GLib 2.74 leaks the user directories that G_TEST_OPTION_ISOLATE_DIRS
- * replaces for every test case.  The suppression below names that one
- * leak, so a leak of ours still fails under LeakSanitizer; matching it
- * needs real stacks, which GLib (built without frame pointers) only gives
- * with the slow unwinder; eight frames reach g_set_user_dirs and keep the
- * thousands of builds below fast enough for the test timeout. */
-const char *__lsan_default_suppressions (void);
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0:malloc_context_size=8";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0:malloc_context_size=8");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
 
 int
 main (int argc, char **argv)

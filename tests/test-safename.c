@@ -4,6 +4,8 @@
 #include "mailharvest/layout.h"
 #include "mailharvest/safename.h"
 
+#include "testlib.h"
+
 typedef struct {
   const char *in;
   const char *fallback;
@@ -329,25 +331,8 @@ test_dir_names (void)
   g_assert_cmpuint (strlen (t2), ==, strlen ("1970-01-01_no-subject_") + 10);
 }
 
-/* GLib 2.74 leaks the previous directories each time
- * G_TEST_OPTION_ISOLATE_DIRS sets them for a new test case (fixed in later
- * GLib).  Tell LeakSanitizer so, when it is linked in, so that leaks of
- * our own still fail the test.  The suppression needs whole stacks, and
- * GLib has no frame pointers, hence the slow unwinder. */
-const char *__lsan_default_suppressions (void);
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
 
 int
 main (int argc, char **argv)

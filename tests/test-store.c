@@ -2,6 +2,8 @@
 #include "mailharvest/error.h"
 #include "mailharvest/store.h"
 
+#include "testlib.h"
+
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -879,24 +881,8 @@ test_limits (Fixture *fx, gconstpointer data)
   g_assert_true (has_key (store, 1));
 }
 
-/* GLib 2.74 drops the previous XDG paths without freeing them each time
- * G_TEST_OPTION_ISOLATE_DIRS sets up the next test.  The sanitizers read
- * these hooks when the test is built with -Db_sanitize=address; the slow
- * unwinder is needed to see g_set_user_dirs in GLib's stack frames. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0:malloc_context_size=8";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0:malloc_context_size=8");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
 
 int
 main (int argc, char **argv)

@@ -188,16 +188,6 @@ test_refused (void)
 
 /* The comparison with Dovecot. */
 
-static void
-chown_to_mail_user (const char *path)
-{
-  uid_t uid = (uid_t) atoi (mh_test_env ("MH_TEST_MAIL_UID"));
-  gid_t gid = (gid_t) atoi (mh_test_env ("MH_TEST_MAIL_GID"));
-
-  if (chown (path, uid, gid) != 0 && errno != EPERM)
-    g_error ("chown %s: %s", path, g_strerror (errno));
-}
-
 /* Delivers the corpus into INBOX (the Maildir root) in file order, with
  * growing time stamps so that the UIDs follow that order. */
 static void
@@ -217,30 +207,9 @@ deliver_corpus (GPtrArray *files)
       g_assert_true (g_file_get_contents (files->pdata[i], &data, &len,
                                           NULL));
       g_assert_true (g_file_set_contents (tmp, data, (gssize) len, NULL));
-      chown_to_mail_user (tmp);
+      mh_test_chown_mail (tmp);
       g_assert_cmpint (g_rename (tmp, cur), ==, 0);
     }
-}
-
-static MhImapSession *
-login (void)
-{
-  MhConnectOptions o;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MhImapSession) s = NULL;
-
-  mh_connect_options_init (&o);
-  o.host = mh_test_env ("MH_TEST_HOST");
-  o.port = (guint16) atoi (mh_test_env ("MH_TEST_IMAPS_PORT"));
-  o.ca_file = mh_test_env ("MH_TEST_CA_FILE");
-  o.timeout_ms = 20000;
-  s = mh_imap_session_connect (&o, &error);
-  g_assert_no_error (error);
-  g_assert_true (mh_imap_session_authenticate (
-      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
-      MH_IMAP_AUTH_AUTO, &error));
-  g_assert_no_error (error);
-  return g_steal_pointer (&s);
 }
 
 /* The fetch sink: the sha256 of each body, by UID. */
@@ -296,7 +265,7 @@ collect_uids (const MhImapThreadNode *n, GPtrArray *out, GHashTable *keys)
 static GPtrArray *
 dovecot_partition (GHashTable *keys_by_uid, char **render_out)
 {
-  g_autoptr(MhImapSession) s = login ();
+  g_autoptr(MhImapSession) s = mh_test_login ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) uids = NULL;
   g_autoptr(GPtrArray) threads = NULL;
@@ -577,25 +546,8 @@ test_compare (void)
   g_assert_true (mh_writer_remove_tree (AT_FDCWD, base, NULL));
 }
 
-/* GLib 2.74 leaks the previous directories each time
- * G_TEST_OPTION_ISOLATE_DIRS sets them for a new test case (fixed in later
- * GLib).  Tell LeakSanitizer so, when it is linked in, so that leaks of
- * our own still fail the test.  The suppression needs whole stacks, and
- * GLib has no frame pointers, hence the slow unwinder. */
-const char *__lsan_default_suppressions (void);
-const char *__asan_default_options (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
 
 int
 main (int argc, char **argv)

@@ -202,15 +202,7 @@ test_login_mech (void)
                     ==, 1);
 }
 
-/* GLib 2.74 leaks in g_set_user_dirs under G_TEST_OPTION_ISOLATE_DIRS, and
- * tests/lsan.supp names it; the suppression only matches full stacks, which
- * the fast unwinder does not get through GLib (no frame pointers). */
-const char *__asan_default_options (void);
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
 int
 main (int argc, char **argv)

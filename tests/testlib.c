@@ -1,8 +1,11 @@
 /* testlib.c - helpers shared by the test programs; see testlib.h. */
 #include "testlib.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Deeper trees than this are a bug in the code under test (or a loop),
  * not something a test archive holds. */
@@ -124,4 +127,53 @@ mh_test_new_dir (const char *dir, const char *name)
 
   g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
   return d;
+}
+
+GBytes *
+mh_test_data_bytes (const char *first, ...)
+{
+  va_list ap;
+  g_autofree char *rel = NULL;
+  g_autofree char *path = NULL;
+  char *data = NULL;
+  gsize len = 0;
+
+  va_start (ap, first);
+  rel = g_build_filename_valist (first, &ap);
+  va_end (ap);
+  path = g_build_filename (g_test_get_dir (G_TEST_DIST), "data", rel, NULL);
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_bytes_new_take (data, len);
+}
+
+void
+mh_test_chown_mail (const char *path)
+{
+  guint64 uid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_UID"), NULL, 10);
+  guint64 gid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_GID"), NULL, 10);
+
+  if (chown (path, (uid_t) uid, (gid_t) gid) != 0 && errno != EPERM)
+    g_error ("chown %s: %s", path, g_strerror (errno));
+}
+
+MhImapSession *
+mh_test_login (void)
+{
+  MhConnectOptions o;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhImapSession) s = NULL;
+
+  mh_connect_options_init (&o);
+  o.host = mh_test_env ("MH_TEST_HOST");
+  o.port = (guint16) g_ascii_strtoull (mh_test_env ("MH_TEST_IMAPS_PORT"),
+                                       NULL, 10);
+  o.ca_file = mh_test_env ("MH_TEST_CA_FILE");
+  o.timeout_ms = 20000;
+  s = mh_imap_session_connect (&o, &error);
+  g_assert_no_error (error);
+  g_assert_true (mh_imap_session_authenticate (
+      s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
+      MH_IMAP_AUTH_AUTO, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&s);
 }

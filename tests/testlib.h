@@ -10,6 +10,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "mailharvest/imap-session.h"
+
 G_BEGIN_DECLS
 
 /* The value of the environment variable @name; aborts when it is unset
@@ -51,5 +53,42 @@ char *mh_test_write_file (const char *dir, const char *name,
                           const char *text);
 /* DIR/NAME, created with its parents, and returns that path. */
 char *mh_test_new_dir (const char *dir, const char *name);
+
+/* The bytes of tests/data/FIRST/... (a NULL-terminated list of path
+ * components below tests/data), which must be readable. */
+GBytes *mh_test_data_bytes (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* ---- the test Dovecot (tests/dovecot/with-dovecot) ---- */
+
+/* Gives @path to the mail user (MH_TEST_MAIL_UID:GID); EPERM (not root)
+ * is ignored, other failures abort. */
+void mh_test_chown_mail (const char *path);
+/* A session to the test Dovecot over implicit TLS, logged in as
+ * MH_TEST_USER with AUTH AUTO and a 20 s timeout. */
+MhImapSession *mh_test_login (void);
+
+/* ---- sanitizer hooks ---- */
+
+/* GLib 2.74 leaks the previous user directories each time
+ * G_TEST_OPTION_ISOLATE_DIRS sets them for a new test case (fixed in later
+ * GLib); tests/lsan.supp and MH_TEST_LSAN_GLIB_SUPPRESSION name that one
+ * leak, so that leaks of our own still fail the test.  The suppression
+ * only matches whole stacks, and GLib has no frame pointers, hence the
+ * slow unwinder ("fast_unwind_on_malloc=0") in the options; a short
+ * "malloc_context_size" keeps tests that allocate a lot fast enough.
+ * The sanitizers read these hooks when they are linked in; otherwise the
+ * functions are never called.  Use each at most once per program, at file
+ * scope, followed by a semicolon. */
+#define MH_TEST_ASAN_OPTIONS(opts)                                          \
+  const char *__asan_default_options (void);                               \
+  const char *__asan_default_options (void) { return (opts); }             \
+  const char *__asan_default_options (void)
+#define MH_TEST_LSAN_GLIB_SUPPRESSION                                       \
+  const char *__lsan_default_suppressions (void);                          \
+  const char *__lsan_default_suppressions (void)                           \
+  {                                                                         \
+    return "leak:g_set_user_dirs\n";                                       \
+  }                                                                         \
+  const char *__lsan_default_suppressions (void)
 
 G_END_DECLS
