@@ -58,20 +58,7 @@ listing (const char *dir, gboolean with_store)
 static void
 import (Fixture *f, const char *const *names, MhImportStats *stats)
 {
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  MhImportOptions options = { 0 };
-
-  for (gsize i = 0; names[i] != NULL; i++)
-    g_ptr_array_add (paths, corpus (names[i]));
-  g_ptr_array_add (paths, NULL);
-  options.output = f->out;
-  options.account = "local";
-  options.paths = (const char *const *) paths->pdata;
-  g_assert_true (mh_import (&options, stats, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < stats->failures->len; i++)
-    g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
+  mh_test_import (f->out, corpus, names, stats);
   g_assert_cmpuint (stats->failed, ==, 0);
 }
 

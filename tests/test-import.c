@@ -111,25 +111,6 @@ load_object (const char *path)
       parser)));
 }
 
-static void
-import_paths (Fixture *f, const char *const *names, MhImportStats *stats)
-{
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  MhImportOptions options = { 0 };
-
-  for (gsize i = 0; names[i] != NULL; i++)
-    g_ptr_array_add (paths, corpus (names[i]));
-  g_ptr_array_add (paths, NULL);
-  options.output = f->out;
-  options.account = "local";
-  options.paths = (const char *const *) paths->pdata;
-  g_assert_true (mh_import (&options, stats, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < stats->failures->len; i++)
-    g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
-}
-
 /* The sha256 of each written message.eml, by subject. */
 static GHashTable *
 eml_sums_by_subject (Fixture *f)
@@ -171,7 +152,7 @@ test_mboxrd (Fixture *f, gconstpointer data)
   g_autoptr(GHashTable) sums = NULL;
   g_autoptr(GPtrArray) jsons = NULL;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 3);
   g_assert_cmpuint (stats.failed, ==, 0);
   sums = eml_sums_by_subject (f);
@@ -207,7 +188,7 @@ test_mboxo (Fixture *f, gconstpointer data)
   MhImportStats stats;
   g_autoptr(GHashTable) sums = NULL;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 3);
   sums = eml_sums_by_subject (f);
   assert_expected (sums, "mboxo one", "expected/mboxo-1.eml");
@@ -225,7 +206,7 @@ test_maildir (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) jsons = NULL;
   guint seen = 0;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   /* cur and new of the inbox, and .Sent; never tmp. */
   g_assert_cmpuint (stats.imported, ==, 4);
   jsons = manifests (f);
@@ -285,7 +266,7 @@ test_eml_folders (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) jsons = NULL;
   guint inbox = 0, sent = 0;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 3);
   jsons = manifests (f);
   for (guint i = 0; i < jsons->len; i++)
@@ -317,7 +298,7 @@ test_duplicates (Fixture *f, gconstpointer data)
   g_autoptr(JsonObject) o = NULL;
   JsonArray *boxes;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 1);
   g_assert_cmpuint (stats.duplicates, ==, 1);
   jsons = manifests (f);
@@ -418,7 +399,7 @@ test_takeout (Fixture *f, gconstpointer data)
   JsonObject *gmail;
   JsonArray *labels;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 1);
   sums = eml_sums_by_subject (f);
   assert_expected (sums, "takeout", "expected/takeout-1.eml");
@@ -611,7 +592,7 @@ test_rerun (Fixture *f, gconstpointer data)
   g_autofree char *first = NULL;
   g_autofree char *second = NULL;
 
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 15);
   g_assert_cmpuint (stats.duplicates, ==, 1);
   g_assert_cmpuint (stats.failed, ==, 0);
@@ -622,7 +603,7 @@ test_rerun (Fixture *f, gconstpointer data)
 
   /* Every location, the duplicate's too, is known now.  Not one byte
    * changes, the store's included. */
-  import_paths (f, paths, &stats);
+  mh_test_import (f->out, corpus, paths, &stats);
   g_assert_cmpuint (stats.imported, ==, 0);
   g_assert_cmpuint (stats.duplicates, ==, 0);
   g_assert_cmpuint (stats.already, ==, 16);

@@ -147,6 +147,26 @@ mh_test_data_bytes (const char *first, ...)
 }
 
 void
+mh_test_import (const char *out, char *(*corpus) (const char *name),
+                const char *const *names, MhImportStats *stats)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+
+  for (gsize i = 0; names[i] != NULL; i++)
+    g_ptr_array_add (paths, corpus (names[i]));
+  g_ptr_array_add (paths, NULL);
+  options.output = out;
+  options.account = "local";
+  options.paths = (const char *const *) paths->pdata;
+  g_assert_true (mh_import (&options, stats, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < stats->failures->len; i++)
+    g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
+}
+
+void
 mh_test_chown_mail (const char *path)
 {
   guint64 uid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_UID"), NULL, 10);

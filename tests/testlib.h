@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mailharvest/imap-session.h"
+#include "mailharvest/import.h"
 
 G_BEGIN_DECLS
 
@@ -57,6 +58,13 @@ char *mh_test_new_dir (const char *dir, const char *name);
 /* The bytes of tests/data/FIRST/... (a NULL-terminated list of path
  * components below tests/data), which must be readable. */
 GBytes *mh_test_data_bytes (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* Imports @corpus (NAME) for every name of the NULL-terminated @names
+ * into OUT/local with mh_import(), which must return TRUE; @stats is
+ * filled (the caller clears it) and each failure it lists is shown with
+ * g_test_message(). */
+void mh_test_import (const char *out, char *(*corpus) (const char *name),
+                     const char *const *names, MhImportStats *stats);
 
 /* ---- the test Dovecot (tests/dovecot/with-dovecot) ---- */
 
