@@ -387,3 +387,10 @@ fake_server_tls_started (FakeServer *fs)
 {
   return fs->tls;
 }
+
+MhImapSession *
+fake_server_session (FakeServer *fs, int timeout_ms)
+{
+  return mh_imap_session_new (fake_server_transport (fs), "imap.example.org",
+                              993, timeout_ms);
+}

@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "mailharvest/imap-session.h"
 #include "mailharvest/net.h"
 
 typedef struct _FakeServer FakeServer;
@@ -35,6 +36,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeServer, fake_server_unref)
 
 /* A transport playing @fs (it keeps a reference). */
 MhTransport *fake_server_transport (FakeServer *fs);
+
+/* A session to "imap.example.org" port 993 over a transport playing
+ * @fs, with @timeout_ms for each read (transfer full). */
+MhImapSession *fake_server_session (FakeServer *fs, int timeout_ms);
 
 /* Asserts that every step of the script ran and every client line
  * matched. */

@@ -127,35 +127,11 @@ assert_pattern (const GByteArray *body, gsize len)
       g_error ("body differs at byte %" G_GSIZE_FORMAT, i);
 }
 
-/* A session over the fake server playing @name. */
-static MhImapSession *
-session_for (FakeServer *fs, int timeout_ms)
-{
-  return mh_imap_session_new (fake_server_transport (fs), "imap.example.org",
-                              993, timeout_ms);
-}
-
-static void
-collect_trace (gboolean sent, const char *line, gpointer user_data)
-{
-  g_ptr_array_add (user_data, g_strdup_printf ("%s %s", sent ? "C:" : "S:",
-                                               line));
-}
-
-static gboolean
-trace_contains (GPtrArray *trace, const char *needle)
-{
-  for (guint i = 0; i < trace->len; i++)
-    if (strstr (g_ptr_array_index (trace, i), needle) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 test_greeting_bye (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("greeting-bye.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (mh_imap_session_open (s, &error));
@@ -168,7 +144,7 @@ static void
 test_preauth (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("preauth.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) boxes = NULL;
 
@@ -189,7 +165,7 @@ static void
 test_login_ok (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-ok.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mh_imap_session_open (s, &error));
@@ -210,19 +186,20 @@ static void
 test_login_literal (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-literal.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
 
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_true (mh_imap_session_authenticate (s, "bob", "pässwort",
                                                MH_IMAP_AUTH_LOGIN, &error));
   g_assert_no_error (error);
   g_assert_true (mh_imap_session_has_capability (s, "AUTH=PLAIN"));
-  g_assert_false (trace_contains (trace, "sswort"));
-  g_assert_true (trace_contains (trace,
+  g_assert_false (mh_test_trace_contains (trace, "sswort"));
+  g_assert_true (mh_test_trace_contains (trace,
                                  "C: A001 LOGIN \"bob\" {9} <redacted>"));
-  g_assert_true (trace_contains (trace, "S: + Ready for literal data"));
+  g_assert_true (mh_test_trace_contains (trace,
+                                         "S: + Ready for literal data"));
   fake_server_assert_done (fs);
 }
 
@@ -230,7 +207,7 @@ static void
 test_login_no (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-no.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (mh_imap_session_authenticate (s, "alice", "wrong-secret",
@@ -246,19 +223,19 @@ static void
 test_auth_plain_ir (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("auth-plain-ir.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
 
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_true (mh_imap_session_authenticate (s, "alice", "secret",
                                                MH_IMAP_AUTH_AUTO, &error));
   g_assert_no_error (error);
   /* The capabilities of the tagged OK replace the greeting's. */
   g_assert_true (mh_imap_session_has_capability (s, "CONDSTORE"));
   g_assert_false (mh_imap_session_has_capability (s, "AUTH=XOAUTH2"));
-  g_assert_false (trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
-  g_assert_true (trace_contains (trace,
+  g_assert_false (mh_test_trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
+  g_assert_true (mh_test_trace_contains (trace,
                                  "C: A001 AUTHENTICATE PLAIN <redacted>"));
   fake_server_assert_done (fs);
 }
@@ -267,17 +244,17 @@ static void
 test_auth_plain_cont (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("auth-plain-cont.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
 
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_true (mh_imap_session_authenticate (s, "alice", "secret",
                                                MH_IMAP_AUTH_PLAIN, &error));
   g_assert_no_error (error);
   g_assert_true (mh_imap_session_has_capability (s, "IDLE"));
-  g_assert_false (trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
-  g_assert_true (trace_contains (trace, "C: <redacted>"));
+  g_assert_false (mh_test_trace_contains (trace, "AGFsaWNlAHNlY3JldA"));
+  g_assert_true (mh_test_trace_contains (trace, "C: <redacted>"));
   fake_server_assert_done (fs);
 }
 
@@ -285,11 +262,11 @@ static void
 test_xoauth2_fail (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("xoauth2-fail.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
 
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_false (mh_imap_session_authenticate (s, "alice@example.com",
                                                 "tok-SECRET-123",
                                                 MH_IMAP_AUTH_XOAUTH2,
@@ -300,8 +277,8 @@ test_xoauth2_fail (void)
   g_assert_nonnull (strstr (error->message,
                             "scope https://mail.google.com/"));
   g_assert_null (strstr (error->message, "SECRET"));
-  g_assert_false (trace_contains (trace, "SECRET"));
-  g_assert_false (trace_contains (trace, "dXNlcj1hbGljZUBleGFtcGxl"));
+  g_assert_false (mh_test_trace_contains (trace, "SECRET"));
+  g_assert_false (mh_test_trace_contains (trace, "dXNlcj1hbGljZUBleGFtcGxl"));
   fake_server_assert_done (fs);
 }
 
@@ -309,7 +286,7 @@ static void
 test_oauthbearer (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("oauthbearer-ok.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mh_imap_session_authenticate (s, "alice@example.com",
@@ -325,11 +302,11 @@ test_oauthbearer_fail (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file (
     "oauthbearer-fail.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
 
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_false (mh_imap_session_authenticate (s, "alice@example.com",
                                                 "tok-SECRET-123",
                                                 MH_IMAP_AUTH_OAUTHBEARER,
@@ -338,8 +315,8 @@ test_oauthbearer_fail (void)
   g_assert_nonnull (strstr (error->message, "Invalid token"));
   g_assert_nonnull (strstr (error->message, "status invalid_token"));
   g_assert_nonnull (strstr (error->message, "scope email"));
-  g_assert_false (trace_contains (trace, "bixhPWFsaWNl"));
-  g_assert_false (trace_contains (trace, "AQ=="));
+  g_assert_false (mh_test_trace_contains (trace, "bixhPWFsaWNl"));
+  g_assert_false (mh_test_trace_contains (trace, "AQ=="));
   fake_server_assert_done (fs);
 }
 
@@ -361,7 +338,7 @@ static GPtrArray *
 list_from (const char *script, FakeServer **fs_out)
 {
   FakeServer *fs = fake_server_new_from_file (script);
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   GPtrArray *boxes;
 
@@ -436,7 +413,7 @@ static void
 test_examine (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("examine.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) uids = NULL;
   MhImapExamine ex;
@@ -467,7 +444,7 @@ static void
 test_esearch (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("esearch.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) uids = NULL;
   g_autoptr(GArray) none = NULL;
@@ -499,7 +476,7 @@ static void
 test_fetch_bye (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-bye.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 3, 2, 1 };
   guint delivered = 99;
@@ -531,7 +508,7 @@ static void
 test_fetch_dropped (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-dropped.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 1, 2 };
   guint delivered = 99;
@@ -565,8 +542,8 @@ run_fetch_split (const char *prefix)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   script = g_strconcat (prefix, text, NULL);
   fs = fake_server_new (script);
-  s = session_for (fs, 0);
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  s = fake_server_session (fs, 0);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   sink_init (&k);
   g_assert_true (fetch (s, uids, G_N_ELEMENTS (uids), TRUE, &k, &delivered,
                         &error));
@@ -584,7 +561,7 @@ run_fetch_split (const char *prefix)
                       s, MH_IMAP_CMD_FETCH_BODY), ==, 1);
   g_assert_cmpuint (mh_imap_session_get_bytes_received (s), >, 5000);
   /* The trace summarises the body instead of dumping it. */
-  g_assert_true (trace_contains (trace, "<literal of 5000 bytes>"));
+  g_assert_true (mh_test_trace_contains (trace, "<literal of 5000 bytes>"));
   for (guint i = 0; i < trace->len; i++)
     g_assert_cmpuint (strlen (g_ptr_array_index (trace, i)), <, 200);
   fake_server_assert_done (fs);
@@ -607,7 +584,7 @@ static void
 test_fetch_expunge (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-expunge.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 4, 5 };
   guint delivered = 0;
@@ -629,7 +606,7 @@ static void
 test_pipeline (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("pipeline.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
   MhImapFetchOptions opts = { FALSE, 2, 2 };
@@ -660,7 +637,7 @@ static void
 test_fetch_no (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-no.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 1, 2, 3 };
   MhImapFetchOptions opts = { FALSE, 1, 2 };
@@ -688,7 +665,7 @@ static void
 test_fetch_stall (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-stall.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 200);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 200);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 1 };
   guint delivered = 0;
@@ -716,7 +693,7 @@ static void
 test_fetch_sink_fails (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-split.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const MhImapFetchSink sink = { sink_begin, failing_write, sink_done,
                                  sink_abort };
@@ -745,7 +722,7 @@ test_greeting_garbage (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file (
     "greeting-garbage.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (mh_imap_session_open (s, &error));
@@ -757,7 +734,7 @@ static void
 test_logout_close (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("logout-close.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mh_imap_session_logout (s, &error));
@@ -770,7 +747,7 @@ static void
 test_gmail (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("gmail.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const guint32 uids[] = { 5, 1, 2, 3 };
   guint delivered = 0;
@@ -808,7 +785,7 @@ static void
 test_stall (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("stall.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 200);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 200);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (mh_imap_session_authenticate (s, "alice", "secret",
@@ -843,7 +820,7 @@ static void
 test_starttls_inject (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-inject.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mh_imap_session_open (s, &error));
@@ -860,7 +837,7 @@ static void
 test_starttls_no (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("starttls-no.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (mh_imap_session_starttls (s, &error));
@@ -880,7 +857,7 @@ test_starttls_missing (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file (
     "starttls-missing.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mh_imap_session_open (s, &error));
@@ -895,7 +872,7 @@ static void
 test_throttled (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file ("throttled.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   GArray *uids;
   MhImapExamine ex;
@@ -923,7 +900,7 @@ test_refuse_plaintext (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file (
     "starttls-missing.txt");
-  g_autoptr(MhImapSession) s = session_for (fs, 0);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
 
   mh_imap_session_set_refuse_credentials (s, TRUE);

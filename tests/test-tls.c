@@ -23,13 +23,6 @@ options (MhConnectOptions *o, MhSecurity security)
 }
 
 static void
-collect_trace (gboolean sent, const char *line, gpointer user_data)
-{
-  g_ptr_array_add (user_data, g_strdup_printf ("%s %s", sent ? "C:" : "S:",
-                                               line));
-}
-
-static void
 login_and_logout (const MhConnectOptions *o)
 {
   g_autoptr(GError) error = NULL;
@@ -44,7 +37,7 @@ login_and_logout (const MhConnectOptions *o)
   g_assert_no_error (error);
   g_assert_nonnull (s);
   g_assert_false (mh_imap_session_is_authenticated (s));
-  mh_imap_session_set_trace (s, collect_trace, trace);
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
   g_assert_true (mh_imap_session_authenticate (
       s, mh_test_env ("MH_TEST_USER"), mh_test_env ("MH_TEST_PASSWORD"),
       MH_IMAP_AUTH_AUTO, &error));

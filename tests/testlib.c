@@ -167,6 +167,22 @@ mh_test_import (const char *out, char *(*corpus) (const char *name),
 }
 
 void
+mh_test_collect_trace (gboolean sent, const char *line, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s %s", sent ? "C:" : "S:",
+                                               line));
+}
+
+gboolean
+mh_test_trace_contains (GPtrArray *trace, const char *needle)
+{
+  for (guint i = 0; i < trace->len; i++)
+    if (strstr (g_ptr_array_index (trace, i), needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+void
 mh_test_chown_mail (const char *path)
 {
   guint64 uid = g_ascii_strtoull (mh_test_env ("MH_TEST_MAIL_UID"), NULL, 10);

@@ -66,6 +66,13 @@ GBytes *mh_test_data_bytes (const char *first, ...) G_GNUC_NULL_TERMINATED;
 void mh_test_import (const char *out, char *(*corpus) (const char *name),
                      const char *const *names, MhImportStats *stats);
 
+/* An MhImapTraceFunc that appends "C: LINE" (sent) or "S: LINE" to the
+ * GPtrArray of g_free'd strings @user_data. */
+void mh_test_collect_trace (gboolean sent, const char *line,
+                            gpointer user_data);
+/* TRUE when a line of @trace contains @needle. */
+gboolean mh_test_trace_contains (GPtrArray *trace, const char *needle);
+
 /* ---- the test Dovecot (tests/dovecot/with-dovecot) ---- */
 
 /* Gives @path to the mail user (MH_TEST_MAIL_UID:GID); EPERM (not root)
