@@ -629,3 +629,20 @@ mh_test_copy_tree (const char *from, const char *to)
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
+
+char *
+mh_test_work_dir_new (const char *tmpl)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+mh_test_work_dir_clear (char **dir)
+{
+  mh_test_rm_rf (*dir, 0);
+  g_clear_pointer (dir, g_free);
+}

@@ -110,6 +110,10 @@ char *mh_test_summary_mailboxes (const char *json, const char *account);
 /* ---- files ---- */
 
 void mh_test_rm_rf (const char *path, guint depth);
+/* A fresh temporary dir from the template @tmpl ("NAME-XXXXXX"), and its
+ * removal with everything in it, which also frees and NULLs *@dir. */
+char *mh_test_work_dir_new (const char *tmpl);
+void mh_test_work_dir_clear (char **dir);
 /* Copies the tree @from to the absent path @to (cp -a). */
 void mh_test_copy_tree (const char *from, const char *to);
 

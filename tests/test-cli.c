@@ -28,17 +28,13 @@ expect (MhTestRun *r, int want, const char *const *args)
 static void
 setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  work_dir = g_dir_make_tmp ("test-cli-XXXXXX", &error);
-  g_assert_no_error (error);
+  work_dir = mh_test_work_dir_new ("test-cli-XXXXXX");
 }
 
 static void
 teardown (Fixture *fixture, gconstpointer data)
 {
-  mh_test_rm_rf (work_dir, 0);
-  g_clear_pointer (&work_dir, g_free);
+  mh_test_work_dir_clear (&work_dir);
 }
 
 /* ---- help, version, usage errors --------------------------------------- */

@@ -38,17 +38,13 @@ static char *work_dir;
 static void
 setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  work_dir = g_dir_make_tmp ("test-run-gmail-XXXXXX", &error);
-  g_assert_no_error (error);
+  work_dir = mh_test_work_dir_new ("test-run-gmail-XXXXXX");
 }
 
 static void
 teardown (Fixture *fixture, gconstpointer data)
 {
-  mh_test_rm_rf (work_dir, 0);
-  g_clear_pointer (&work_dir, g_free);
+  mh_test_work_dir_clear (&work_dir);
 }
 
 /* A config with account "gm" (profile gmail) on the scripted server. */

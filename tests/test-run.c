@@ -148,18 +148,14 @@ static const char *const std_ids_alice_later =
 static void
 setup (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  work_dir = g_dir_make_tmp ("test-run-XXXXXX", &error);
-  g_assert_no_error (error);
+  work_dir = mh_test_work_dir_new ("test-run-XXXXXX");
   mh_test_mail_reset ();
 }
 
 static void
 teardown (Fixture *fixture, gconstpointer data)
 {
-  mh_test_rm_rf (work_dir, 0);
-  g_clear_pointer (&work_dir, g_free);
+  mh_test_work_dir_clear (&work_dir);
 }
 
 /* ---- 1. profiles and latest N ------------------------------------------ */
