@@ -156,19 +156,6 @@ maildir_names (const char *folder)
   return g_strdupv ((char **) names->pdata);
 }
 
-static const MhImapMailbox *
-find_box (GPtrArray *boxes, const char *name)
-{
-  for (guint i = 0; i < boxes->len; i++)
-    {
-      const MhImapMailbox *mb = g_ptr_array_index (boxes, i);
-
-      if (g_strcmp0 (mb->name, name) == 0)
-        return mb;
-    }
-  return NULL;
-}
-
 static void
 test_list (void)
 {
@@ -192,17 +179,17 @@ test_list (void)
       g_test_message ("%s (%s) role %s", mb->name, mb->name_utf8,
                       mb->role != NULL ? mb->role : "-");
     }
-  mb = find_box (boxes, "INBOX");
+  mb = mh_test_find_box (boxes, "INBOX");
   g_assert_nonnull (mb);
   g_assert_null (mb->role);
-  mb = find_box (boxes, "Sent");
+  mb = mh_test_find_box (boxes, "Sent");
   g_assert_nonnull (mb);
   g_assert_cmpstr (mb->role, ==, "\\Sent");
-  mb = find_box (boxes, "[Gmail]/All Mail");
+  mb = mh_test_find_box (boxes, "[Gmail]/All Mail");
   g_assert_nonnull (mb);
   g_assert_cmpstr (mb->role, ==, "\\All");
   g_assert_cmpint (mb->delimiter, ==, '/');
-  mb = find_box (boxes, "Entw&APw-rfe");
+  mb = mh_test_find_box (boxes, "Entw&APw-rfe");
   g_assert_nonnull (mb);
   g_assert_cmpstr (mb->name_utf8, ==, "Entw\xc3\xbcrfe");
   g_assert_true (mh_imap_session_examine (s, mb->name, &ex, &error));

@@ -205,20 +205,6 @@ test_oauthbearer_fail (void)
   fake_server_assert_done (fs);
 }
 
-static const MhImapMailbox *
-find_box (GPtrArray *boxes, const char *name)
-{
-  for (guint i = 0; i < boxes->len; i++)
-    {
-      const MhImapMailbox *mb = g_ptr_array_index (boxes, i);
-
-      if (g_strcmp0 (mb->name, name) == 0)
-        return mb;
-    }
-  g_error ("mailbox %s not listed", name);
-  return NULL;
-}
-
 static GPtrArray *
 list_from (const char *script, FakeServer **fs_out)
 {
@@ -245,22 +231,24 @@ test_list_special_use (void)
   const MhImapMailbox *mb;
 
   g_assert_cmpuint (boxes->len, ==, 7);
-  mb = find_box (boxes, "INBOX");
+  mb = mh_test_find_box (boxes, "INBOX");
   g_assert_null (mb->role);
   g_assert_cmpint (mb->delimiter, ==, '/');
   g_assert_false (mb->noselect);
-  g_assert_true (find_box (boxes, "[Gmail]")->noselect);
-  g_assert_cmpstr (find_box (boxes, "[Gmail]/All Mail")->role, ==, "\\All");
-  g_assert_cmpstr (find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
+  g_assert_true (mh_test_find_box (boxes, "[Gmail]")->noselect);
+  g_assert_cmpstr (mh_test_find_box (boxes, "[Gmail]/All Mail")->role, ==,
+                   "\\All");
+  g_assert_cmpstr (mh_test_find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
                    "\\Sent");
-  mb = find_box (boxes, "[Gmail]/Sent Mail");
+  mb = mh_test_find_box (boxes, "[Gmail]/Sent Mail");
   g_assert_cmpuint (g_strv_length (mb->flags), ==, 2);
-  g_assert_cmpstr (find_box (boxes, "Entw&APw-rfe")->name_utf8, ==,
+  g_assert_cmpstr (mh_test_find_box (boxes, "Entw&APw-rfe")->name_utf8, ==,
                    "Entw\xc3\xbcrfe");
-  g_assert_cmpstr (find_box (boxes, "Odd \"name\"")->name_utf8, ==,
+  g_assert_cmpstr (mh_test_find_box (boxes, "Odd \"name\"")->name_utf8, ==,
                    "Odd \"name\"");
   /* An undecodable name keeps its raw form. */
-  g_assert_cmpstr (find_box (boxes, "Bad&AGE")->name_utf8, ==, "Bad&AGE");
+  g_assert_cmpstr (mh_test_find_box (boxes, "Bad&AGE")->name_utf8, ==,
+                   "Bad&AGE");
 }
 
 static void
@@ -271,13 +259,14 @@ test_list_plain (void)
   const MhImapMailbox *mb;
 
   g_assert_cmpuint (boxes->len, ==, 3);
-  g_assert_cmpstr (find_box (boxes, "Trash")->role, ==, "\\Trash");
-  g_assert_cmpint (find_box (boxes, "Trash")->delimiter, ==, '.');
-  mb = find_box (boxes, "Gone");
+  g_assert_cmpstr (mh_test_find_box (boxes, "Trash")->role, ==, "\\Trash");
+  g_assert_cmpint (mh_test_find_box (boxes, "Trash")->delimiter, ==, '.');
+  mb = mh_test_find_box (boxes, "Gone");
   g_assert_true (mb->noselect);
   g_assert_cmpint (mb->delimiter, ==, '\0');
-  g_assert_null (find_box (boxes, "INBOX")->role);
-  g_assert_cmpuint (g_strv_length (find_box (boxes, "INBOX")->flags), ==, 0);
+  g_assert_null (mh_test_find_box (boxes, "INBOX")->role);
+  g_assert_cmpuint (
+      g_strv_length (mh_test_find_box (boxes, "INBOX")->flags), ==, 0);
 }
 
 static void
@@ -287,10 +276,12 @@ test_list_xlist (void)
   g_autoptr(GPtrArray) boxes = list_from ("list-xlist.txt", &fs);
 
   g_assert_cmpuint (boxes->len, ==, 4);
-  g_assert_null (find_box (boxes, "Inbox")->role);
-  g_assert_cmpstr (find_box (boxes, "[Gmail]/All Mail")->role, ==, "\\All");
-  g_assert_cmpstr (find_box (boxes, "[Gmail]/Spam")->role, ==, "\\Junk");
-  g_assert_cmpstr (find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
+  g_assert_null (mh_test_find_box (boxes, "Inbox")->role);
+  g_assert_cmpstr (mh_test_find_box (boxes, "[Gmail]/All Mail")->role, ==,
+                   "\\All");
+  g_assert_cmpstr (mh_test_find_box (boxes, "[Gmail]/Spam")->role, ==,
+                   "\\Junk");
+  g_assert_cmpstr (mh_test_find_box (boxes, "[Gmail]/Sent Mail")->role, ==,
                    "\\Sent");
 }
 

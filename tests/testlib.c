@@ -166,6 +166,20 @@ mh_test_import (const char *out, char *(*corpus) (const char *name),
     g_test_message ("failure: %s", (char *) stats->failures->pdata[i]);
 }
 
+const MhImapMailbox *
+mh_test_find_box (GPtrArray *boxes, const char *name)
+{
+  for (guint i = 0; i < boxes->len; i++)
+    {
+      const MhImapMailbox *mb = g_ptr_array_index (boxes, i);
+
+      if (g_strcmp0 (mb->name, name) == 0)
+        return mb;
+    }
+  g_error ("mailbox %s not listed", name);
+  return NULL;
+}
+
 void
 mh_test_collect_trace (gboolean sent, const char *line, gpointer user_data)
 {

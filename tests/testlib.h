@@ -66,6 +66,10 @@ GBytes *mh_test_data_bytes (const char *first, ...) G_GNUC_NULL_TERMINATED;
 void mh_test_import (const char *out, char *(*corpus) (const char *name),
                      const char *const *names, MhImportStats *stats);
 
+/* The mailbox named @name in @boxes (a GPtrArray of MhImapMailbox);
+ * aborts the test when it is not there. */
+const MhImapMailbox *mh_test_find_box (GPtrArray *boxes, const char *name);
+
 /* An MhImapTraceFunc that appends "C: LINE" (sent) or "S: LINE" to the
  * GPtrArray of g_free'd strings @user_data. */
 void mh_test_collect_trace (gboolean sent, const char *line,
