@@ -330,7 +330,8 @@ mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
   return mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, error);
 }
 
-/* message.json lists every location: rewrite it from the store's. */
+/* message.json lists every location: rewrite it from the store's.
+ * @src is the copy just seen, or NULL. */
 static gboolean
 refresh_locations (MhArchive *a, const MhStoreMessage *m,
                    const MhArchiveSource *src, GError **error)
@@ -353,11 +354,16 @@ refresh_locations (MhArchive *a, const MhStoreMessage *m,
   meta.account = a->account;
   meta.locations = (const MhLocation *) arr->data;
   meta.n_locations = arr->len;
-  meta.gmail_msgid = m->gm_msgid;
-  meta.gmail_thrid = src->gm_thrid;
-  meta.gmail_labels = src->gm_labels;
-  meta.flags = src->flags;
-  meta.internaldate = src->internaldate;
+  /* Without a source (a location forgotten, not a copy seen), flags,
+   * INTERNALDATE and the Gmail fields already written stay as they are. */
+  if (src != NULL)
+    {
+      meta.gmail_msgid = m->gm_msgid;
+      meta.gmail_thrid = src->gm_thrid;
+      meta.gmail_labels = src->gm_labels;
+      meta.flags = src->flags;
+      meta.internaldate = src->internaldate;
+    }
 
   parent = mh_archive_message_parent (a, m, error);
   if (parent < 0)
@@ -396,6 +402,17 @@ mh_archive_add_location (MhArchive *a, const char *key,
       return FALSE;
     }
   return record_location (a, m, src, error);
+}
+
+gboolean
+mh_archive_refresh_locations (MhArchive *a, const char *key, GError **error)
+{
+  g_autoptr(MhStoreMessage) m = NULL;
+
+  if (!mark_layout_pending (a, error)
+      || !mh_store_lookup_key (a->store, key, &m, error))
+    return FALSE;
+  return m == NULL || refresh_locations (a, m, NULL, error);
 }
 
 static gboolean

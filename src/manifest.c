@@ -349,8 +349,18 @@ mh_manifest_set_locations (JsonNode *root, const MhWriteMeta *meta)
       const char *key = key_order[i];
       JsonObject *from = NULL;
 
-      if (is_location_key (key) || (strcmp (key, "gmail") == 0
-                                    && json_object_has_member (fresh, key)))
+      /* Flags and INTERNALDATE describe a copy on the server: when the
+       * caller knows none (a location forgotten, not a new copy seen),
+       * the ones already written stay. */
+      gboolean keep = meta != NULL
+                      && ((strcmp (key, "flags") == 0 && meta->flags == NULL)
+                          || (strcmp (key, "internaldate") == 0
+                              && meta->internaldate == 0));
+
+      if ((is_location_key (key) && !(keep && json_object_has_member (old,
+                                                                       key)))
+          || (strcmp (key, "gmail") == 0
+              && json_object_has_member (fresh, key)))
         from = fresh;
       else if (json_object_has_member (old, key))
         from = old;

@@ -366,9 +366,37 @@ search_criteria (RunAccount *ra)
 }
 
 /* One attempt: EXAMINE, pick the UIDs, fetch what is missing. */
+/* After a UIDVALIDITY change the store forgets the mailbox's UIDs; the
+ * messages found again get their new locations when they are matched,
+ * and the rest (outside "latest", or gone) must not keep listing the old
+ * UIDs in message.json either. */
+static gboolean
+refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
+                   GPtrArray *keys, GError **error)
+{
+  MhStore *store = mh_archive_get_store (ra->archive);
+
+  for (guint i = 0; keys != NULL && i < keys->len; i++)
+    {
+      g_autoptr(GPtrArray) locs = NULL;
+      gboolean found = FALSE;
+
+      if (!mh_store_list_locations (store, keys->pdata[i], &locs, error))
+        return FALSE;
+      for (guint j = 0; j < locs->len && !found; j++)
+        found = strcmp (((MhStoreLocation *) locs->pdata[j])->mailbox,
+                        mb->name_utf8) == 0;
+      if (!found
+          && !mh_archive_refresh_locations (ra->archive, keys->pdata[i],
+                                            error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
-           GError **error)
+           GPtrArray **forgotten, GError **error)
 {
   MhStore *store = mh_archive_get_store (ra->archive);
   g_autoptr(GArray) uids = NULL;
@@ -385,9 +413,15 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
   if (!mh_imap_session_examine (ra->session, mb->name, &ex, error))
     return FALSE;
-  if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error)
-      || !mh_store_check_uidvalidity (store, mb->name_utf8, ex.uidvalidity,
-                                      &changed, error))
+  if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error))
+    return FALSE;
+  if (before != NULL && before->uidvalidity != 0
+      && before->uidvalidity != ex.uidvalidity && *forgotten == NULL
+      && !mh_store_list_mailbox_keys (store, mb->name_utf8, forgotten,
+                                      error))
+    return FALSE;
+  if (!mh_store_check_uidvalidity (store, mb->name_utf8, ex.uidvalidity,
+                                   &changed, error))
     return FALSE;
   if (changed)
     mh_run_log (ra, MH_RUN_LOG_WARNING,
@@ -453,7 +487,8 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
       if (!ok)
         return FALSE;
     }
-  if (!mh_archive_flush (ra->archive, error))
+  if (!refresh_forgotten (ra, mb, *forgotten, error)
+      || !mh_archive_flush (ra->archive, error))
     return FALSE;
   if ((before == NULL || before->uidnext != ex.uidnext || pending->len > 0)
       && !mh_store_mailbox_synced (store, mb->name_utf8, ex.uidnext,
@@ -468,6 +503,7 @@ gboolean
 mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
 {
+  g_autoptr(GPtrArray) forgotten = NULL;
   gboolean counted = FALSE;
   guint throttled = 0;
 
@@ -484,7 +520,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
               return FALSE;
             }
         }
-      else if (sync_once (ra, mb, &counted, &local))
+      else if (sync_once (ra, mb, &counted, &forgotten, &local))
         return TRUE;
 
       if (!mh_run_error_is_transient (local))

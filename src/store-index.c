@@ -344,6 +344,25 @@ mh_store_list_locations (MhStore *store, const char *key,
                        error);
 }
 
+static gpointer
+read_key (sqlite3_stmt *stmt)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+}
+
+gboolean
+mh_store_list_mailbox_keys (MhStore *store, const char *mailbox,
+                            GPtrArray **keys_out, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  *keys_out = NULL;
+  stmt = mh_store_stmt (store, ST_MAILBOX_KEYS, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  return collect_rows (store, stmt, read_key, g_free, keys_out, error);
+}
+
 /* Attachments. */
 
 gboolean

@@ -373,6 +373,57 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* ---- (b2) a new UIDVALIDITY with "latest" smaller than the mailbox ----- */
+
+/* The messages outside the newest N are not matched again, so the store
+ * has no location for them any more: their message.json must not keep
+ * listing the forgotten UIDs, and keeps its flags and Gmail fields. */
+static void
+test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autoptr(JsonNode) g1 = NULL;
+  g_autoptr(JsonNode) g3 = NULL;
+  g_autofree char *gm1 = NULL;
+  g_autofree char *locs1 = NULL;
+  g_autofree char *locs3 = NULL;
+  JsonObject *o1;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+
+  gmail_mail (server, 8, 100, GM_ID1);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-n", "1", "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 1);
+  mh_test_run_clear (&r);
+
+  g3 = message_json (acct, "g3");
+  locs3 = locations_of (g3);
+  g_assert_cmpstr (locs3, ==, GM_ALL_MAIL " 8 103");
+  g1 = message_json (acct, "g1");
+  o1 = json_node_get_object (g1);
+  locs1 = locations_of (g1);
+  g_assert_cmpstr (locs1, ==, "");
+  g_assert_true (json_object_get_null_member (o1, "uid"));
+  g_assert_true (json_object_get_null_member (o1, "mailbox"));
+  gm1 = gmail_of (g1);
+  g_assert_cmpstr (gm1, ==, "1781234567890123001 1781234567890123001 "
+                   "\\Inbox|\\Important|Project X");
+  g_assert_cmpstr (json_array_get_string_element (
+                       json_object_get_array_member (o1, "flags"), 0),
+                   ==, "\\Seen");
+  mh_test_assert_clean (out);
+}
+
 /* ---- (c) Gmail's thread id joins what no header links ------------------ */
 
 static void
@@ -763,6 +814,8 @@ main (int argc, char **argv)
               test_gmail_first_run, teardown);
   g_test_add ("/run-gmail/new-uidvalidity", Fixture, NULL, setup,
               test_gmail_new_uidvalidity, teardown);
+  g_test_add ("/run-gmail/new-uidvalidity-latest", Fixture, NULL, setup,
+              test_gmail_new_uidvalidity_latest, teardown);
   g_test_add ("/run-gmail/thread-id", Fixture, NULL, setup,
               test_gmail_thread_id, teardown);
   g_test_add ("/run-gmail/throttled", Fixture, NULL, setup,

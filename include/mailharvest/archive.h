@@ -129,6 +129,12 @@ void mh_archive_add_async (MhArchive *archive, const char *raw_path,
 MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,
                                                  gboolean wait);
 
+/* Rewrites the message.json of the stored message @key with the
+ * locations the store has for it now (after a UIDVALIDITY change made the
+ * store forget some), keeping its flags and Gmail fields. */
+gboolean mh_archive_refresh_locations (MhArchive *archive, const char *key,
+                                       GError **error);
+
 /* Makes what was added so far durable (one sync of the file system)
  * and commits the store's open batch. */
 gboolean mh_archive_flush (MhArchive *archive, GError **error);

@@ -222,6 +222,11 @@ gboolean mh_store_add_location (MhStore *store, const char *key,
 gboolean mh_store_list_locations (MhStore *store, const char *key,
                                   GPtrArray **locs_out, GError **error);
 
+/* Sets *@keys_out to a GPtrArray of char* (owned): the keys of the
+ * messages with a location in @mailbox, under any UIDVALIDITY, sorted. */
+gboolean mh_store_list_mailbox_keys (MhStore *store, const char *mailbox,
+                                     GPtrArray **keys_out, GError **error);
+
 /* Attachments. */
 
 /* Replaces the attachment index of message @key (which must exist) with
