@@ -107,8 +107,10 @@ assert_sane (MhMessage *msg)
   for (guint i = 0; i < msg->attachments->len; i++)
     {
       MhAttachment *att = att_at (msg, i);
+      /* Every attachment can be written out, whatever the damage. */
       g_autoptr(GByteArray) b = content (msg, att);
 
+      g_assert_nonnull (b);
       assert_clean (att->filename);
       g_assert_true (att->filename != NULL || att->fallback_name != NULL);
       g_assert_nonnull (att->content_type);
