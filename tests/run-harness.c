@@ -646,3 +646,95 @@ mh_test_work_dir_clear (char **dir)
   mh_test_rm_rf (*dir, 0);
   g_clear_pointer (dir, g_free);
 }
+
+/* message.json of an archive */
+
+/* The parsed message.json of message @id (without "@domain") in
+ * ACCOUNT_DIR, found through threads.json. */
+JsonNode *
+mh_test_message_json (const char *acct_dir, const char *id)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) mp = json_parser_new ();
+  g_autofree char *want = g_strdup_printf ("<%s@test.example>", id);
+  JsonArray *threads = mh_test_load_threads (parser, acct_dir);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < json_array_get_length (threads); i++)
+    {
+      JsonObject *t = json_array_get_object_element (threads, i);
+      JsonArray *msgs = json_object_get_array_member (t, "messages");
+
+      for (guint j = 0; j < json_array_get_length (msgs); j++)
+        {
+          JsonObject *m = json_array_get_object_element (msgs, j);
+          const char *mid = json_object_get_string_member (m, "message_id");
+          g_autofree char *path = NULL;
+
+          if (g_strcmp0 (mid, want) != 0
+              && !(g_str_has_prefix (mid, id)
+                   && strcmp (mid + strlen (id), "@test.example") == 0))
+            continue;
+          path = g_build_filename (acct_dir, "threads",
+                                   json_object_get_string_member (t, "dir"),
+                                   json_object_get_string_member (m, "dir"),
+                                   "message.json", NULL);
+          json_parser_load_from_file (mp, path, &error);
+          g_assert_no_error (error);
+          return json_node_copy (json_parser_get_root (mp));
+        }
+    }
+  g_error ("no message %s in %s/threads.json", id, acct_dir);
+  return NULL;
+}
+
+gint64
+mh_test_member_int (JsonNode *node, const char *name)
+{
+  return json_object_get_int_member (json_node_get_object (node), name);
+}
+
+/* The locations of a message.json as "MAILBOX UIDVALIDITY UID" lines
+ * joined with '|'. */
+char *
+mh_test_locations_of (JsonNode *node)
+{
+  JsonArray *a = json_object_get_array_member (json_node_get_object (node),
+                                               "mailboxes");
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+
+      g_string_append_printf (s, "%s%s %" G_GINT64_FORMAT " %"
+                              G_GINT64_FORMAT, i > 0 ? "|" : "",
+                              json_object_get_string_member (o, "mailbox"),
+                              json_object_get_int_member (o, "uidvalidity"),
+                              json_object_get_int_member (o, "uid"));
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* A listing in which message.json lines keep only their path: what must
+ * not change when only the locations of messages change. */
+char *
+mh_test_listing_without_manifests (const char *dir)
+{
+  g_autofree char *full = mh_test_listing (dir);
+  g_auto(GStrv) lines = g_strsplit (full, "\n", -1);
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *sp = strchr (lines[i], ' ');
+
+      if (sp != NULL && sp - lines[i] > 13
+          && strncmp (sp - 13, "/message.json", 13) == 0)
+        *sp = '\0';
+      if (lines[i][0] != '\0')
+        g_string_append_printf (s, "%s\n", lines[i]);
+    }
+  return g_string_free (s, FALSE);
+}
+

@@ -117,4 +117,15 @@ void mh_test_work_dir_clear (char **dir);
 /* Copies the tree @from to the absent path @to (cp -a). */
 void mh_test_copy_tree (const char *from, const char *to);
 
+/* The parsed message.json of message @id (without "@domain") in
+ * ACCOUNT_DIR, found through threads.json (transfer full). */
+JsonNode *mh_test_message_json (const char *acct_dir, const char *id);
+gint64 mh_test_member_int (JsonNode *node, const char *name);
+/* The "mailboxes" of a message.json as "MAILBOX UIDVALIDITY UID" joined
+ * with '|'. */
+char *mh_test_locations_of (JsonNode *node);
+/* mh_test_listing() with message.json lines cut to their path: what must
+ * not change when only locations change. */
+char *mh_test_listing_without_manifests (const char *dir);
+
 G_END_DECLS
