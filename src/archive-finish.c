@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "archive-private.h"
+#include "mailharvest/writeback.h"
 #include "mailharvest/error.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/writer.h"
@@ -604,6 +605,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                    a->dir, g_strerror (saved));
       goto out;
     }
+  mh_writeback_drop_all ();
   if (unlinkat (a->account_fd, MH_ARCHIVE_PENDING_MARK, 0) != 0
       && errno != ENOENT)
     {

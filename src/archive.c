@@ -11,6 +11,7 @@
 #include "archive-private.h"
 #include "mailharvest/error.h"
 #include "mailharvest/sha256.h"
+#include "mailharvest/writeback.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/msgid.h"
 #include "mailharvest/writer.h"
@@ -169,6 +170,8 @@ mh_archive_free (MhArchive *a)
       (void) mh_archive_commit (a, &error);
     }
   g_clear_pointer (&a->store, mh_store_free);
+  /* Closes what the writer queued (writeback.h). */
+  mh_writeback_drop_all ();
   if (a->tmp_fd >= 0)
     close (a->tmp_fd);
   if (a->incoming_fd >= 0)
@@ -257,6 +260,8 @@ mh_archive_commit (MhArchive *a, GError **error)
                    a->dir, g_strerror (saved));
       return FALSE;
     }
+  /* Everything written so far is clean now: let its pages go. */
+  mh_writeback_drop_all ();
   a->batch_count = 0;
   return mh_store_commit (a->store, error);
 }

@@ -11,6 +11,7 @@
 #include "mailharvest/error.h"
 #include "mailharvest/sha256.h"
 #include "mailharvest/safename.h"
+#include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
 /* See mh_writer_set_sync(). */
@@ -20,6 +21,9 @@ void
 mh_writer_set_sync (gboolean sync)
 {
   writer_sync = sync;
+  /* Without a sync per file, the caller syncs the file system per batch
+   * and calls mh_writeback_drop_all() after it. */
+  mh_writeback_enable (!sync);
 }
 
 #define COPY_CHUNK 65536
@@ -224,11 +228,17 @@ create_file (int dir_fd, const char *name, GError **error)
 /* fdatasync before close: the rename that publishes the dir must not
  * reach the disk before the data it points to. */
 static gboolean
-finish_file (int fd, const char *name, GError **error)
+finish_file (int fd, const char *name, guint64 size, GError **error)
 {
   gboolean ok = TRUE;
 
-  if (writer_sync && fdatasync (fd) != 0)
+  if (!writer_sync)
+    {
+      /* Closed later; write errors show at the caller's syncfs. */
+      mh_writeback_add (fd, size);
+      return TRUE;
+    }
+  if (fdatasync (fd) != 0)
     ok = io_error (error, "cannot sync", name);
   if (close (fd) != 0 && ok)
     ok = io_error (error, "cannot close", name);
@@ -248,7 +258,7 @@ write_file (int dir_fd, const char *name, const char *data, gsize len,
       close (fd);
       return FALSE;
     }
-  return finish_file (fd, name, error);
+  return finish_file (fd, name, len, error);
 }
 
 /* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
@@ -290,7 +300,7 @@ copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
       close (out);
       return FALSE;
     }
-  return finish_file (out, name, error);
+  return finish_file (out, name, *size_out, error);
 }
 
 static gboolean
@@ -372,7 +382,7 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
       close (sink.fd);
       return FALSE;
     }
-  if (!finish_file (sink.fd, name, error))
+  if (!finish_file (sink.fd, name, sink.size, error))
     return FALSE;
 
   w = g_new0 (MhWrittenAttachment, 1);
@@ -525,10 +535,15 @@ put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
           else if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
             return FALSE;
           /* The data may still be in the page cache only. */
-          if (!writer_sync)
-            return TRUE;
           fd = openat (dir_fd, "message.eml",
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+          if (!writer_sync)
+            {
+              /* Its pages are dropped once written back (writeback.h);
+               * without an fd they just stay cached. */
+              mh_writeback_add (fd, *size);
+              return TRUE;
+            }
           if (fd < 0 || fdatasync (fd) != 0)
             {
               if (fd >= 0)

@@ -1,0 +1,42 @@
+/* writeback.h - keep an archive run from filling the page cache.
+ *
+ * An archive run writes every byte once (message.eml, attachments, bodies)
+ * and reads almost none of it back.  Left to the kernel, those bytes stay
+ * in the page cache as dirty, then clean pages: a 20 GB run pushes out
+ * everything else the machine had cached, and each new page is a fresh
+ * allocation (on virtual machines with free page reporting, a host page
+ * fault too; on the 2-core benchmark VM that is most of the run's system
+ * time).
+ *
+ * Files the writer has finished are handed here instead of closed.  A big
+ * one gets its write-back started at once (sync_file_range WRITE, which
+ * does not wait and makes nothing durable: durability stays with the
+ * archive's syncfs before each commit).  When the queue holds more than a
+ * few tens of MB, the oldest files are waited for and their pages dropped
+ * (POSIX_FADV_DONTNEED); after a syncfs every queued file is clean and
+ * mh_writeback_drop_all() drops them all without waiting.  The pages come
+ * back to the allocator warm, and the next files reuse them.
+ *
+ * Only cache state changes here: a failure of any of these calls is
+ * ignored, as the data is the same either way.  Write errors surface at
+ * the syncfs that follows.  Thread-safe.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Takes @fd (open on a regular file the caller has finished writing,
+ * @size bytes) and closes it later.  Before mh_writeback_enable() it is
+ * closed at once. */
+void mh_writeback_add (int fd, guint64 size);
+
+/* Drops and closes every queued file.  Call after the file system was
+ * synced (the pages are clean then, so nothing waits). */
+void mh_writeback_drop_all (void);
+
+/* Turns queueing on or off; off drops and closes what is queued. */
+void mh_writeback_enable (gboolean enable);
+
+G_END_DECLS
