@@ -1,5 +1,18 @@
-/* archive-async.c - a worker thread that parses and writes while the
- * network thread keeps reading. */
+/* archive-async.c - worker threads that parse and write while the network
+ * thread keeps reading.
+ *
+ * Each worker takes the next queued file and prepares it (dedupe lookups,
+ * parse, message dir written into .incoming) in parallel with the others;
+ * prepared files are recorded in the store strictly in queue order, by
+ * whichever worker completes the one before.  The
+ * archive so ends up exactly as if the files had been added one by one:
+ * which of two copies of a message is kept, and every record, follows the
+ * queue, whatever thread finished first.
+ *
+ * Two copies with the same bytes must not be written at once (they would
+ * get the same dir): the first queued claims the hash, and a later one
+ * with a claimed hash does all its work in its record step, after the
+ * first is recorded, where it finds it stored. */
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -13,9 +26,11 @@ typedef struct {
   GStrv flags;
   GStrv labels;
   char *sha256;
+  guint64 seq;
+  gboolean claimed;      /* sha256 is ours in a->inflight */
 } Job;
 
-/* The worker's sentinel: stop. */
+/* The workers' sentinel: stop. */
 static Job stop_job;
 
 static void
@@ -40,6 +55,64 @@ mh_archive_completion_free (MhArchiveCompletion *c)
   g_free (c);
 }
 
+typedef struct {
+  Job *job;
+  MhArchivePrep prep;
+  MhArchiveCompletion *completion;
+  gboolean ok;
+} Ready;
+
+/* Records @r (a->lock held) and hands its completion over. */
+static void
+record (MhArchive *a, Ready *r)
+{
+  Job *j = r->job;
+  MhArchiveCompletion *c = r->completion;
+
+  if (r->ok)
+    r->ok = mh_archive_record (a, j->path, TRUE, &j->src, &r->prep,
+                               &c->result, &c->error);
+  if (!r->ok)
+    (void) g_unlink (j->path);
+  if (j->claimed)
+    g_hash_table_remove (a->inflight, j->sha256);
+  /* Pushed under the lock: completions come out in queue order. */
+  g_async_queue_push (a->done, c);
+  mh_archive_prep_clear (&r->prep);
+  job_free (j);
+  g_free (r);
+}
+
+/* Prepares @j, then records every prepared job whose turn has come: the
+ * thread that finished a job does not wait for the turn of its own, it
+ * goes on with the next while whoever completes the one before records
+ * it. */
+static void
+run_job (MhArchive *a, Job *j)
+{
+  Ready *r = g_new0 (Ready, 1);
+
+  r->job = j;
+  r->prep.kind = MH_PREP_SERIAL;
+  r->completion = g_new0 (MhArchiveCompletion, 1);
+  r->completion->mailbox = g_strdup (j->mailbox);
+  r->completion->uid = j->src.uid;
+  r->ok = TRUE;
+  if (j->claimed)
+    r->ok = mh_archive_prepare (a, j->path, TRUE, &j->src, FALSE, &r->prep,
+                                &r->completion->error);
+
+  g_mutex_lock (&a->lock);
+  g_hash_table_insert (a->prepared, &j->seq, r);
+  while ((r = g_hash_table_lookup (a->prepared, &a->next_record)) != NULL)
+    {
+      g_hash_table_remove (a->prepared, &a->next_record);
+      a->next_record++;
+      record (a, r);
+    }
+  g_mutex_unlock (&a->lock);
+}
+
 static gpointer
 worker (gpointer data)
 {
@@ -48,20 +121,27 @@ worker (gpointer data)
   for (;;)
     {
       Job *j = g_async_queue_pop (a->jobs);
-      MhArchiveCompletion *c;
 
       if (j == &stop_job)
         break;
-      c = g_new0 (MhArchiveCompletion, 1);
-      c->mailbox = g_strdup (j->mailbox);
-      c->uid = j->src.uid;
-      if (!mh_archive_add (a, j->path, TRUE, &j->src, &c->result,
-                           &c->error))
-        (void) g_unlink (j->path);
-      job_free (j);
-      g_async_queue_push (a->done, c);
+      run_job (a, j);
     }
   return NULL;
+}
+
+static void
+start_workers (MhArchive *a)
+{
+  guint n = CLAMP (g_get_num_processors (), 1, MH_ARCHIVE_MAX_WORKERS);
+
+  a->jobs = g_async_queue_new ();
+  a->done = g_async_queue_new ();
+  a->inflight = g_hash_table_new (g_str_hash, g_str_equal);
+  a->prepared = g_hash_table_new (g_int64_hash, g_int64_equal);
+  a->next_seq = a->next_record = 0;
+  for (guint i = 0; i < n; i++)
+    a->workers[i] = g_thread_new ("archive", worker, a);
+  a->n_workers = n;
 }
 
 void
@@ -70,12 +150,8 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
 {
   Job *j = g_new0 (Job, 1);
 
-  if (a->worker == NULL)
-    {
-      a->jobs = g_async_queue_new ();
-      a->done = g_async_queue_new ();
-      a->worker = g_thread_new ("archive", worker, a);
-    }
+  if (a->n_workers == 0)
+    start_workers (a);
   /* Bound the queue: wait for a result when it is full.  Results that
    * arrive meanwhile are kept for the caller. */
   while (a->outstanding >= MH_ARCHIVE_QUEUE)
@@ -95,6 +171,16 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
   j->src.gm_labels = (const char *const *) j->labels;
   j->sha256 = g_strdup (src->sha256);
   j->src.sha256 = j->sha256;
+  j->seq = a->next_seq++;
+  /* Without a hash, or with one another queued job is writing, the job
+   * is done whole in its turn (see above). */
+  g_mutex_lock (&a->lock);
+  if (j->sha256 != NULL && !g_hash_table_contains (a->inflight, j->sha256))
+    {
+      g_hash_table_add (a->inflight, j->sha256);
+      j->claimed = TRUE;
+    }
+  g_mutex_unlock (&a->lock);
   a->outstanding++;
   g_async_queue_push (a->jobs, j);
 }
@@ -121,11 +207,13 @@ mh_archive_next_completion (MhArchive *a, gboolean wait)
 void
 mh_archive_stop_worker (MhArchive *a)
 {
-  if (a->worker == NULL)
+  if (a->n_workers == 0)
     return;
-  g_async_queue_push (a->jobs, &stop_job);
-  g_thread_join (a->worker);
-  a->worker = NULL;
+  for (guint i = 0; i < a->n_workers; i++)
+    g_async_queue_push (a->jobs, &stop_job);
+  for (guint i = 0; i < a->n_workers; i++)
+    g_thread_join (a->workers[i]);
+  a->n_workers = 0;
   g_list_free_full (a->ready, (GDestroyNotify) mh_archive_completion_free);
   a->ready = NULL;
   for (;;)
@@ -139,4 +227,6 @@ mh_archive_stop_worker (MhArchive *a)
   a->outstanding = 0;
   g_clear_pointer (&a->jobs, g_async_queue_unref);
   g_clear_pointer (&a->done, g_async_queue_unref);
+  g_clear_pointer (&a->inflight, g_hash_table_unref);
+  g_clear_pointer (&a->prepared, g_hash_table_unref);
 }

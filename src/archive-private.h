@@ -8,6 +8,9 @@
 /* In OUTPUT/ACCOUNT while messages may wait for mh_archive_finish(). */
 #define MH_ARCHIVE_PENDING_MARK ".layout-pending"
 
+/* Worker threads parsing and writing at most (one per CPU up to this). */
+#define MH_ARCHIVE_MAX_WORKERS 4
+
 struct _MhArchive {
   MhArchiveOptions options;  /* output and account not kept here */
   char *account;
@@ -19,15 +22,56 @@ struct _MhArchive {
   int incoming_fd;
   int tmp_fd;
   MhStore *store;
-  GThread *worker;           /* archive-async.c, or NULL */
+  GMutex lock;               /* the store, and the fields below it */
+  GThread *workers[MH_ARCHIVE_MAX_WORKERS]; /* archive-async.c */
+  guint n_workers;           /* 0 until the first asynchronous add */
   GAsyncQueue *jobs;
   GAsyncQueue *done;
   GList *ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
+  guint64 next_seq;          /* given to the next queued job */
+  guint64 next_record;       /* the job whose turn it is to record */
+  GHashTable *prepared;      /* seq -> prepared job waiting for its turn */
+  GHashTable *inflight;      /* sha256 -> job writing that message */
   gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
 };
+
+/* What the parallel part of an add found or did (mh_archive_prepare). */
+typedef enum {
+  MH_PREP_SERIAL,     /* nothing yet: all of it is done in the record step */
+  MH_PREP_KNOWN,      /* this location is stored already */
+  MH_PREP_DUPLICATE,  /* the message is stored already: existing */
+  MH_PREP_WRITTEN     /* its dir is in .incoming: message, attachments */
+} MhPrepKind;
+
+typedef struct {
+  MhPrepKind kind;
+  char *key;
+  char *msgid;
+  MhStoreMessage *existing;
+  MhStoreMessage *message;
+  GPtrArray *attachments;    /* MhStoreAttachment* */
+  guint n_warnings;
+} MhArchivePrep;
+
+void mh_archive_prep_clear (MhArchivePrep *p);
+
+/* The part of mh_archive_add() that may run on several threads at once:
+ * dedupe lookups, parse, and writing the message dir into .incoming.
+ * @locked: the caller holds a->lock already. */
+gboolean mh_archive_prepare (MhArchive *a, const char *raw_path,
+                             gboolean move, const MhArchiveSource *src,
+                             gboolean locked, MhArchivePrep *p,
+                             GError **error);
+
+/* The rest, with a->lock held and in queue order: records what @p found
+ * (after mh_archive_prepare(), or all of it for MH_PREP_SERIAL). */
+gboolean mh_archive_record (MhArchive *a, const char *raw_path,
+                            gboolean move, const MhArchiveSource *src,
+                            MhArchivePrep *p,
+                            MhArchiveAddResult *result_out, GError **error);
 
 /* Appends the names in @dir_fd (but . and ..) to @names, sorted. */
 gboolean mh_archive_list_dir (int dir_fd, GPtrArray *names, GError **error);

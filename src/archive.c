@@ -102,6 +102,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
 
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
   a->tmp_fd = -1;
+  g_mutex_init (&a->lock);
   a->options = *options;
   a->options.output = NULL;
   a->options.account = NULL;
@@ -185,6 +186,7 @@ mh_archive_free (MhArchive *a)
   g_free (a->account);
   g_free (a->dir);
   g_free (a->tmp_dir);
+  g_mutex_clear (&a->lock);
   g_free (a);
 }
 
@@ -446,11 +448,11 @@ first_participant (const MhMessage *msg)
  * and sender.  Two different messages with one id (it happens) differ in
  * one of those and are both kept. */
 static gboolean
-find_same_message (MhArchive *a, const char *msgid, const MhMessage *msg,
-                   MhStoreMessage **found_out, GError **error)
+find_same_message (MhArchive *a, const char *msgid, gint64 date,
+                   const char *from, MhStoreMessage **found_out,
+                   GError **error)
 {
   g_autoptr(GPtrArray) cands = NULL;
-  const char *from = first_participant (msg);
 
   *found_out = NULL;
   if (msgid == NULL)
@@ -461,7 +463,7 @@ find_same_message (MhArchive *a, const char *msgid, const MhMessage *msg,
     {
       MhStoreMessage *c = cands->pdata[i];
 
-      if (c->date == msg->date && g_strcmp0 (c->from_addr, from) == 0)
+      if (c->date == date && g_strcmp0 (c->from_addr, from) == 0)
         {
           *found_out = g_ptr_array_steal_index (cands, i);
           return TRUE;
@@ -492,83 +494,14 @@ store_attachments (const MhWriteResult *res)
   return out;
 }
 
-static void
-discard_raw (const char *raw_path, gboolean move)
+/* What the store will say about a message just written. */
+static MhStoreMessage *
+store_message (const MhMessage *msg, const char *key, const char *msgid,
+               const MhArchiveSource *src, const MhWriteResult *res,
+               const char *dir)
 {
-  if (move)
-    (void) g_unlink (raw_path);
-}
-
-gboolean
-mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
-                const MhArchiveSource *src, MhArchiveAddResult *result_out,
-                GError **error)
-{
-  g_autofree char *key = NULL;
-  g_autofree char *msgid = NULL;
-  g_autofree char *dir = NULL;
-  g_autoptr(MhStoreMessage) existing = NULL;
-  g_autoptr(MhMessage) msg = NULL;
-  g_autoptr(MhWriteResult) res = NULL;
-  g_autoptr(MhStoreMessage) m = NULL;
-  g_autoptr(GPtrArray) atts = NULL;
-  g_autoptr(GString) participants = g_string_new (NULL);
-  MhParseOptions popts = { 0 };
-  MhLocation loc = { src->mailbox, src->uidvalidity, src->uid };
-  MhWriteMeta meta = { 0 };
-  gboolean known;
-
-  memset (result_out, 0, sizeof *result_out);
-  if (!mark_layout_pending (a, error)
-      || !location_known (a, src, &known, error))
-    return FALSE;
-  if (known)
-    {
-      discard_raw (raw_path, move);
-      result_out->status = MH_ARCHIVE_KNOWN;
-      return TRUE;
-    }
-
-  key = src->sha256 != NULL ? g_strdup (src->sha256)
-                            : hash_file (raw_path, error);
-  if (key == NULL)
-    return FALSE;
-  if (!mh_store_lookup_key (a->store, key, &existing, error))
-    return FALSE;
-  if (existing == NULL)
-    {
-      popts.fallback_date = src->internaldate;
-      msg = mh_message_parse_file (raw_path, &popts, error);
-      if (msg == NULL)
-        return FALSE;
-      msgid = mh_msgid_normalize (msg->message_id);
-      if (!find_same_message (a, msgid, msg, &existing, error))
-        return FALSE;
-    }
-  if (existing != NULL)
-    {
-      discard_raw (raw_path, move);
-      if (!record_location (a, existing, src, error))
-        return FALSE;
-      result_out->status = MH_ARCHIVE_DUPLICATE;
-      result_out->key = g_strdup (existing->key);
-      return TRUE;
-    }
-
-  dir = mh_layout_message_dir (msg->date, key);
-  meta.account = a->account;
-  meta.locations = &loc;
-  meta.n_locations = 1;
-  meta.gmail_msgid = src->gm_msgid;
-  meta.gmail_thrid = src->gm_thrid;
-  meta.gmail_labels = src->gm_labels;
-  meta.flags = src->flags;
-  meta.internaldate = src->internaldate;
-  meta.raw_sha256 = key;
-  if (!mh_writer_write_message (a->incoming_fd, dir, raw_path, move, msg,
-                                &meta, &res, error))
-    return FALSE;
-  mh_debug_kill_point ("written");
+  MhStoreMessage *m = mh_store_message_new ();
+  GString *participants = g_string_new (NULL);
 
   for (guint i = 0; i < msg->participants->len; i++)
     {
@@ -576,7 +509,6 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
         g_string_append_c (participants, '\n');
       g_string_append (participants, msg->participants->pdata[i]);
     }
-  m = mh_store_message_new ();
   m->key = g_strdup (key);
   m->message_id = g_strdup (msgid);
   m->gm_msgid = src->gm_msgid;
@@ -587,27 +519,206 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
   m->date = msg->date;
   m->subject = g_strdup (msg->subject);
   m->from_addr = g_strdup (first_participant (msg));
-  m->participants = g_string_free (g_steal_pointer (&participants), FALSE);
+  m->participants = g_string_free (participants, FALSE);
   m->references_raw = g_strdup (msg->references_raw);
   m->in_reply_to_raw = g_strdup (msg->in_reply_to_raw);
   m->thread_index = g_strdup (msg->thread_index);
   m->thread_topic = g_strdup (msg->thread_topic);
   m->size = res->size;
   m->dir = g_strdup (dir);
-  atts = store_attachments (res);
+  return m;
+}
+
+static void
+discard_raw (const char *raw_path, gboolean move)
+{
+  if (move)
+    (void) g_unlink (raw_path);
+}
+
+void
+mh_archive_prep_clear (MhArchivePrep *p)
+{
+  g_clear_pointer (&p->key, g_free);
+  g_clear_pointer (&p->msgid, g_free);
+  g_clear_pointer (&p->existing, mh_store_message_free);
+  g_clear_pointer (&p->message, mh_store_message_free);
+  g_clear_pointer (&p->attachments, g_ptr_array_unref);
+}
+
+/* The store is shared by the workers: every use outside the record step
+ * (which holds the lock throughout) takes the lock. */
+static void
+store_lock (MhArchive *a, gboolean locked)
+{
+  if (!locked)
+    g_mutex_lock (&a->lock);
+}
+
+static void
+store_unlock (MhArchive *a, gboolean locked)
+{
+  if (!locked)
+    g_mutex_unlock (&a->lock);
+}
+
+gboolean
+mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
+                    const MhArchiveSource *src, gboolean locked,
+                    MhArchivePrep *p, GError **error)
+{
+  g_autoptr(MhMessage) msg = NULL;
+  g_autoptr(MhWriteResult) res = NULL;
+  g_autofree char *dir = NULL;
+  MhParseOptions popts = { 0 };
+  MhLocation loc = { src->mailbox, src->uidvalidity, src->uid };
+  MhWriteMeta meta = { 0 };
+  gboolean known = FALSE, ok;
+
+  memset (p, 0, sizeof *p);
+  store_lock (a, locked);
+  ok = mark_layout_pending (a, error)
+       && location_known (a, src, &known, error);
+  store_unlock (a, locked);
+  if (!ok)
+    return FALSE;
+  if (known)
+    {
+      p->kind = MH_PREP_KNOWN;
+      return TRUE;
+    }
+
+  p->key = src->sha256 != NULL ? g_strdup (src->sha256)
+                               : hash_file (raw_path, error);
+  if (p->key == NULL)
+    return FALSE;
+  store_lock (a, locked);
+  ok = mh_store_lookup_key (a->store, p->key, &p->existing, error);
+  store_unlock (a, locked);
+  if (!ok)
+    return FALSE;
+  if (p->existing != NULL)
+    {
+      p->kind = MH_PREP_DUPLICATE;
+      return TRUE;
+    }
+
+  popts.fallback_date = src->internaldate;
+  msg = mh_message_parse_file (raw_path, &popts, error);
+  if (msg == NULL)
+    return FALSE;
+  p->msgid = mh_msgid_normalize (msg->message_id);
+  store_lock (a, locked);
+  ok = find_same_message (a, p->msgid, msg->date, first_participant (msg),
+                          &p->existing, error);
+  store_unlock (a, locked);
+  if (!ok)
+    return FALSE;
+  if (p->existing != NULL)
+    {
+      p->kind = MH_PREP_DUPLICATE;
+      return TRUE;
+    }
+
+  dir = mh_layout_message_dir (msg->date, p->key);
+  meta.account = a->account;
+  meta.locations = &loc;
+  meta.n_locations = 1;
+  meta.gmail_msgid = src->gm_msgid;
+  meta.gmail_thrid = src->gm_thrid;
+  meta.gmail_labels = src->gm_labels;
+  meta.flags = src->flags;
+  meta.internaldate = src->internaldate;
+  meta.raw_sha256 = p->key;
+  if (!mh_writer_write_message (a->incoming_fd, dir, raw_path, move, msg,
+                                &meta, &res, error))
+    return FALSE;
+  mh_debug_kill_point ("written");
+
+  p->message = store_message (msg, p->key, p->msgid, src, res, dir);
+  p->attachments = store_attachments (res);
+  p->n_warnings = res->n_warnings;
+  p->kind = MH_PREP_WRITTEN;
+  return TRUE;
+}
+
+gboolean
+mh_archive_record (MhArchive *a, const char *raw_path, gboolean move,
+                   const MhArchiveSource *src, MhArchivePrep *p,
+                   MhArchiveAddResult *result_out, GError **error)
+{
+  memset (result_out, 0, sizeof *result_out);
+  if (p->kind == MH_PREP_SERIAL
+      && !mh_archive_prepare (a, raw_path, move, src, TRUE, p, error))
+    return FALSE;
+
+  if (p->kind == MH_PREP_WRITTEN && p->msgid != NULL)
+    {
+      /* Another worker may have recorded the same message (other bytes,
+       * same Message-ID, Date and sender) since this one looked: the
+       * first in queue order stays, as if they had come one by one. */
+      if (!find_same_message (a, p->msgid, p->message->date,
+                              p->message->from_addr, &p->existing, error))
+        return FALSE;
+      if (p->existing != NULL)
+        {
+          if (!mh_writer_remove_tree (a->incoming_fd, p->message->dir,
+                                      error))
+            return FALSE;
+          p->kind = MH_PREP_DUPLICATE;
+        }
+    }
+
+  switch (p->kind)
+    {
+    case MH_PREP_KNOWN:
+      discard_raw (raw_path, move);
+      result_out->status = MH_ARCHIVE_KNOWN;
+      return TRUE;
+
+    case MH_PREP_DUPLICATE:
+      discard_raw (raw_path, move);
+      if (!record_location (a, p->existing, src, error))
+        return FALSE;
+      result_out->status = MH_ARCHIVE_DUPLICATE;
+      result_out->key = g_strdup (p->existing->key);
+      return TRUE;
+
+    case MH_PREP_WRITTEN:
+      break;
+
+    case MH_PREP_SERIAL:
+    default:
+      g_return_val_if_reached (FALSE);
+    }
 
   if (!ensure_transaction (a, error)
-      || !mh_store_put_message (a->store, m, error)
-      || !mh_store_add_location (a->store, key, src->mailbox,
+      || !mh_store_put_message (a->store, p->message, error)
+      || !mh_store_add_location (a->store, p->key, src->mailbox,
                                  src->uidvalidity, src->uid, error)
-      || !mh_store_set_attachments (a->store, key, atts, error)
+      || !mh_store_set_attachments (a->store, p->key, p->attachments, error)
       || !maybe_commit (a, error))
     return FALSE;
   mh_debug_kill_point ("recorded");
 
   result_out->status = MH_ARCHIVE_ADDED;
-  result_out->attachments = res->attachments->len;
-  result_out->warnings = res->n_warnings;
-  result_out->key = g_steal_pointer (&key);
+  result_out->attachments = p->attachments->len;
+  result_out->warnings = p->n_warnings;
+  result_out->key = g_strdup (p->key);
   return TRUE;
+}
+
+gboolean
+mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
+                const MhArchiveSource *src, MhArchiveAddResult *result_out,
+                GError **error)
+{
+  MhArchivePrep p = { MH_PREP_SERIAL, NULL, NULL, NULL, NULL, NULL, 0 };
+  gboolean ok;
+
+  g_mutex_lock (&a->lock);
+  ok = mh_archive_record (a, raw_path, move, src, &p, result_out, error);
+  g_mutex_unlock (&a->lock);
+  mh_archive_prep_clear (&p);
+  return ok;
 }

@@ -1,4 +1,8 @@
-/* writeback.c - see writeback.h. */
+/* writeback.c - see writeback.h.
+ *
+ * The waiting is done on a thread of its own: sync_file_range() blocks
+ * when the device queue is full, and the workers that write the archive
+ * should be parsing meanwhile, not waiting for the disk. */
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,19 +12,27 @@
  * many small ones are left to the next syncfs, which writes them in one
  * go. */
 #define START_AT (256 * 1024)
-/* The queue's bounds: beyond them the oldest file is waited for. */
+/* Started files the thread keeps: beyond, the oldest is waited for. */
 #define MAX_BYTES (48 * 1024 * 1024)
-#define MAX_FILES 512
+#define MAX_FILES 256
+/* Files held in all (queued and kept): mh_writeback_add() waits beyond,
+ * so that the open descriptors stay few. */
+#define MAX_HELD 512
+
+typedef enum { ENTRY_FILE, ENTRY_DROP_ALL, ENTRY_QUIT } Kind;
 
 typedef struct {
+  Kind kind;
   int fd;
   guint64 size;
 } Entry;
 
 static GMutex lock;
-static gboolean enabled;
-static GQueue queue = G_QUEUE_INIT;
-static guint64 queued_bytes;
+static GCond work;         /* incoming got an entry */
+static GCond space;        /* held went down */
+static GQueue incoming = G_QUEUE_INIT;
+static guint held;         /* files in incoming and in the thread's list */
+static GThread *thread;
 
 static void
 drop (Entry *e, gboolean wait)
@@ -35,70 +47,122 @@ drop (Entry *e, gboolean wait)
   g_free (e);
 }
 
-static Entry *
-pop_locked (void)
+static void
+release (guint n)
 {
-  Entry *e = g_queue_pop_head (&queue);
+  if (n == 0)
+    return;
+  g_mutex_lock (&lock);
+  held -= n;
+  g_cond_broadcast (&space);
+  g_mutex_unlock (&lock);
+}
 
-  if (e != NULL)
-    queued_bytes -= e->size;
-  return e;
+static gpointer
+run (gpointer data)
+{
+  GQueue kept = G_QUEUE_INIT;   /* started, oldest first */
+  guint64 kept_bytes = 0;
+  gboolean quit = FALSE;
+
+  while (!quit)
+    {
+      Entry *e;
+      guint dropped = 0;
+
+      g_mutex_lock (&lock);
+      while (g_queue_is_empty (&incoming))
+        g_cond_wait (&work, &lock);
+      e = g_queue_pop_head (&incoming);
+      g_mutex_unlock (&lock);
+
+      if (e->kind == ENTRY_FILE)
+        {
+          if (e->size >= START_AT)
+            (void) sync_file_range (e->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+          g_queue_push_tail (&kept, e);
+          kept_bytes += e->size;
+          while (kept_bytes > MAX_BYTES || kept.length > MAX_FILES)
+            {
+              Entry *old = g_queue_pop_head (&kept);
+
+              kept_bytes -= old->size;
+              drop (old, TRUE);
+              dropped++;
+            }
+        }
+      else
+        {
+          /* After a syncfs (or at the end) the kept files are clean. */
+          quit = e->kind == ENTRY_QUIT;
+          g_free (e);
+          while ((e = g_queue_pop_head (&kept)) != NULL)
+            {
+              drop (e, FALSE);
+              dropped++;
+            }
+          kept_bytes = 0;
+        }
+      release (dropped);
+    }
+  return NULL;
+}
+
+static void
+push (Kind kind, int fd, guint64 size)
+{
+  Entry *e = g_new (Entry, 1);
+
+  e->kind = kind;
+  e->fd = fd;
+  e->size = size;
+  g_queue_push_tail (&incoming, e);
+  g_cond_signal (&work);
 }
 
 void
 mh_writeback_add (int fd, guint64 size)
 {
-  Entry *e;
-
   if (fd < 0)
     return;
   g_mutex_lock (&lock);
-  if (!enabled)
+  if (thread == NULL)
     {
       g_mutex_unlock (&lock);
       (void) close (fd);
       return;
     }
-  if (size >= START_AT)
-    (void) sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-  e = g_new (Entry, 1);
-  e->fd = fd;
-  e->size = size;
-  g_queue_push_tail (&queue, e);
-  queued_bytes += size;
-  while (queued_bytes > MAX_BYTES || queue.length > MAX_FILES)
-    {
-      Entry *old = pop_locked ();
-
-      /* Waiting outside the lock lets the other thread queue meanwhile. */
-      g_mutex_unlock (&lock);
-      drop (old, TRUE);
-      g_mutex_lock (&lock);
-    }
+  while (held >= MAX_HELD)
+    g_cond_wait (&space, &lock);
+  held++;
+  push (ENTRY_FILE, fd, size);
   g_mutex_unlock (&lock);
 }
 
 void
 mh_writeback_drop_all (void)
 {
-  GQueue all = G_QUEUE_INIT;
-  Entry *e;
-
   g_mutex_lock (&lock);
-  all = queue;
-  g_queue_init (&queue);
-  queued_bytes = 0;
+  if (thread != NULL)
+    push (ENTRY_DROP_ALL, -1, 0);
   g_mutex_unlock (&lock);
-  while ((e = g_queue_pop_head (&all)) != NULL)
-    drop (e, FALSE);
 }
 
 void
 mh_writeback_enable (gboolean enable)
 {
+  GThread *t = NULL;
+
   g_mutex_lock (&lock);
-  enabled = enable;
+  if (enable && thread == NULL)
+    thread = g_thread_new ("writeback", run, NULL);
+  else if (!enable && thread != NULL)
+    {
+      push (ENTRY_QUIT, -1, 0);
+      t = thread;
+      thread = NULL;
+    }
   g_mutex_unlock (&lock);
-  if (!enable)
-    mh_writeback_drop_all ();
+  if (t != NULL)
+    g_thread_join (t);
 }

@@ -8,8 +8,8 @@
  * fault too; on the 2-core benchmark VM that is most of the run's system
  * time).
  *
- * Files the writer has finished are handed here instead of closed.  A big
- * one gets its write-back started at once (sync_file_range WRITE, which
+ * Files the writer has finished are handed here instead of closed, to a
+ * thread of this module.  A big one gets its write-back started at once (sync_file_range WRITE, which
  * does not wait and makes nothing durable: durability stays with the
  * archive's syncfs before each commit).  When the queue holds more than a
  * few tens of MB, the oldest files are waited for and their pages dropped
@@ -32,11 +32,13 @@ G_BEGIN_DECLS
  * closed at once. */
 void mh_writeback_add (int fd, guint64 size);
 
-/* Drops and closes every queued file.  Call after the file system was
- * synced (the pages are clean then, so nothing waits). */
+/* Has every file queued so far dropped and closed, without waiting for
+ * it.  Call after the file system was synced (the pages are clean then;
+ * the dirty pages of a file not synced yet just stay cached). */
 void mh_writeback_drop_all (void);
 
-/* Turns queueing on or off; off drops and closes what is queued. */
+/* Turns queueing on (starting the thread) or off (dropping and closing
+ * what is queued, and joining the thread). */
 void mh_writeback_enable (gboolean enable);
 
 G_END_DECLS
