@@ -42,6 +42,12 @@ MhMessage *mh_message_from_gmime (GMimeMessage *gmsg, const char *prefix,
 
 void mh_attachment_free (MhAttachment *att);
 
+/* message-stream.c: a read-only stream on @fd from @start to @end (-1:
+ * the end of the file), closing @fd when the last stream cut from it goes
+ * if @owner. */
+GMimeStream *mh_stream_file_new (int fd, gboolean owner, gint64 start,
+                                 gint64 end);
+
 /* message-names.c */
 
 /* A file name extension for @content_type ("pdf"; "bin" when unknown). */

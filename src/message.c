@@ -551,8 +551,7 @@ mh_message_parse_fd (int fd, gint64 offset, gint64 length,
       return NULL;
     }
   end = length < 0 ? -1 : offset + length;
-  stream = g_mime_stream_fs_new_with_bounds (fd, offset, end);
-  g_mime_stream_fs_set_owner (GMIME_STREAM_FS (stream), FALSE);
+  stream = mh_stream_file_new (fd, FALSE, offset, end);
   return parse_stream (stream, options);
 }
 
@@ -582,6 +581,6 @@ mh_message_parse_file (const char *path, const MhParseOptions *options,
                    g_strerror (e));
       return NULL;
     }
-  stream = g_mime_stream_fs_new (fd);
+  stream = mh_stream_file_new (fd, TRUE, 0, -1);
   return parse_stream (stream, options);
 }
