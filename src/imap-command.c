@@ -320,3 +320,99 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
         }
     }
 }
+
+gboolean
+mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds, guint n,
+                               const MhImapHandler *handlers, gpointer *data,
+                               MhImapResponse **tagged_out, GError **error)
+{
+  GError *first_error = NULL;
+  guint cur = 0;
+
+  for (guint i = 0; i < n; i++)
+    tagged_out[i] = NULL;
+  for (guint i = 0; i < n; i++)
+    if (cmds[i]->segments->len != 1)
+      {
+        /* A command with a literal waits for continuations: one by one. */
+        for (guint j = 0; j < n; j++)
+          if (!mh_imap_session_run (s, cmds[j], handlers[j], data[j],
+                                    &tagged_out[j], error))
+            return FALSE;
+        return TRUE;
+      }
+  if (!s->greeted && !mh_imap_session_open (s, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      GString *line = g_ptr_array_index (cmds[i]->segments, 0);
+
+      g_string_append (line, "\r\n");
+      if (!mh_imap_session_write (s, (int) cmds[i]->kind, line->str,
+                                  line->len, cmds[i]->trace->str, error))
+        return FALSE;
+    }
+  while (cur < n)
+    {
+      MhImapEvent ev = { 0 };
+      g_autoptr(MhImapResponse) resp = NULL;
+      MhImapParseStatus st = mh_imap_session_next_event (s, &ev, error);
+
+      if (st == MH_IMAP_PARSE_ERROR)
+        goto fail;
+      if (st != MH_IMAP_PARSE_RESPONSE)
+        {
+          mh_imap_session_break (s);
+          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                               "unexpected streamed literal");
+          goto fail;
+        }
+      resp = ev.response;
+      if (resp->kind == MH_IMAP_RESP_TAGGED)
+        {
+          if (g_strcmp0 (resp->tag, cmds[cur]->tag) != 0)
+            {
+              mh_imap_session_break (s);
+              g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                           "answer with unknown tag %s", resp->tag);
+              goto fail;
+            }
+          if (g_strcmp0 (resp->status, "OK") == 0)
+            {
+              if (g_strcmp0 (resp->code, "CAPABILITY") == 0)
+                mh_imap_session_set_caps (s, resp->code_args);
+            }
+          else if (first_error == NULL)
+            mh_imap_session_tagged_error (s, resp, cmds[cur]->what,
+                                          &first_error);
+          /* After a failure the rest are still read to their tagged
+           * answers, which keeps the session in step. */
+          tagged_out[cur++] = g_steal_pointer (&resp);
+          continue;
+        }
+      if (!mh_imap_session_untagged (s, resp, error))
+        goto fail;
+      if (resp->kind == MH_IMAP_RESP_CONTINUATION)
+        {
+          mh_imap_session_break (s);
+          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                               "unexpected continuation request");
+          goto fail;
+        }
+      if (handlers[cur] != NULL && !handlers[cur] (s, resp, data[cur], error))
+        {
+          mh_imap_session_break (s);
+          goto fail;
+        }
+    }
+  if (first_error != NULL)
+    {
+      g_propagate_error (error, first_error);
+      return FALSE;
+    }
+  return TRUE;
+
+fail:
+  g_clear_error (&first_error);
+  return FALSE;
+}

@@ -210,6 +210,23 @@ examine_handler (MhImapSession *s, const MhImapResponse *resp, gpointer data,
   return TRUE;
 }
 
+static MhImapCmd *
+examine_cmd (MhImapSession *s, const char *mailbox)
+{
+  MhImapCmd *cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_EXAMINE, "EXAMINE");
+
+  mh_imap_cmd_add_string (s, cmd, mailbox, FALSE);
+  return cmd;
+}
+
+static void
+examine_finish (MhImapSession *s, const MhImapResponse *tagged,
+                MhImapExamine *result)
+{
+  result->exists = s->exists;
+  result->read_only = g_strcmp0 (tagged->code, "READ-ONLY") == 0;
+}
+
 gboolean
 mh_imap_session_examine (MhImapSession *s, const char *mailbox,
                          MhImapExamine *result_out, GError **error)
@@ -221,13 +238,11 @@ mh_imap_session_examine (MhImapSession *s, const char *mailbox,
   if (!mh_imap_session_ready (s, error))
     return FALSE;
   s->exists = 0;
-  cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_EXAMINE, "EXAMINE");
-  mh_imap_cmd_add_string (s, cmd, mailbox, FALSE);
+  cmd = examine_cmd (s, mailbox);
   if (!mh_imap_session_run (s, cmd, examine_handler, result_out, &tagged,
                             error))
     return FALSE;
-  result_out->exists = s->exists;
-  result_out->read_only = g_strcmp0 (tagged->code, "READ-ONLY") == 0;
+  examine_finish (s, tagged, result_out);
   return TRUE;
 }
 
@@ -321,17 +336,11 @@ cmp_u32 (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-GArray *
-mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
-                            GError **error)
+static MhImapCmd *
+search_cmd (MhImapSession *s, const char *criteria, GError **error)
 {
-  g_autoptr(MhImapCmd) cmd = NULL;
-  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  SearchState st = { uids, FALSE };
-  guint out = 0;
+  MhImapCmd *cmd;
 
-  if (!mh_imap_session_ready (s, error))
-    return NULL;
   if (criteria == NULL || *criteria == '\0' || strpbrk (criteria, "\r\n"))
     {
       g_set_error_literal (error, MH_ERROR, MH_ERROR_CONFIG,
@@ -345,9 +354,17 @@ mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
     mh_imap_cmd_add_raw (cmd, " RETURN (ALL)");
   mh_imap_cmd_add_raw (cmd, " ");
   mh_imap_cmd_add_raw (cmd, criteria);
-  if (!mh_imap_session_run (s, cmd, search_handler, &st, NULL, error))
-    return NULL;
-  if (st.too_many)
+  return cmd;
+}
+
+/* The UIDs sorted ascending without duplicates, or NULL with @error. */
+static GArray *
+search_finish (SearchState *st, GError **error)
+{
+  GArray *uids = st->uids;
+  guint out = 0;
+
+  if (st->too_many)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
                    "the search answer names more than %u messages",
@@ -360,5 +377,57 @@ mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
                       != g_array_index (uids, guint32, out - 1))
       g_array_index (uids, guint32, out++) = g_array_index (uids, guint32, i);
   g_array_set_size (uids, out);
-  return g_steal_pointer (&uids);
+  return g_array_ref (uids);
+}
+
+GArray *
+mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
+                            GError **error)
+{
+  g_autoptr(MhImapCmd) cmd = NULL;
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  SearchState st = { uids, FALSE };
+
+  if (!mh_imap_session_ready (s, error))
+    return NULL;
+  cmd = search_cmd (s, criteria, error);
+  if (cmd == NULL
+      || !mh_imap_session_run (s, cmd, search_handler, &st, NULL, error))
+    return NULL;
+  return search_finish (&st, error);
+}
+
+GArray *
+mh_imap_session_examine_search (MhImapSession *s, const char *mailbox,
+                                const char *criteria,
+                                MhImapExamine *result_out, GError **error)
+{
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  SearchState st = { uids, FALSE };
+  MhImapCmd *cmds[2] = { NULL, NULL };
+  MhImapResponse *tagged[2] = { NULL, NULL };
+  const MhImapHandler handlers[2] = { examine_handler, search_handler };
+  gpointer data[2] = { result_out, &st };
+  GArray *result = NULL;
+
+  memset (result_out, 0, sizeof *result_out);
+  if (!mh_imap_session_ready (s, error))
+    return NULL;
+  s->exists = 0;
+  cmds[0] = examine_cmd (s, mailbox);
+  cmds[1] = search_cmd (s, criteria, error);
+  if (cmds[1] != NULL
+      && mh_imap_session_run_pipelined (s, cmds, 2, handlers, data,
+                                        tagged, error))
+    {
+      examine_finish (s, tagged[0], result_out);
+      result = search_finish (&st, error);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      mh_imap_cmd_free (cmds[i]);
+      if (tagged[i] != NULL)
+        mh_imap_response_free (tagged[i]);
+    }
+  return result;
 }

@@ -84,6 +84,19 @@ gboolean mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd,
                               MhImapHandler handler, gpointer data,
                               MhImapResponse **tagged_out, GError **error);
 
+/* Sends the @n commands at once and reads their answers: one round trip
+ * instead of @n.  handlers[i] and data[i] get the untagged responses
+ * that come before the tagged answer of cmds[i].  Every tagged answer is
+ * read (and stored in tagged_out[i], an array of @n) even after one was
+ * NO or BAD; the first such is the error.  Commands with a literal are
+ * run one by one. */
+gboolean mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds,
+                                        guint n,
+                                        const MhImapHandler *handlers,
+                                        gpointer *data,
+                                        MhImapResponse **tagged_out,
+                                        GError **error);
+
 /* Fails with MH_ERROR_NET when the session is unusable or closed. */
 gboolean mh_imap_session_check_usable (MhImapSession *s, GError **error);
 

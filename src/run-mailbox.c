@@ -411,7 +411,12 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   gboolean changed;
   guint first;
 
-  if (!mh_imap_session_examine (ra->session, mb->name, &ex, error))
+  /* EXAMINE and the search go out together: one round trip less per
+   * mailbox, which counts on a distant server. */
+  criteria = search_criteria (ra);
+  uids = mh_imap_session_examine_search (ra->session, mb->name, criteria,
+                                         &ex, error);
+  if (uids == NULL)
     return FALSE;
   if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error))
     return FALSE;
@@ -428,15 +433,6 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
                 "%s: UIDVALIDITY changed to %u; matching its messages to "
                 "the archive again", mb->name_utf8, ex.uidvalidity);
 
-  if (ex.exists > 0)
-    {
-      criteria = search_criteria (ra);
-      uids = mh_imap_session_uid_search (ra->session, criteria, error);
-      if (uids == NULL)
-        return FALSE;
-    }
-  else
-    uids = g_array_new (FALSE, FALSE, sizeof (guint32));
   /* UIDs grow with arrival: the newest N are the last N. */
   first = ra->latest > 0 && uids->len > (guint64) ra->latest
               ? uids->len - (guint) ra->latest : 0;

@@ -338,6 +338,43 @@ test_esearch (void)
 }
 
 static void
+test_examine_search (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("examine-search.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) uids = NULL;
+  g_autoptr(GArray) none = NULL;
+  g_autoptr(GArray) empty = NULL;
+  const guint32 expected[] = { 3, 4, 5, 9 };
+  MhImapExamine ex;
+
+  uids = mh_imap_session_examine_search (s, "Sent", "ALL", &ex, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ex.exists, ==, 4);
+  g_assert_cmpuint (ex.uidvalidity, ==, 77);
+  g_assert_cmpuint (ex.uidnext, ==, 12);
+  g_assert_true (ex.read_only);
+  g_assert_cmpuint (uids->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_cmpuint (g_array_index (uids, guint32, i), ==, expected[i]);
+
+  /* A failed EXAMINE is the error, not the search's BAD that follows it,
+   * and both answers are read: the session goes on. */
+  none = mh_imap_session_examine_search (s, "Nope", "ALL", &ex, &error);
+  g_assert_null (none);
+  g_assert_error (error, MH_ERROR, MH_ERROR_SERVER_NO);
+  g_assert_nonnull (strstr (error->message, "EXAMINE"));
+  g_clear_error (&error);
+
+  empty = mh_imap_session_examine_search (s, "INBOX", "ALL", &ex, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ex.exists, ==, 0);
+  g_assert_cmpuint (empty->len, ==, 0);
+  fake_server_assert_done (fs);
+}
+
+static void
 test_greeting_garbage (void)
 {
   g_autoptr(FakeServer) fs = fake_server_new_from_file (
@@ -549,6 +586,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/list/xlist", test_list_xlist);
   g_test_add_func ("/imap-transcript/examine", test_examine);
   g_test_add_func ("/imap-transcript/esearch", test_esearch);
+  g_test_add_func ("/imap-transcript/examine-search", test_examine_search);
   g_test_add_func ("/imap-transcript/greeting-garbage",
                    test_greeting_garbage);
   g_test_add_func ("/imap-transcript/logout-close", test_logout_close);

@@ -164,6 +164,15 @@ gboolean mh_imap_session_examine (MhImapSession *s, const char *mailbox,
 GArray *mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
                                     GError **error);
 
+/* EXAMINE @mailbox and UID SEARCH @criteria in it, sent together: one
+ * round trip.  Fills @result_out and returns the UIDs as above; when the
+ * EXAMINE fails, that is the error. */
+GArray *mh_imap_session_examine_search (MhImapSession *s,
+                                        const char *mailbox,
+                                        const char *criteria,
+                                        MhImapExamine *result_out,
+                                        GError **error);
+
 typedef struct {
   guint32 uid;
   guint32 seq;
