@@ -531,6 +531,112 @@ test_add_statuses (Fixture *f, gconstpointer data)
   }
 }
 
+/* The files of the async test, in queue order: Sent/01 and Inbox/02 are
+ * one message with other bytes (found by Message-ID), and newer/Inbox/01
+ * comes twice with the same bytes (at two locations). */
+static const char *const async_files[] = {
+  "newer/Sent/01.eml", "newer/Inbox/01.eml", "newer/Inbox/02.eml",
+  "older/Inbox/01.eml", "newer/Inbox/01.eml", "newer/Inbox/03.eml",
+  "older/Sent/01.eml", "newer/Sent/02.eml", "newer/Inbox/04.eml",
+  "later/Inbox/01.eml", "newer/Sent/03.eml", "newer/Inbox/05.eml",
+  "intl/Inbox/01.eml", "intl/Inbox/02.eml", "intl/Inbox/03.eml",
+};
+
+static void
+async_source (MhArchiveSource *src, guint i)
+{
+  memset (src, 0, sizeof *src);
+  src->mailbox = "INBOX";
+  src->uidvalidity = 1;
+  src->uid = i + 1;
+}
+
+/* Adds async_files through the worker threads (several rounds, so that
+ * the workers interleave differently) and checks the archive against the
+ * one adding them one by one gives, byte for byte, and the statuses. */
+static void
+test_async_like_sync (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sync_out = g_build_filename (f->base, "sync", NULL);
+  g_autofree char *reference = NULL;
+  g_autoptr(GError) error = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+
+  ao.account = "local";
+  {
+    g_autoptr(MhArchive) a = NULL;
+
+    ao.output = sync_out;
+    a = mh_archive_open (&ao, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+      {
+        g_autofree char *path = corpus (async_files[i]);
+        MhArchiveSource src;
+        MhArchiveAddResult r = { 0 };
+
+        async_source (&src, i);
+        g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
+        g_assert_no_error (error);
+        mh_archive_add_result_clear (&r);
+      }
+    g_assert_true (mh_archive_finish (a, &fs, &error));
+  }
+  reference = listing (sync_out, TRUE);
+
+  for (guint round = 0; round < 4; round++)
+    {
+      g_autofree char *name = g_strdup_printf ("async-%u", round);
+      g_autofree char *out = g_build_filename (f->base, name, NULL);
+      g_autofree char *got = NULL;
+      g_autoptr(MhArchive) a = NULL;
+      MhArchiveCompletion *c;
+      guint n = 0, added = 0, dups = 0;
+
+      ao.output = out;
+      a = mh_archive_open (&ao, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+        {
+          g_autofree char *path = corpus (async_files[i]);
+          g_autofree char *bytes = NULL;
+          g_autofree char *copy = NULL;
+          g_autofree char *sum = mh_test_sha256_file (path);
+          gsize len;
+          MhArchiveSource src;
+
+          /* The queue takes the file (it is moved into the archive). */
+          g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+          copy = g_strdup_printf ("%s/%s-%u.eml", f->base, name, i);
+          g_assert_true (g_file_set_contents (copy, bytes, (gssize) len,
+                                              NULL));
+          async_source (&src, i);
+          src.sha256 = sum;
+          mh_archive_add_async (a, copy, &src);
+        }
+      while ((c = mh_archive_next_completion (a, TRUE)) != NULL)
+        {
+          g_assert_no_error (c->error);
+          /* Completions come in queue order. */
+          g_assert_cmpuint (c->uid, ==, ++n);
+          if (c->result.status == MH_ARCHIVE_ADDED)
+            added++;
+          else if (c->result.status == MH_ARCHIVE_DUPLICATE)
+            dups++;
+          mh_archive_completion_free (c);
+        }
+      g_assert_cmpuint (n, ==, G_N_ELEMENTS (async_files));
+      g_assert_cmpuint (dups, ==, 2);
+      g_assert_cmpuint (added, ==, G_N_ELEMENTS (async_files) - 2);
+      g_assert_true (mh_archive_finish (a, &fs, &error));
+      g_assert_no_error (error);
+      g_clear_pointer (&a, mh_archive_free);
+      got = listing (out, TRUE);
+      g_assert_cmpstr (got, ==, reference);
+    }
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -542,6 +648,7 @@ main (int argc, char **argv)
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/archive/split-runs", test_split_runs);
+  ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/both-mailboxes", test_both_mailboxes);
   ADD ("/archive/merge", test_merge);
   ADD ("/archive/stable", test_stable);

@@ -1,0 +1,150 @@
+/* test-writeback.c - finished files are closed and leave the page cache. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "mailharvest/writeback.h"
+
+#include "testlib.h"
+
+#define FILE_SIZE (4 * 1024 * 1024)
+
+/* Writes @size bytes to a new file in @dir and returns it open, synced,
+ * so that its pages are clean and may be dropped. */
+static int
+make_file (const char *dir, const char *name, gsize size)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree guint8 *buf = g_malloc (size);
+  int fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  g_assert_cmpint (fd, >=, 0);
+  memset (buf, 'x', size);
+  g_assert_cmpint (write (fd, buf, size), ==, (gssize) size);
+  g_assert_cmpint (fdatasync (fd), ==, 0);
+  return fd;
+}
+
+/* Pages of the file at @path in the page cache (mincore on a mapping). */
+static gsize
+resident_pages (const char *path, gsize size)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  gsize n = (size + (gsize) page - 1) / (gsize) page;
+  g_autofree unsigned char *vec = g_malloc (n);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  void *map;
+  gsize count = 0;
+
+  g_assert_cmpint (fd, >=, 0);
+  map = mmap (NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+  g_assert_true (map != MAP_FAILED);
+  g_assert_cmpint (mincore (map, size, vec), ==, 0);
+  for (gsize i = 0; i < n; i++)
+    count += vec[i] & 1;
+  munmap (map, size);
+  close (fd);
+  return count;
+}
+
+static char *
+make_dir (void)
+{
+  char *dir = g_dir_make_tmp ("test-writeback-XXXXXX", NULL);
+
+  g_assert_nonnull (dir);
+  return dir;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static gboolean
+fd_is_open (int fd)
+{
+  return fcntl (fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+static void
+test_drop (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *path = g_build_filename (dir, "big", NULL);
+  int fd;
+
+  mh_writeback_enable (TRUE);
+  fd = make_file (dir, "big", FILE_SIZE);
+  /* Just written and synced: cached, as every written file is. */
+  g_assert_cmpuint (resident_pages (path, FILE_SIZE), >, 0);
+  mh_writeback_add (fd, FILE_SIZE);
+  mh_writeback_drop_all ();
+  /* Turning it off joins the thread: everything queued is done. */
+  mh_writeback_enable (FALSE);
+  g_assert_false (fd_is_open (fd));
+  g_assert_cmpuint (resident_pages (path, FILE_SIZE), ==, 0);
+  remove_dir (dir);
+}
+
+/* Beyond its byte bound the queue waits for the oldest files and drops
+ * them without a drop_all. */
+static void
+test_bound (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *first = g_build_filename (dir, "f0", NULL);
+  int fds[16];
+
+  mh_writeback_enable (TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("f%u", i);
+
+      fds[i] = make_file (dir, name, FILE_SIZE);
+      mh_writeback_add (fds[i], FILE_SIZE);
+    }
+  /* 64 MB went in, more than the queue keeps: the first file is gone from
+   * the cache although nothing asked for it. */
+  mh_writeback_enable (FALSE);
+  g_assert_cmpuint (resident_pages (first, FILE_SIZE), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    g_assert_false (fd_is_open (fds[i]));
+  remove_dir (dir);
+}
+
+/* Off, a file handed in is closed at once. */
+static void
+test_off (void)
+{
+  g_autofree char *dir = make_dir ();
+  int fd = make_file (dir, "small", 4096);
+
+  mh_writeback_add (fd, 4096);
+  g_assert_false (fd_is_open (fd));
+  remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/writeback/drop", test_drop);
+  g_test_add_func ("/writeback/bound", test_bound);
+  g_test_add_func ("/writeback/off", test_off);
+  return g_test_run ();
+}
