@@ -76,7 +76,7 @@ gboolean mh_archive_record (MhArchive *a, const char *raw_path,
 /* Appends the names in @dir_fd (but . and ..) to @names, sorted. */
 gboolean mh_archive_list_dir (int dir_fd, GPtrArray *names, GError **error);
 
-/* Finishes the queued jobs and joins the worker thread. */
+/* Finishes the queued jobs and joins the worker threads. */
 void mh_archive_stop_worker (MhArchive *a);
 
 /* Syncs what was written and commits the store's open transaction. */

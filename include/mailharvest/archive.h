@@ -102,9 +102,10 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
                                   GError **error);
 
 /* Asynchronous adding: the network thread hands a fetched file over and
- * goes on reading while a worker thread parses and writes it.  The store
- * is used by the worker meanwhile: call no other archive or store
- * function until mh_archive_next_completion (.., TRUE) returned NULL.
+ * goes on reading while worker threads (one per CPU) parse and write it,
+ * recording in queue order (archive-async.c).  The store is used by the
+ * workers meanwhile: call no other archive or store function until
+ * mh_archive_next_completion (.., TRUE) returned NULL.
  * At most MH_ARCHIVE_QUEUE files wait; mh_archive_add_async() blocks
  * when that many are queued, which bounds disk use in .tmp. */
 #define MH_ARCHIVE_QUEUE 32
