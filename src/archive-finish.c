@@ -9,9 +9,9 @@
 #include <json-glib/json-glib.h>
 
 #include "archive-private.h"
-#include "mailharvest/writeback.h"
 #include "mailharvest/error.h"
 #include "mailharvest/layout.h"
+#include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
 /* Participants listed per conversation at most. */

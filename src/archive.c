@@ -10,10 +10,10 @@
 
 #include "archive-private.h"
 #include "mailharvest/error.h"
-#include "mailharvest/sha256.h"
-#include "mailharvest/writeback.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/msgid.h"
+#include "mailharvest/sha256.h"
+#include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
 #define HASH_CHUNK 65536

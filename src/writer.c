@@ -226,7 +226,9 @@ create_file (int dir_fd, const char *name, GError **error)
 }
 
 /* fdatasync before close: the rename that publishes the dir must not
- * reach the disk before the data it points to. */
+ * reach the disk before the data it points to.  Without a sync per file
+ * (mh_writer_set_sync) the caller syncs the whole file system before it
+ * records anything, and the file goes to the write-behind queue. */
 static gboolean
 finish_file (int fd, const char *name, guint64 size, GError **error)
 {
