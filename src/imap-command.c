@@ -237,25 +237,14 @@ mh_imap_cmd_add_string (MhImapSession *s, MhImapCmd *cmd, const char *str,
                           secret ? "<redacted>" : str);
 }
 
-gboolean
-mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
-                     gpointer data, MhImapResponse **tagged_out,
-                     GError **error)
+/* Reads until the tagged answer of @cmd (sent already) and returns it,
+ * whatever its status; untagged responses go to @handler, continuations
+ * get @cmd's next literal segment (*next_seg).  NULL with @error when the
+ * session failed. */
+static MhImapResponse *
+await_tagged (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
+              gpointer data, guint *next_seg, GError **error)
 {
-  guint next_seg = 1;
-  GString *first = g_ptr_array_index (cmd->segments, 0);
-
-  if (tagged_out != NULL)
-    *tagged_out = NULL;
-  if (!s->greeted && !mh_imap_session_open (s, error))
-    return FALSE;
-  if (cmd->segments->len == 1)
-    g_string_append (first, "\r\n");
-  else
-    g_string_append (cmd_last (cmd), "\r\n");
-  if (!mh_imap_session_write (s, (int) cmd->kind, first->str, first->len,
-                              cmd->trace->str, error))
-    return FALSE;
   for (;;)
     {
       MhImapEvent ev = { 0 };
@@ -263,13 +252,13 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
       MhImapParseStatus st = mh_imap_session_next_event (s, &ev, error);
 
       if (st == MH_IMAP_PARSE_ERROR)
-        return FALSE;
+        return NULL;
       if (st != MH_IMAP_PARSE_RESPONSE)
         {
           mh_imap_session_break (s);
           g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
                                "unexpected streamed literal");
-          return FALSE;
+          return NULL;
         }
       resp = ev.response;
       if (resp->kind == MH_IMAP_RESP_TAGGED)
@@ -279,46 +268,78 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
               mh_imap_session_break (s);
               g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
                            "answer with unknown tag %s", resp->tag);
-              return FALSE;
+              return NULL;
             }
-          if (g_strcmp0 (resp->status, "OK") == 0)
-            {
-              if (g_strcmp0 (resp->code, "CAPABILITY") == 0)
-                mh_imap_session_set_caps (s, resp->code_args);
-              if (tagged_out != NULL)
-                *tagged_out = g_steal_pointer (&resp);
-              return TRUE;
-            }
-          mh_imap_session_tagged_error (s, resp, cmd->what, error);
-          if (tagged_out != NULL)
-            *tagged_out = g_steal_pointer (&resp);
-          return FALSE;
+          if (g_strcmp0 (resp->status, "OK") == 0
+              && g_strcmp0 (resp->code, "CAPABILITY") == 0)
+            mh_imap_session_set_caps (s, resp->code_args);
+          return g_steal_pointer (&resp);
         }
       if (resp->kind == MH_IMAP_RESP_CONTINUATION
-          && next_seg < cmd->segments->len)
+          && *next_seg < cmd->segments->len)
         {
-          GString *seg = g_ptr_array_index (cmd->segments, next_seg++);
+          GString *seg = g_ptr_array_index (cmd->segments, (*next_seg)++);
 
           if (!mh_imap_session_write (s, -1, seg->str, seg->len,
                                       "<literal data>", error))
-            return FALSE;
+            return NULL;
           continue;
         }
       if (!mh_imap_session_untagged (s, resp, error))
-        return FALSE;
+        return NULL;
       if (resp->kind == MH_IMAP_RESP_CONTINUATION && handler == NULL)
         {
           mh_imap_session_break (s);
           g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
                                "unexpected continuation request");
-          return FALSE;
+          return NULL;
         }
       if (handler != NULL && !handler (s, resp, data, error))
         {
           mh_imap_session_break (s);
-          return FALSE;
+          return NULL;
         }
     }
+}
+
+/* Sends the first segment of @cmd, CRLF ended. */
+static gboolean
+send_first (MhImapSession *s, MhImapCmd *cmd, GError **error)
+{
+  GString *first = g_ptr_array_index (cmd->segments, 0);
+
+  if (cmd->segments->len == 1)
+    g_string_append (first, "\r\n");
+  else
+    g_string_append (cmd_last (cmd), "\r\n");
+  return mh_imap_session_write (s, (int) cmd->kind, first->str, first->len,
+                                cmd->trace->str, error);
+}
+
+gboolean
+mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
+                     gpointer data, MhImapResponse **tagged_out,
+                     GError **error)
+{
+  g_autoptr(MhImapResponse) tagged = NULL;
+  guint next_seg = 1;
+  gboolean ok;
+
+  if (tagged_out != NULL)
+    *tagged_out = NULL;
+  if (!s->greeted && !mh_imap_session_open (s, error))
+    return FALSE;
+  if (!send_first (s, cmd, error))
+    return FALSE;
+  tagged = await_tagged (s, cmd, handler, data, &next_seg, error);
+  if (tagged == NULL)
+    return FALSE;
+  ok = g_strcmp0 (tagged->status, "OK") == 0;
+  if (!ok)
+    mh_imap_session_tagged_error (s, tagged, cmd->what, error);
+  if (tagged_out != NULL)
+    *tagged_out = g_steal_pointer (&tagged);
+  return ok;
 }
 
 gboolean
@@ -327,7 +348,6 @@ mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds, guint n,
                                MhImapResponse **tagged_out, GError **error)
 {
   GError *first_error = NULL;
-  guint cur = 0;
 
   for (guint i = 0; i < n; i++)
     tagged_out[i] = NULL;
@@ -344,66 +364,24 @@ mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds, guint n,
   if (!s->greeted && !mh_imap_session_open (s, error))
     return FALSE;
   for (guint i = 0; i < n; i++)
+    if (!send_first (s, cmds[i], error))
+      return FALSE;
+  for (guint i = 0; i < n; i++)
     {
-      GString *line = g_ptr_array_index (cmds[i]->segments, 0);
+      guint next_seg = 1;
 
-      g_string_append (line, "\r\n");
-      if (!mh_imap_session_write (s, (int) cmds[i]->kind, line->str,
-                                  line->len, cmds[i]->trace->str, error))
-        return FALSE;
-    }
-  while (cur < n)
-    {
-      MhImapEvent ev = { 0 };
-      g_autoptr(MhImapResponse) resp = NULL;
-      MhImapParseStatus st = mh_imap_session_next_event (s, &ev, error);
-
-      if (st == MH_IMAP_PARSE_ERROR)
-        goto fail;
-      if (st != MH_IMAP_PARSE_RESPONSE)
+      tagged_out[i] = await_tagged (s, cmds[i], handlers[i], data[i],
+                                    &next_seg, error);
+      if (tagged_out[i] == NULL)
         {
-          mh_imap_session_break (s);
-          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
-                               "unexpected streamed literal");
-          goto fail;
+          g_clear_error (&first_error);
+          return FALSE;
         }
-      resp = ev.response;
-      if (resp->kind == MH_IMAP_RESP_TAGGED)
-        {
-          if (g_strcmp0 (resp->tag, cmds[cur]->tag) != 0)
-            {
-              mh_imap_session_break (s);
-              g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
-                           "answer with unknown tag %s", resp->tag);
-              goto fail;
-            }
-          if (g_strcmp0 (resp->status, "OK") == 0)
-            {
-              if (g_strcmp0 (resp->code, "CAPABILITY") == 0)
-                mh_imap_session_set_caps (s, resp->code_args);
-            }
-          else if (first_error == NULL)
-            mh_imap_session_tagged_error (s, resp, cmds[cur]->what,
-                                          &first_error);
-          /* After a failure the rest are still read to their tagged
-           * answers, which keeps the session in step. */
-          tagged_out[cur++] = g_steal_pointer (&resp);
-          continue;
-        }
-      if (!mh_imap_session_untagged (s, resp, error))
-        goto fail;
-      if (resp->kind == MH_IMAP_RESP_CONTINUATION)
-        {
-          mh_imap_session_break (s);
-          g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
-                               "unexpected continuation request");
-          goto fail;
-        }
-      if (handlers[cur] != NULL && !handlers[cur] (s, resp, data[cur], error))
-        {
-          mh_imap_session_break (s);
-          goto fail;
-        }
+      /* After a failure the rest are still read to their tagged answers,
+       * which keeps the session in step. */
+      if (g_strcmp0 (tagged_out[i]->status, "OK") != 0 && first_error == NULL)
+        mh_imap_session_tagged_error (s, tagged_out[i], cmds[i]->what,
+                                      &first_error);
     }
   if (first_error != NULL)
     {
@@ -411,8 +389,4 @@ mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds, guint n,
       return FALSE;
     }
   return TRUE;
-
-fail:
-  g_clear_error (&first_error);
-  return FALSE;
 }
