@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "mailharvest/writeback.h"
+#include "mailharvest/writer.h"
 
 #include "testlib.h"
 
@@ -63,16 +64,7 @@ make_dir (void)
 static void
 remove_dir (const char *dir)
 {
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
-  g_assert_cmpint (g_rmdir (dir), ==, 0);
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, dir, NULL));
 }
 
 static gboolean
