@@ -1,6 +1,9 @@
 /* archive-finish.c - thread the account and lay conversations out. */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,15 +22,36 @@
 /* Bytes of an existing manifest read back at a time to compare. */
 #define COMPARE_CHUNK 65536
 
+/* A file written under a temporary name and put in place only when its
+ * bytes differ from the file it replaces: threads.json and index.html
+ * of a large archive, written as they are built instead of in memory. */
+typedef struct {
+  int dir_fd;
+  const char *name;
+  char *tmp;
+  int fd;
+  GString *buf;
+  int err;                    /* first errno, 0 if none */
+} Out;
+
+/* One message as the threader needs it: a single allocation holding the
+ * input and every string it points at. */
+typedef struct {
+  MhThreadInput in;
+  /* participants array, then the strings */
+} Slim;
+
 typedef struct {
   MhArchive *a;
-  GPtrArray *msgs;            /* MhStoreMessage*, by key */
   MhThreadForest *forest;
   GPtrArray *trees;           /* borrowed from forest */
   GPtrArray *tree_dirs;       /* char*, parallel to trees */
-  GPtrArray *tree_members;    /* GPtrArray of MhStoreMessage*, DFS order */
-  GHashTable *by_key;         /* key -> MhStoreMessage* */
-  GString *all;               /* threads.json, built thread by thread */
+  GPtrArray *dups;            /* per tree: GPtrArray of duplicate
+                               * MhThreadNode*, or NULL */
+  GPtrArray *slim;            /* Slim*, until the forest is built */
+  guint n_messages;
+  Out json;                   /* threads.json */
+  Out html;                   /* index.html */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -142,13 +166,23 @@ write_if_changed (int dir_fd, const char *name, const char *data,
   return TRUE;
 }
 
+/* The keys of the tree below @node, depth first, without recursion:
+ * conversations may be thousands deep. */
 static void
-collect (Finish *f, MhThreadNode *node, GPtrArray *out)
+collect (MhThreadNode *node, GPtrArray *out)
 {
-  if (node->key != NULL)
-    g_ptr_array_add (out, g_hash_table_lookup (f->by_key, node->key));
-  for (guint i = 0; i < node->children->len; i++)
-    collect (f, node->children->pdata[i], out);
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+  g_ptr_array_add (stack, node);
+  while (stack->len > 0)
+    {
+      MhThreadNode *n = g_ptr_array_steal_index (stack, stack->len - 1);
+
+      if (n->key != NULL)
+        g_ptr_array_add (out, n->key);
+      for (guint i = n->children->len; i-- > 0;)
+        g_ptr_array_add (stack, n->children->pdata[i]);
+    }
 }
 
 static void
@@ -176,10 +210,9 @@ build_message (Finish *f, JsonBuilder *b, const MhStoreMessage *m)
 }
 
 static void
-build_thread (Finish *f, JsonBuilder *b, guint i)
+build_thread (Finish *f, JsonBuilder *b, guint i, GPtrArray *members)
 {
   MhThreadTree *t = f->trees->pdata[i];
-  GPtrArray *members = f->tree_members->pdata[i];
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
 
@@ -292,9 +325,8 @@ place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
 
 /* Inside a thread dir only its messages and thread.json belong. */
 static gboolean
-sweep_thread_dir (Finish *f, guint i, int tfd, GError **error)
+sweep_thread_dir (GPtrArray *members, int tfd, GError **error)
 {
-  GPtrArray *members = f->tree_members->pdata[i];
   g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
@@ -310,131 +342,389 @@ sweep_thread_dir (Finish *f, guint i, int tfd, GError **error)
   return TRUE;
 }
 
+#define OUT_FLUSH_AT 65536
+
+static gboolean
+out_open (Out *o, int dir_fd, const char *name, GError **error)
+{
+  o->dir_fd = dir_fd;
+  o->name = name;
+  o->tmp = g_strdup_printf (".tmp-%s.%d", name, (int) getpid ());
+  (void) unlinkat (dir_fd, o->tmp, 0);
+  o->fd = openat (dir_fd, o->tmp,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (o->fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
+                   name, g_strerror (saved));
+      g_clear_pointer (&o->tmp, g_free);
+      return FALSE;
+    }
+  o->buf = g_string_sized_new (OUT_FLUSH_AT + 4096);
+  return TRUE;
+}
+
 static void
-html_escape (GString *s, const char *text)
+out_flush (Out *o)
+{
+  for (gsize off = 0; o->err == 0 && off < o->buf->len;)
+    {
+      ssize_t n = write (o->fd, o->buf->str + off, o->buf->len - off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        o->err = errno;
+      else
+        off += (gsize) n;
+    }
+  g_string_truncate (o->buf, 0);
+}
+
+static void
+out_append (Out *o, const char *data, gssize len)
+{
+  if (o->buf == NULL)
+    return;
+  g_string_append_len (o->buf, data, len);
+  if (o->buf->len >= OUT_FLUSH_AT)
+    out_flush (o);
+}
+
+static void
+out_puts (Out *o, const char *text)
+{
+  out_append (o, text, -1);
+}
+
+/* TRUE when @a and @b below @dir_fd are regular files with equal bytes. */
+static gboolean
+files_equal (int dir_fd, const char *a, const char *b)
+{
+  int fa = openat (dir_fd, a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fb = openat (dir_fd, b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  g_autofree char *ba = g_malloc (COMPARE_CHUNK);
+  g_autofree char *bb = g_malloc (COMPARE_CHUNK);
+  struct stat sa, sb;
+  gboolean same = fa >= 0 && fb >= 0 && fstat (fa, &sa) == 0
+                  && fstat (fb, &sb) == 0 && S_ISREG (sa.st_mode)
+                  && S_ISREG (sb.st_mode) && sa.st_size == sb.st_size;
+
+  for (off_t off = 0; same && off < sa.st_size;)
+    {
+      ssize_t n = pread (fa, ba, COMPARE_CHUNK, off);
+      ssize_t m = n > 0 ? pread (fb, bb, (gsize) n, off) : -1;
+
+      if ((n < 0 || m < 0) && errno == EINTR)
+        continue;
+      if (n <= 0 || m != n || memcmp (ba, bb, (gsize) n) != 0)
+        same = FALSE;
+      else
+        off += n;
+    }
+  if (fa >= 0)
+    close (fa);
+  if (fb >= 0)
+    close (fb);
+  return same;
+}
+
+/* Puts the file in place unless the one there has the same bytes, so
+ * that a run with nothing new changes nothing. */
+static gboolean
+out_commit (Out *o, GError **error)
+{
+  int err;
+
+  out_flush (o);
+  err = o->err;
+  if (close (o->fd) != 0 && err == 0)
+    err = errno;
+  o->fd = -1;
+  if (err == 0 && files_equal (o->dir_fd, o->tmp, o->name))
+    {
+      (void) unlinkat (o->dir_fd, o->tmp, 0);
+      return TRUE;
+    }
+  if (err == 0)
+    mh_debug_kill_point ("json-written");
+  if (err == 0 && renameat (o->dir_fd, o->tmp, o->dir_fd, o->name) != 0)
+    err = errno;
+  if (err != 0)
+    {
+      (void) unlinkat (o->dir_fd, o->tmp, 0);
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
+                   o->name, g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+out_clear (Out *o)
+{
+  if (o->buf != NULL && o->fd >= 0)
+    {
+      close (o->fd);
+      (void) unlinkat (o->dir_fd, o->tmp, 0);
+    }
+  if (o->buf != NULL)
+    g_string_free (o->buf, TRUE);
+  o->buf = NULL;
+  g_clear_pointer (&o->tmp, g_free);
+}
+
+static void
+out_escaped (Out *o, const char *text)
 {
   g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
   g_autofree char *esc = g_markup_escape_text (valid, -1);
 
-  g_string_append (s, esc);
+  out_puts (o, esc);
 }
 
-static char *
-build_index (Finish *f)
+static void
+index_begin (Finish *f)
 {
-  GString *s = g_string_new (NULL);
+  Out *o = &f->html;
+  g_autofree char *count = g_strdup_printf ("</h1>\n<p>%u conversations</p>"
+                                            "\n<table>\n", f->trees->len);
 
-  g_string_append (s, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                      "<title>");
-  html_escape (s, f->a->account);
-  g_string_append (s, "</title>\n<style>body{font-family:sans-serif}"
-                      "td{padding:2px 8px;vertical-align:top}</style>"
-                      "</head><body>\n<h1>");
-  html_escape (s, f->a->account);
-  g_string_append_printf (s, "</h1>\n<p>%u conversations</p>\n<table>\n",
-                          f->trees->len);
-  for (guint i = 0; i < f->trees->len; i++)
-    {
-      MhThreadTree *t = f->trees->pdata[i];
-      GPtrArray *members = f->tree_members->pdata[i];
-      g_autofree char *last = iso_date (t->last_date);
-
-      g_string_append (s, "<tr><td>");
-      html_escape (s, last);
-      g_string_append_printf (s, "</td><td>%u</td><td><details><summary>",
-                              members->len);
-      html_escape (s, t->subject != NULL ? t->subject : "(no subject)");
-      g_string_append (s, "</summary><ul>\n");
-      for (guint j = 0; j < members->len; j++)
-        {
-          const MhStoreMessage *m = members->pdata[j];
-          g_autofree char *d = iso_date (m->date);
-
-          g_string_append (s, "<li><a href=\"threads/");
-          html_escape (s, f->tree_dirs->pdata[i]);
-          g_string_append_c (s, '/');
-          html_escape (s, m->dir);
-          g_string_append (s, "/message.json\">");
-          html_escape (s, d);
-          g_string_append (s, "</a> ");
-          html_escape (s, m->from_addr);
-          g_string_append (s, ": ");
-          html_escape (s, m->subject);
-          g_string_append (s, "</li>\n");
-        }
-      g_string_append (s, "</ul></details></td></tr>\n");
-    }
-  g_string_append (s, "</table>\n</body></html>\n");
-  return g_string_free (s, FALSE);
+  out_puts (o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+               "<title>");
+  out_escaped (o, f->a->account);
+  out_puts (o, "</title>\n<style>body{font-family:sans-serif}"
+               "td{padding:2px 8px;vertical-align:top}</style>"
+               "</head><body>\n<h1>");
+  out_escaped (o, f->a->account);
+  out_puts (o, count);
 }
 
+static void
+index_thread (Finish *f, guint i, GPtrArray *members)
+{
+  MhThreadTree *t = f->trees->pdata[i];
+  Out *o = &f->html;
+  g_autofree char *last = iso_date (t->last_date);
+  g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
+                                            "<summary>", members->len);
+
+  out_puts (o, "<tr><td>");
+  out_escaped (o, last);
+  out_puts (o, count);
+  out_escaped (o, t->subject != NULL ? t->subject : "(no subject)");
+  out_puts (o, "</summary><ul>\n");
+  for (guint j = 0; j < members->len; j++)
+    {
+      const MhStoreMessage *m = members->pdata[j];
+      g_autofree char *d = iso_date (m->date);
+
+      out_puts (o, "<li><a href=\"threads/");
+      out_escaped (o, f->tree_dirs->pdata[i]);
+      out_puts (o, "/");
+      out_escaped (o, m->dir);
+      out_puts (o, "/message.json\">");
+      out_escaped (o, d);
+      out_puts (o, "</a> ");
+      out_escaped (o, m->from_addr);
+      out_puts (o, ": ");
+      out_escaped (o, m->subject);
+      out_puts (o, "</li>\n");
+    }
+  out_puts (o, "</ul></details></td></tr>\n");
+}
+
+/* threads.json is the array of every thread.json, indented one level:
+ * built from the same text, so that the two never disagree. */
+static void
+append_thread (Finish *f, guint i, const char *data)
+{
+  const char *p = data;
+
+  out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
+  for (;;)
+    {
+      const char *nl = strchr (p, '\n');
+
+      if (nl == NULL)
+        {
+          out_puts (&f->json, p);
+          break;
+        }
+      out_append (&f->json, p, nl - p);
+      if (nl[1] == '\0')
+        break;
+      out_puts (&f->json, "\n  ");
+      p = nl + 1;
+    }
+}
+
+static void
+unref_or_null (gpointer array)
+{
+  if (array != NULL)
+    g_ptr_array_unref (array);
+}
+
+static Slim *
+slim_new (const MhStoreMessage *m)
+{
+  const char *strs[8] = { m->key, m->message_id, m->references_raw,
+                          m->in_reply_to_raw, m->subject, m->thread_index,
+                          m->gm_thrid, m->participants };
+  gsize lens[8];
+  gsize n_parts = 1, size;
+  const char **parts;
+  Slim *sl;
+  char *p;
+
+  size = sizeof (Slim);
+  for (guint k = 0; k < G_N_ELEMENTS (strs); k++)
+    {
+      lens[k] = strs[k] != NULL ? strlen (strs[k]) + 1 : 0;
+      size += lens[k];
+    }
+  for (const char *c = m->participants; c != NULL && *c != '\0'; c++)
+    n_parts += *c == '\n';
+  if (m->participants != NULL)
+    n_parts++;
+  size += n_parts * sizeof (char *);
+  sl = g_malloc0 (size);
+  parts = (const char **) (sl + 1);
+  p = (char *) (parts + n_parts);
+  {
+    const char **dst[7] = { &sl->in.key, &sl->in.message_id,
+                            &sl->in.references, &sl->in.in_reply_to,
+                            &sl->in.subject, &sl->in.thread_index,
+                            &sl->in.gm_thrid };
+
+    for (guint k = 0; k < 7; k++)
+      if (strs[k] != NULL)
+        {
+          memcpy (p, strs[k], lens[k]);
+          *dst[k] = p;
+          p += lens[k];
+        }
+  }
+  /* Participants: the '\n'-joined list, split in place. */
+  n_parts = 0;
+  if (m->participants != NULL)
+    {
+      memcpy (p, m->participants, lens[7]);
+      parts[n_parts++] = p;
+      for (; *p != '\0'; p++)
+        if (*p == '\n')
+          {
+            *p = '\0';
+            parts[n_parts++] = p + 1;
+          }
+    }
+  parts[n_parts] = NULL;
+  sl->in.participants = parts;
+  sl->in.date = m->date;
+  return sl;
+}
+
+static gboolean
+add_slim (const MhStoreMessage *m, gpointer data)
+{
+  Finish *f = data;
+
+  g_ptr_array_add (f->slim, slim_new (m));
+  return TRUE;
+}
+
+/* Threads every stored message.  The store is read one row at a time and
+ * only the threader's inputs are kept, in one block per message, and only
+ * until the forest is built: the forest copies what it keeps. */
 static gboolean
 build_forest (Finish *f, GError **error)
 {
   MhArchive *a = f->a;
-  g_autoptr(GArray) inputs = g_array_new (FALSE, TRUE,
-                                          sizeof (MhThreadInput));
-  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) g_strfreev);
+  g_autoptr(GArray) inputs = NULL;
   MhThreadOptions topts;
 
   mh_thread_options_init (&topts);
   topts.subject_mode = a->options.subject_mode;
   if (a->options.window_days != 0)
     topts.window_days = a->options.window_days;
-  for (guint i = 0; i < f->msgs->len; i++)
-    {
-      MhStoreMessage *m = f->msgs->pdata[i];
-      MhThreadInput in = { 0 };
-      char **p = g_strsplit (m->participants != NULL ? m->participants : "",
-                             "\n", -1);
-
-      g_ptr_array_add (parts, p);
-      in.key = m->key;
-      in.message_id = m->message_id;
-      in.references = m->references_raw;
-      in.in_reply_to = m->in_reply_to_raw;
-      in.subject = m->subject;
-      in.date = m->date;
-      in.thread_index = m->thread_index;
-      in.gm_thrid = m->gm_thrid;
-      in.participants = (const char *const *) p;
-      g_array_append_val (inputs, in);
-      g_hash_table_insert (f->by_key, m->key, m);
-    }
+  f->slim = g_ptr_array_new_with_free_func (g_free);
+  if (!mh_store_foreach_message (a->store, add_slim, f, error))
+    return FALSE;
+  f->n_messages = f->slim->len;
+  inputs = g_array_sized_new (FALSE, TRUE, sizeof (MhThreadInput),
+                              f->slim->len);
+  for (guint i = 0; i < f->slim->len; i++)
+    g_array_append_val (inputs, ((Slim *) f->slim->pdata[i])->in);
   f->forest = mh_thread_build ((const MhThreadInput *) inputs->data,
                                inputs->len, &topts, error);
-  return f->forest != NULL;
+  if (f->forest == NULL)
+    return FALSE;
+  f->trees = mh_thread_forest_get_trees (f->forest);
+  f->dups = g_ptr_array_new_with_free_func (unref_or_null);
+  g_ptr_array_set_size (f->dups, f->trees->len);
+  /* Duplicates hang off no parent: list them with their original's
+   * conversation, after it, in key order. */
+  for (guint i = 0; i < f->slim->len; i++)
+    {
+      MhThreadNode *node = mh_thread_forest_lookup (
+          f->forest, ((Slim *) f->slim->pdata[i])->in.key);
+
+      if (node != NULL && node->duplicate_of != NULL)
+        {
+          if (f->dups->pdata[node->tree] == NULL)
+            f->dups->pdata[node->tree] = g_ptr_array_new ();
+          g_ptr_array_add (f->dups->pdata[node->tree], node);
+        }
+    }
+  g_clear_pointer (&f->slim, g_ptr_array_unref);
+  return TRUE;
 }
 
 static void
 finish_clear (Finish *f)
 {
-  g_clear_pointer (&f->tree_members, g_ptr_array_unref);
+  out_clear (&f->json);
+  out_clear (&f->html);
+  g_clear_pointer (&f->slim, g_ptr_array_unref);
+  g_clear_pointer (&f->dups, g_ptr_array_unref);
   g_clear_pointer (&f->tree_dirs, g_ptr_array_unref);
   g_clear_pointer (&f->forest, mh_thread_forest_free);
-  g_clear_pointer (&f->by_key, g_hash_table_unref);
-  if (f->all != NULL)
-    g_string_free (f->all, TRUE);
-  f->all = NULL;
-  g_clear_pointer (&f->msgs, g_ptr_array_unref);
 }
 
-/* threads.json is the array of every thread.json, indented one level:
- * built from the same text, so that the two never disagree and no tree of
- * JSON nodes for the whole archive sits in memory. */
-static void
-append_thread (GString *all, const char *data)
+/* The stored rows of conversation @i, in the order thread.json lists
+ * them: depth first, then duplicates.  Read from the store per
+ * conversation, so that only one conversation's rows are in memory. */
+static GPtrArray *
+load_members (Finish *f, guint i, GError **error)
 {
-  g_string_append (all, all->len == 0 ? "[\n  " : ",\n  ");
-  for (const char *p = data; *p != '\0'; p++)
+  MhThreadTree *t = f->trees->pdata[i];
+  GPtrArray *dups = f->dups->pdata[i];
+  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) mh_store_message_free);
+
+  collect (t->root, keys);
+  for (guint j = 0; dups != NULL && j < dups->len; j++)
+    g_ptr_array_add (keys, ((MhThreadNode *) dups->pdata[j])->key);
+  for (guint j = 0; j < keys->len; j++)
     {
-      if (*p == '\n' && p[1] == '\0')
-        break;
-      g_string_append_c (all, *p);
-      if (*p == '\n')
-        g_string_append (all, "  ");
+      MhStoreMessage *m = NULL;
+
+      if (!mh_store_lookup_key (f->a->store, keys->pdata[j], &m, error))
+        return NULL;
+      if (m == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "message %s vanished from the store",
+                       (const char *) keys->pdata[j]);
+          return NULL;
+        }
+      g_ptr_array_add (members, m);
     }
+  return g_steal_pointer (&members);
 }
 
 static gboolean
@@ -447,16 +737,19 @@ place_all (Finish *f, GError **error)
   GHashTableIter it;
   gpointer k, v;
 
+  index_begin (f);
   for (guint i = 0; i < f->trees->len; i++)
     {
       MhThreadTree *t = f->trees->pdata[i];
-      GPtrArray *members = f->tree_members->pdata[i];
+      g_autoptr(GPtrArray) members = load_members (f, i, error);
       g_autoptr(JsonBuilder) b = json_builder_new ();
       g_autofree char *data = NULL;
       const char *tdir = f->tree_dirs->pdata[i];
       gsize len;
       int tfd;
 
+      if (members == NULL)
+        return FALSE;
       g_hash_table_add (wanted, (gpointer) tdir);
       tfd = mh_writer_open_dir (a->threads_fd, tdir, TRUE, error);
       if (tfd < 0)
@@ -467,11 +760,12 @@ place_all (Finish *f, GError **error)
             close (tfd);
             return FALSE;
           }
-      build_thread (f, b, i);
+      build_thread (f, b, i, members);
       data = to_json (b, &len);
-      append_thread (f->all, data);
+      append_thread (f, i, data);
+      index_thread (f, i, members);
       if (!write_if_changed (tfd, "thread.json", data, len, error)
-          || !sweep_thread_dir (f, i, tfd, error)
+          || !sweep_thread_dir (members, tfd, error)
           || !mh_store_set_thread (a->store, t->root_id, tdir, error))
         {
           close (tfd);
@@ -479,6 +773,8 @@ place_all (Finish *f, GError **error)
         }
       close (tfd);
     }
+  out_puts (&f->json, f->trees->len == 0 ? "[]\n" : "\n]\n");
+  out_puts (&f->html, "</table>\n</body></html>\n");
 
   /* Thread dirs no conversation uses any more: merged or renamed ones,
    * and leftovers of killed runs.  Their messages have moved out. */
@@ -520,11 +816,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.a = a;
   f.stats = stats_out != NULL ? stats_out : &dummy;
   memset (f.stats, 0, sizeof *f.stats);
-  f.by_key = g_hash_table_new (g_str_hash, g_str_equal);
-  f.all = g_string_new (NULL);
+  f.json.fd = f.html.fd = -1;
   f.tree_dirs = g_ptr_array_new_with_free_func (g_free);
-  f.tree_members = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) g_ptr_array_unref);
 
   if (!mh_archive_commit (a, error))
     goto out;
@@ -545,34 +838,29 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       ok = TRUE;
       goto out;
     }
-  if (!mh_store_list_messages (a->store, &f.msgs, error))
-    goto out;
+  /* The parse workers are done (a later add starts them again), but
+   * their heaps still hold the buffers they freed: main() raised the trim
+   * threshold for them.  Hand those pages back before the conversation
+   * step allocates its own, so that the peak is the larger of the two
+   * steps, not their sum. */
+  mh_archive_stop_worker (a);
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
   if (!build_forest (&f, error))
     goto out;
-  f.trees = mh_thread_forest_get_trees (f.forest);
-
   for (guint i = 0; i < f.trees->len; i++)
     {
       MhThreadTree *t = f.trees->pdata[i];
-      GPtrArray *members = g_ptr_array_new ();
 
       g_ptr_array_add (f.tree_dirs,
                        mh_layout_thread_dir (t->first_date, t->subject,
                                              t->root_id));
-      collect (&f, t->root, members);
-      g_ptr_array_add (f.tree_members, members);
-    }
-  /* Duplicates hang off no parent: list them with their original's
-   * conversation, after it. */
-  for (guint i = 0; i < f.msgs->len; i++)
-    {
-      MhStoreMessage *m = f.msgs->pdata[i];
-      MhThreadNode *node = mh_thread_forest_lookup (f.forest, m->key);
-
-      if (node != NULL && node->duplicate_of != NULL)
-        g_ptr_array_add (f.tree_members->pdata[node->tree], m);
     }
 
+  if (!out_open (&f.json, a->account_fd, "threads.json", error)
+      || !out_open (&f.html, a->account_fd, "index.html", error))
+    goto out;
   if (!mh_store_begin (a->store, error))
     goto out;
   if (!place_all (&f, error))
@@ -582,19 +870,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
     }
   if (!mh_archive_commit (a, error))
     goto out;
-
-  {
-    g_autofree char *html = NULL;
-
-    g_string_append (f.all, f.all->len == 0 ? "[]\n" : "\n]\n");
-    if (!write_if_changed (a->account_fd, "threads.json", f.all->str,
-                           f.all->len, error))
-      goto out;
-    html = build_index (&f);
-    if (!write_if_changed (a->account_fd, "index.html", html, strlen (html),
-                           error))
-      goto out;
-  }
+  if (!out_commit (&f.json, error) || !out_commit (&f.html, error))
+    goto out;
   /* The manifests are derived data: rebuilt by the next finish if a power
    * failure loses them, so one sync at the end is enough. */
   if (syncfs (a->account_fd) != 0)
@@ -617,7 +894,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
     }
   a->layout_pending = FALSE;
   f.stats->threads = f.trees->len;
-  f.stats->messages = f.msgs->len;
+  f.stats->messages = f.n_messages;
   ok = TRUE;
 out:
   finish_clear (&f);

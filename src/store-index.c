@@ -235,6 +235,33 @@ mh_store_list_messages (MhStore *store, GPtrArray **msgs_out,
 }
 
 gboolean
+mh_store_foreach_message (MhStore *store, MhStoreMessageFunc func,
+                          gpointer user_data, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_ALL_MESSAGES, error);
+  gboolean more = TRUE;
+  int rc = SQLITE_DONE;
+
+  if (stmt == NULL)
+    return FALSE;
+  while (more && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      MhStoreMessage *msg = read_message (stmt);
+
+      more = func (msg, user_data);
+      mh_store_message_free (msg);
+    }
+  if (more && rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot read rows");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+gboolean
 mh_store_count_messages (MhStore *store, guint64 *count_out, GError **error)
 {
   sqlite3_stmt *stmt = mh_store_stmt (store, ST_COUNT_MESSAGES, error);

@@ -13,10 +13,12 @@ struct _MhThreadForest {
   GHashTable *by_key;        /* key -> MhtNode* */
 };
 
-/* What one message's own headers say, kept between the phases. */
+/* What one message's own headers say, kept between the phases: nodes,
+ * not ids, so that a large archive holds 8 bytes per reference here. */
 typedef struct {
-  GPtrArray *chain;          /* normalised ids, oldest first */
-  char *parent_id;           /* the id its headers name as parent */
+  MhtNode **chain;           /* the referenced messages, oldest first */
+  guint len;
+  MhtNode *parent;           /* the one its headers name as parent */
 } OwnLinks;
 
 static void
@@ -187,11 +189,12 @@ register_ids (MhtCtx *ctx)
     }
 }
 
-static void
-own_links_clear (OwnLinks *o)
+static MhtNode *
+node_for_id (MhtCtx *ctx, const char *id)
 {
-  g_clear_pointer (&o->chain, g_ptr_array_unref);
-  g_clear_pointer (&o->parent_id, g_free);
+  MhtNode *n = g_hash_table_lookup (ctx->by_id, id);
+
+  return n != NULL ? n : mh_thread_priv_placeholder (ctx, id);
 }
 
 /* Reads a message's References and In-Reply-To.  RFC 5256 trusts
@@ -199,16 +202,17 @@ own_links_clear (OwnLinks *o)
  * In-Reply-To as the parent whenever it holds an id, because it names the
  * message replied to directly, while References is often truncated or
  * reordered by mailers; when it is missing from References it is appended
- * to the chain, so a truncated References still reaches the thread. */
+ * to the chain, so a truncated References still reaches the thread.
+ * Every id of the chain gets its node here, placeholders in chain order. */
 static void
-read_own_links (MhtNode *n, OwnLinks *o)
+read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
 {
   g_autoptr(GPtrArray) refs = mh_msgid_parse_references (n->in->references);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *irt_raw = NULL;
   g_autofree char *irt = NULL;
   guint i;
 
-  o->chain = g_ptr_array_new_with_free_func (g_free);
   for (i = 0; i < refs->len; i++)
     {
       char *id = mh_msgid_normalize (g_ptr_array_index (refs, i));
@@ -220,12 +224,12 @@ read_own_links (MhtNode *n, OwnLinks *o)
           g_free (id);
           continue;
         }
-      for (j = 0; j < o->chain->len && !seen; j++)
-        seen = strcmp (g_ptr_array_index (o->chain, j), id) == 0;
+      for (j = 0; j < ids->len && !seen; j++)
+        seen = strcmp (g_ptr_array_index (ids, j), id) == 0;
       if (seen)
         g_free (id);
       else
-        g_ptr_array_add (o->chain, id);
+        g_ptr_array_add (ids, id);
     }
 
   irt_raw = mh_msgid_parse_in_reply_to (n->in->in_reply_to,
@@ -238,24 +242,21 @@ read_own_links (MhtNode *n, OwnLinks *o)
     {
       gboolean in_chain = FALSE;
 
-      for (i = 0; i < o->chain->len && !in_chain; i++)
-        in_chain = strcmp (g_ptr_array_index (o->chain, i), irt) == 0;
+      for (i = 0; i < ids->len && !in_chain; i++)
+        in_chain = strcmp (g_ptr_array_index (ids, i), irt) == 0;
       if (!in_chain)
-        g_ptr_array_add (o->chain, g_strdup (irt));
-      o->parent_id = g_steal_pointer (&irt);
+        g_ptr_array_add (ids, g_strdup (irt));
     }
-  else if (o->chain->len > 0)
-    o->parent_id = g_strdup (g_ptr_array_index (o->chain,
-                                                o->chain->len - 1));
-  n->has_link = o->parent_id != NULL;
-}
 
-static MhtNode *
-node_for_id (MhtCtx *ctx, const char *id)
-{
-  MhtNode *n = g_hash_table_lookup (ctx->by_id, id);
-
-  return n != NULL ? n : mh_thread_priv_placeholder (ctx, id);
+  o->len = ids->len;
+  o->chain = ids->len > 0 ? g_new (MhtNode *, ids->len) : NULL;
+  for (i = 0; i < ids->len; i++)
+    o->chain[i] = node_for_id (ctx, g_ptr_array_index (ids, i));
+  if (irt != NULL)
+    o->parent = g_hash_table_lookup (ctx->by_id, irt);
+  else if (o->len > 0)
+    o->parent = o->chain[o->len - 1];
+  n->has_link = o->parent != NULL;
 }
 
 /* JWZ's linking, in two passes so that order does not matter.  First
@@ -273,21 +274,15 @@ link_references (MhtCtx *ctx)
     {
       MhtNode *n = g_ptr_array_index (ctx->nodes, i);
 
-      if (n->pub.duplicate_of != NULL)
-        continue;
-      read_own_links (n, &own[i]);
-      for (j = 0; j < own[i].chain->len; j++)
-        node_for_id (ctx, g_ptr_array_index (own[i].chain, j));
+      if (n->pub.duplicate_of == NULL)
+        read_own_links (ctx, n, &own[i]);
     }
 
   for (i = n_real; i-- > 0;)
     {
       MhtNode *n = g_ptr_array_index (ctx->nodes, i);
-      MhtNode *p;
+      MhtNode *p = own[i].parent;
 
-      if (own[i].parent_id == NULL)
-        continue;
-      p = g_hash_table_lookup (ctx->by_id, own[i].parent_id);
       if (p == NULL || p == n || mh_thread_priv_refused (n, p))
         continue;
       n->pub.parent = &p->pub;
@@ -296,22 +291,18 @@ link_references (MhtCtx *ctx)
 
   for (i = 0; i < n_real; i++)
     {
-      GPtrArray *chain = own[i].chain;
-
-      for (j = 1; chain != NULL && j < chain->len; j++)
+      for (j = 1; j < own[i].len; j++)
         {
-          MhtNode *a = g_hash_table_lookup (ctx->by_id,
-                                            g_ptr_array_index (chain, j - 1));
-          MhtNode *b = g_hash_table_lookup (ctx->by_id,
-                                            g_ptr_array_index (chain, j));
+          MhtNode *a = own[i].chain[j - 1];
+          MhtNode *b = own[i].chain[j];
 
-          if (a == NULL || b == NULL || a == b || b->pub.parent != NULL
-              || b->has_link || mh_thread_priv_refused (b, a))
+          if (a == b || b->pub.parent != NULL || b->has_link
+              || mh_thread_priv_refused (b, a))
             continue;
           b->pub.parent = &a->pub;
           b->pub.link = MH_THREAD_LINK_CHAIN;
         }
-      own_links_clear (&own[i]);
+      g_free (own[i].chain);
     }
   g_free (own);
 }

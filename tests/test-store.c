@@ -132,6 +132,17 @@ test_pending_large (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (pending->len, ==, n + 10);
 }
 
+/* Collects keys; stops once @data holds two entries after a NULL
+ * marker at index 0 (the early-stop case). */
+static gboolean
+collect_key (const MhStoreMessage *msg, gpointer data)
+{
+  GPtrArray *keys = data;
+
+  g_ptr_array_add (keys, g_strdup (msg->key));
+  return !(keys->len >= 2 && keys->pdata[0] == NULL);
+}
+
 static void
 test_message_id (Fixture *fx, gconstpointer data)
 {
@@ -174,6 +185,29 @@ test_message_id (Fixture *fx, gconstpointer data)
   g_clear_pointer (&msgs, g_ptr_array_unref);
   g_assert_true (mh_store_list_messages (store, &msgs, &error));
   g_assert_cmpuint (msgs->len, ==, 5);
+
+  /* The row-at-a-time walk sees the same rows in the same order, and
+   * stops when asked to. */
+  {
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+
+    g_assert_true (mh_store_foreach_message (store, collect_key, keys,
+                                             &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (keys->len, ==, msgs->len);
+    for (guint i = 0; i < keys->len; i++)
+      g_assert_cmpstr (keys->pdata[i], ==,
+                       ((MhStoreMessage *) msgs->pdata[i])->key);
+    g_ptr_array_set_size (keys, 0);
+    g_ptr_array_add (keys, NULL); /* collect_key stops at 2 entries */
+    g_assert_true (mh_store_foreach_message (store, collect_key, keys,
+                                             &error));
+    g_assert_cmpuint (keys->len, ==, 2);
+    /* The statement was reset: the store still answers. */
+    g_clear_pointer (&msgs, g_ptr_array_unref);
+    g_assert_true (mh_store_list_messages (store, &msgs, &error));
+    g_assert_cmpuint (msgs->len, ==, 5);
+  }
 }
 
 static void

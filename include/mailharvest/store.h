@@ -195,6 +195,15 @@ gboolean mh_store_lookup_message_id (MhStore *store, const char *message_id,
 gboolean mh_store_list_messages (MhStore *store, GPtrArray **msgs_out,
                                  GError **error);
 
+/* Calls @func once for every message, ordered by key.  @msg is borrowed
+ * for the call only; one row is in memory at a time, so a caller that
+ * keeps less than the whole row keeps less than mh_store_list_messages()
+ * would.  Stops early when @func returns FALSE (that is no error). */
+typedef gboolean (*MhStoreMessageFunc) (const MhStoreMessage *msg,
+                                        gpointer user_data);
+gboolean mh_store_foreach_message (MhStore *store, MhStoreMessageFunc func,
+                                   gpointer user_data, GError **error);
+
 /* Sets *@count_out to the number of messages. */
 gboolean mh_store_count_messages (MhStore *store, guint64 *count_out,
                                   GError **error);
