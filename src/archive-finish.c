@@ -347,10 +347,17 @@ sweep_thread_dir (GPtrArray *members, int tfd, GError **error)
 static gboolean
 out_open (Out *o, int dir_fd, const char *name, GError **error)
 {
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *prefix = g_strdup_printf (".tmp-%s.", name);
+
   o->dir_fd = dir_fd;
   o->name = name;
-  o->tmp = g_strdup_printf (".tmp-%s.%d", name, (int) getpid ());
-  (void) unlinkat (dir_fd, o->tmp, 0);
+  o->tmp = g_strdup_printf ("%s%d", prefix, (int) getpid ());
+  /* Ours, and what a killed run left under its own process id. */
+  if (mh_archive_list_dir (dir_fd, names, NULL))
+    for (guint i = 0; i < names->len; i++)
+      if (g_str_has_prefix (names->pdata[i], prefix))
+        (void) unlinkat (dir_fd, names->pdata[i], 0);
   o->fd = openat (dir_fd, o->tmp,
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (o->fd < 0)
