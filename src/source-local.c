@@ -290,8 +290,11 @@ mh_local_scan (const char *const *paths, GError **error)
           else if (!walk (path, NULL, base, 0, out, error))
             return NULL;
         }
-      else if (S_ISREG (st.st_mode) && starts_with_from (path))
+      else if (S_ISREG (st.st_mode)
+               && (st.st_size == 0 || starts_with_from (path)))
         {
+          /* An empty file is an empty mbox, not a message without
+           * headers. */
           g_autofree char *name = mbox_name (base);
 
           g_ptr_array_add (out, mailbox_new (name, MH_LOCAL_MBOX, path));

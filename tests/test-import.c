@@ -258,6 +258,32 @@ test_maildir (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
+static char *
+in_sibling (const char *name)
+{
+  return g_strdup (name);
+}
+
+/* An empty file given by name holds no message: it is read as an empty
+ * mbox, and nothing is archived. */
+static void
+test_empty_file (Fixture *f, gconstpointer data)
+{
+  g_autofree char *empty = g_build_filename (f->sibling, "empty.mbox",
+                                             NULL);
+  const char *const paths[] = { empty, NULL };
+  g_autoptr(GPtrArray) jsons = NULL;
+  MhImportStats stats;
+
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  mh_test_import (f->out, in_sibling, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 0);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  jsons = manifests (f);
+  g_assert_cmpuint (jsons->len, ==, 0);
+  mh_import_stats_clear (&stats);
+}
+
 static void
 test_eml_folders (Fixture *f, gconstpointer data)
 {
@@ -730,6 +756,7 @@ main (int argc, char **argv)
   ADD ("/import/mboxo", test_mboxo);
   ADD ("/import/maildir", test_maildir);
   ADD ("/import/eml-folders", test_eml_folders);
+  ADD ("/import/empty-file", test_empty_file);
   ADD ("/import/duplicates", test_duplicates);
   ADD ("/import/mbox-long-lines", test_mbox_long_lines);
   ADD ("/import/takeout", test_takeout);
