@@ -19,20 +19,6 @@
 
 /* Participants listed per conversation at most. */
 #define MAX_PARTICIPANTS 64
-/* Bytes of an existing manifest read back at a time to compare. */
-#define COMPARE_CHUNK 65536
-
-/* A file written under a temporary name and put in place only when its
- * bytes differ from the file it replaces: threads.json and index.html
- * of a large archive, written as they are built instead of in memory. */
-typedef struct {
-  int dir_fd;
-  const char *name;
-  char *tmp;
-  int fd;
-  GString *buf;
-  int err;                    /* first errno, 0 if none */
-} Out;
 
 /* One message as the threader needs it: a single allocation holding the
  * input and every string it points at. */
@@ -50,8 +36,8 @@ typedef struct {
                                * MhThreadNode*, or NULL */
   GPtrArray *slim;            /* Slim*, until the forest is built */
   guint n_messages;
-  Out json;                   /* threads.json */
-  Out html;                   /* index.html */
+  MhArchiveOut json;                   /* threads.json */
+  MhArchiveOut html;                   /* index.html */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -87,87 +73,6 @@ add_date (JsonBuilder *b, const char *name, gint64 t)
   add_str (b, name, s);
 }
 
-/* Writes @data to @name below @dir_fd unless it holds those bytes
- * already, so that a run with nothing new changes nothing. */
-static gboolean
-write_if_changed (int dir_fd, const char *name, const char *data,
-                  gsize len, GError **error)
-{
-  g_autofree char *tmp = NULL;
-  struct stat st;
-  int fd;
-
-  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      gboolean same = fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
-                      && (gsize) st.st_size == len;
-      g_autofree char *old = same ? g_malloc (COMPARE_CHUNK) : NULL;
-      gsize off = 0;
-
-      /* Compare piece by piece: threads.json of a large archive is big. */
-      while (same && off < len)
-        {
-          ssize_t n = read (fd, old, MIN (COMPARE_CHUNK, len - off));
-
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n <= 0 || memcmp (old, data + off, (gsize) n) != 0)
-            same = FALSE;
-          else
-            off += (gsize) n;
-        }
-      close (fd);
-      if (same)
-        return TRUE;
-    }
-
-  tmp = g_strdup_printf (".tmp-%s.%d", name, (int) getpid ());
-  (void) unlinkat (dir_fd, tmp, 0);
-  fd = openat (dir_fd, tmp,
-               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
-                   name, g_strerror (saved));
-      return FALSE;
-    }
-  for (gsize off = 0; off < len;)
-    {
-      ssize_t n = write (fd, data + off, len - off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-
-          close (fd);
-          (void) unlinkat (dir_fd, tmp, 0);
-          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                       name, g_strerror (saved));
-          return FALSE;
-        }
-      off += (gsize) n;
-    }
-  mh_debug_kill_point ("json-written");
-  if (close (fd) != 0
-      || renameat (dir_fd, tmp, dir_fd, name) != 0)
-    {
-      int saved = errno;
-
-      (void) unlinkat (dir_fd, tmp, 0);
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                   name, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The keys of the tree below @node, depth first, without recursion:
- * conversations may be thousands deep. */
 static void
 collect (MhThreadNode *node, GPtrArray *out)
 {
@@ -342,205 +247,55 @@ sweep_thread_dir (GPtrArray *members, int tfd, GError **error)
   return TRUE;
 }
 
-#define OUT_FLUSH_AT 65536
-
-static gboolean
-out_open (Out *o, int dir_fd, const char *name, GError **error)
-{
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *prefix = g_strdup_printf (".tmp-%s.", name);
-
-  o->dir_fd = dir_fd;
-  o->name = name;
-  o->tmp = g_strdup_printf ("%s%d", prefix, (int) getpid ());
-  /* Ours, and what a killed run left under its own process id. */
-  if (mh_archive_list_dir (dir_fd, names, NULL))
-    for (guint i = 0; i < names->len; i++)
-      if (g_str_has_prefix (names->pdata[i], prefix))
-        (void) unlinkat (dir_fd, names->pdata[i], 0);
-  o->fd = openat (dir_fd, o->tmp,
-                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (o->fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
-                   name, g_strerror (saved));
-      g_clear_pointer (&o->tmp, g_free);
-      return FALSE;
-    }
-  o->buf = g_string_sized_new (OUT_FLUSH_AT + 4096);
-  return TRUE;
-}
-
-static void
-out_flush (Out *o)
-{
-  for (gsize off = 0; o->err == 0 && off < o->buf->len;)
-    {
-      ssize_t n = write (o->fd, o->buf->str + off, o->buf->len - off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        o->err = errno;
-      else
-        off += (gsize) n;
-    }
-  g_string_truncate (o->buf, 0);
-}
-
-static void
-out_append (Out *o, const char *data, gssize len)
-{
-  if (o->buf == NULL)
-    return;
-  g_string_append_len (o->buf, data, len);
-  if (o->buf->len >= OUT_FLUSH_AT)
-    out_flush (o);
-}
-
-static void
-out_puts (Out *o, const char *text)
-{
-  out_append (o, text, -1);
-}
-
-/* TRUE when @a and @b below @dir_fd are regular files with equal bytes. */
-static gboolean
-files_equal (int dir_fd, const char *a, const char *b)
-{
-  int fa = openat (dir_fd, a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  int fb = openat (dir_fd, b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  g_autofree char *ba = g_malloc (COMPARE_CHUNK);
-  g_autofree char *bb = g_malloc (COMPARE_CHUNK);
-  struct stat sa, sb;
-  gboolean same = fa >= 0 && fb >= 0 && fstat (fa, &sa) == 0
-                  && fstat (fb, &sb) == 0 && S_ISREG (sa.st_mode)
-                  && S_ISREG (sb.st_mode) && sa.st_size == sb.st_size;
-
-  for (off_t off = 0; same && off < sa.st_size;)
-    {
-      ssize_t n = pread (fa, ba, COMPARE_CHUNK, off);
-      ssize_t m = n > 0 ? pread (fb, bb, (gsize) n, off) : -1;
-
-      if ((n < 0 || m < 0) && errno == EINTR)
-        continue;
-      if (n <= 0 || m != n || memcmp (ba, bb, (gsize) n) != 0)
-        same = FALSE;
-      else
-        off += n;
-    }
-  if (fa >= 0)
-    close (fa);
-  if (fb >= 0)
-    close (fb);
-  return same;
-}
-
-/* Puts the file in place unless the one there has the same bytes, so
- * that a run with nothing new changes nothing. */
-static gboolean
-out_commit (Out *o, GError **error)
-{
-  int err;
-
-  out_flush (o);
-  err = o->err;
-  if (close (o->fd) != 0 && err == 0)
-    err = errno;
-  o->fd = -1;
-  if (err == 0 && files_equal (o->dir_fd, o->tmp, o->name))
-    {
-      (void) unlinkat (o->dir_fd, o->tmp, 0);
-      return TRUE;
-    }
-  if (err == 0)
-    mh_debug_kill_point ("json-written");
-  if (err == 0 && renameat (o->dir_fd, o->tmp, o->dir_fd, o->name) != 0)
-    err = errno;
-  if (err != 0)
-    {
-      (void) unlinkat (o->dir_fd, o->tmp, 0);
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                   o->name, g_strerror (err));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-out_clear (Out *o)
-{
-  if (o->buf != NULL && o->fd >= 0)
-    {
-      close (o->fd);
-      (void) unlinkat (o->dir_fd, o->tmp, 0);
-    }
-  if (o->buf != NULL)
-    g_string_free (o->buf, TRUE);
-  o->buf = NULL;
-  g_clear_pointer (&o->tmp, g_free);
-}
-
-static void
-out_escaped (Out *o, const char *text)
-{
-  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
-  g_autofree char *esc = g_markup_escape_text (valid, -1);
-
-  out_puts (o, esc);
-}
-
 static void
 index_begin (Finish *f)
 {
-  Out *o = &f->html;
+  MhArchiveOut *o = &f->html;
   g_autofree char *count = g_strdup_printf ("</h1>\n<p>%u conversations</p>"
                                             "\n<table>\n", f->trees->len);
 
-  out_puts (o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-               "<title>");
-  out_escaped (o, f->a->account);
-  out_puts (o, "</title>\n<style>body{font-family:sans-serif}"
-               "td{padding:2px 8px;vertical-align:top}</style>"
-               "</head><body>\n<h1>");
-  out_escaped (o, f->a->account);
-  out_puts (o, count);
+  mh_archive_out_puts (o, "<!DOCTYPE html>\n<html><head>"
+                          "<meta charset=\"utf-8\"><title>");
+  mh_archive_out_escaped (o, f->a->account);
+  mh_archive_out_puts (o, "</title>\n<style>body{font-family:sans-serif}"
+                          "td{padding:2px 8px;vertical-align:top}</style>"
+                          "</head><body>\n<h1>");
+  mh_archive_out_escaped (o, f->a->account);
+  mh_archive_out_puts (o, count);
 }
 
 static void
 index_thread (Finish *f, guint i, GPtrArray *members)
 {
   MhThreadTree *t = f->trees->pdata[i];
-  Out *o = &f->html;
+  MhArchiveOut *o = &f->html;
   g_autofree char *last = iso_date (t->last_date);
   g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
                                             "<summary>", members->len);
 
-  out_puts (o, "<tr><td>");
-  out_escaped (o, last);
-  out_puts (o, count);
-  out_escaped (o, t->subject != NULL ? t->subject : "(no subject)");
-  out_puts (o, "</summary><ul>\n");
+  mh_archive_out_puts (o, "<tr><td>");
+  mh_archive_out_escaped (o, last);
+  mh_archive_out_puts (o, count);
+  mh_archive_out_escaped (o, t->subject != NULL ? t->subject : "(no subject)");
+  mh_archive_out_puts (o, "</summary><ul>\n");
   for (guint j = 0; j < members->len; j++)
     {
       const MhStoreMessage *m = members->pdata[j];
       g_autofree char *d = iso_date (m->date);
 
-      out_puts (o, "<li><a href=\"threads/");
-      out_escaped (o, f->tree_dirs->pdata[i]);
-      out_puts (o, "/");
-      out_escaped (o, m->dir);
-      out_puts (o, "/message.json\">");
-      out_escaped (o, d);
-      out_puts (o, "</a> ");
-      out_escaped (o, m->from_addr);
-      out_puts (o, ": ");
-      out_escaped (o, m->subject);
-      out_puts (o, "</li>\n");
+      mh_archive_out_puts (o, "<li><a href=\"threads/");
+      mh_archive_out_escaped (o, f->tree_dirs->pdata[i]);
+      mh_archive_out_puts (o, "/");
+      mh_archive_out_escaped (o, m->dir);
+      mh_archive_out_puts (o, "/message.json\">");
+      mh_archive_out_escaped (o, d);
+      mh_archive_out_puts (o, "</a> ");
+      mh_archive_out_escaped (o, m->from_addr);
+      mh_archive_out_puts (o, ": ");
+      mh_archive_out_escaped (o, m->subject);
+      mh_archive_out_puts (o, "</li>\n");
     }
-  out_puts (o, "</ul></details></td></tr>\n");
+  mh_archive_out_puts (o, "</ul></details></td></tr>\n");
 }
 
 /* threads.json is the array of every thread.json, indented one level:
@@ -550,20 +305,20 @@ append_thread (Finish *f, guint i, const char *data)
 {
   const char *p = data;
 
-  out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
+  mh_archive_out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
   for (;;)
     {
       const char *nl = strchr (p, '\n');
 
       if (nl == NULL)
         {
-          out_puts (&f->json, p);
+          mh_archive_out_puts (&f->json, p);
           break;
         }
-      out_append (&f->json, p, nl - p);
+      mh_archive_out_append (&f->json, p, nl - p);
       if (nl[1] == '\0')
         break;
-      out_puts (&f->json, "\n  ");
+      mh_archive_out_puts (&f->json, "\n  ");
       p = nl + 1;
     }
 }
@@ -693,8 +448,8 @@ build_forest (Finish *f, GError **error)
 static void
 finish_clear (Finish *f)
 {
-  out_clear (&f->json);
-  out_clear (&f->html);
+  mh_archive_out_clear (&f->json);
+  mh_archive_out_clear (&f->html);
   g_clear_pointer (&f->slim, g_ptr_array_unref);
   g_clear_pointer (&f->dups, g_ptr_array_unref);
   g_clear_pointer (&f->tree_dirs, g_ptr_array_unref);
@@ -771,7 +526,7 @@ place_all (Finish *f, GError **error)
       data = to_json (b, &len);
       append_thread (f, i, data);
       index_thread (f, i, members);
-      if (!write_if_changed (tfd, "thread.json", data, len, error)
+      if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
           || !sweep_thread_dir (members, tfd, error)
           || !mh_store_set_thread (a->store, t->root_id, tdir, error))
         {
@@ -780,8 +535,8 @@ place_all (Finish *f, GError **error)
         }
       close (tfd);
     }
-  out_puts (&f->json, f->trees->len == 0 ? "[]\n" : "\n]\n");
-  out_puts (&f->html, "</table>\n</body></html>\n");
+  mh_archive_out_puts (&f->json, f->trees->len == 0 ? "[]\n" : "\n]\n");
+  mh_archive_out_puts (&f->html, "</table>\n</body></html>\n");
 
   /* Thread dirs no conversation uses any more: merged or renamed ones,
    * and leftovers of killed runs.  Their messages have moved out. */
@@ -865,8 +620,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                                              t->root_id));
     }
 
-  if (!out_open (&f.json, a->account_fd, "threads.json", error)
-      || !out_open (&f.html, a->account_fd, "index.html", error))
+  if (!mh_archive_out_open (&f.json, a->account_fd, "threads.json", error)
+      || !mh_archive_out_open (&f.html, a->account_fd, "index.html", error))
     goto out;
   if (!mh_store_begin (a->store, error))
     goto out;
@@ -877,7 +632,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
     }
   if (!mh_archive_commit (a, error))
     goto out;
-  if (!out_commit (&f.json, error) || !out_commit (&f.html, error))
+  if (!mh_archive_out_commit (&f.json, error)
+      || !mh_archive_out_commit (&f.html, error))
     goto out;
   /* The manifests are derived data: rebuilt by the next finish if a power
    * failure loses them, so one sync at the end is enough. */

@@ -85,3 +85,37 @@ gboolean mh_archive_commit (MhArchive *a, GError **error);
 /* A new fd of the dir holding @m's message dir, or -1 with @error. */
 int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                                GError **error);
+
+/* archive-files.c */
+
+/* Writes @data to @name below @dir_fd unless it holds those bytes
+ * already (a temporary file renamed into place). */
+gboolean mh_archive_write_if_changed (int dir_fd, const char *name,
+                                      const char *data, gsize len,
+                                      GError **error);
+
+/* A file written under a temporary name and put in place only when its
+ * bytes differ from the file it replaces: threads.json and index.html
+ * of a large archive, written as they are built instead of in memory. */
+typedef struct {
+  int dir_fd;
+  const char *name;
+  char *tmp;
+  int fd;
+  GString *buf;
+  int err;                    /* first errno, 0 if none */
+} MhArchiveOut;
+
+/* Starts @name below @dir_fd under a temporary name (removing what killed
+ * runs left under theirs).  Appends are buffered; a write error is kept
+ * and reported by mh_archive_out_commit(). */
+gboolean mh_archive_out_open (MhArchiveOut *o, int dir_fd, const char *name,
+                              GError **error);
+void mh_archive_out_append (MhArchiveOut *o, const char *data, gssize len);
+void mh_archive_out_puts (MhArchiveOut *o, const char *text);
+/* Appends @text made valid UTF-8 and escaped for HTML. */
+void mh_archive_out_escaped (MhArchiveOut *o, const char *text);
+/* Puts the file in place unless the one there has the same bytes. */
+gboolean mh_archive_out_commit (MhArchiveOut *o, GError **error);
+/* Drops an uncommitted file; safe on a zeroed or committed one. */
+void mh_archive_out_clear (MhArchiveOut *o);
