@@ -45,6 +45,14 @@ MhtNode *mh_thread_priv_placeholder (MhtCtx *ctx, const char *id);
 /* The root id of the tree whose top is @top (transfer full). */
 char *mh_thread_priv_root_id (MhtNode *top);
 
+/* The normalised ids @in's References and In-Reply-To name, other than
+ * @own_id (its own normalised Message-ID, or NULL), oldest first, each
+ * once; the In-Reply-To id comes last when References lacks it.
+ * *@irt_out gets the In-Reply-To id, or NULL.  A message links to
+ * something exactly when the array is not empty.  (transfer full) */
+GPtrArray *mh_thread_priv_own_links (const MhThreadInput *in,
+                                     const char *own_id, char **irt_out);
+
 /* Joins linkless messages by Thread-Index, Gmail thread id and subject,
  * as ctx->opt asks (thread-join.c). */
 void mh_thread_priv_join (MhtCtx *ctx);

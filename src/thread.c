@@ -202,15 +202,15 @@ node_for_id (MhtCtx *ctx, const char *id)
  * In-Reply-To as the parent whenever it holds an id, because it names the
  * message replied to directly, while References is often truncated or
  * reordered by mailers; when it is missing from References it is appended
- * to the chain, so a truncated References still reaches the thread.
- * Every id of the chain gets its node here, placeholders in chain order. */
-static void
-read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
+ * to the chain, so a truncated References still reaches the thread. */
+GPtrArray *
+mh_thread_priv_own_links (const MhThreadInput *in, const char *own_id,
+                          char **irt_out)
 {
-  g_autoptr(GPtrArray) refs = mh_msgid_parse_references (n->in->references);
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) refs = mh_msgid_parse_references (in->references);
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *irt_raw = NULL;
-  g_autofree char *irt = NULL;
+  char *irt = NULL;
   guint i;
 
   for (i = 0; i < refs->len; i++)
@@ -219,7 +219,7 @@ read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
       guint j;
       gboolean seen = FALSE;
 
-      if (id == NULL || g_strcmp0 (id, n->pub.id) == 0)
+      if (id == NULL || g_strcmp0 (id, own_id) == 0)
         {
           g_free (id);
           continue;
@@ -232,10 +232,9 @@ read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
         g_ptr_array_add (ids, id);
     }
 
-  irt_raw = mh_msgid_parse_in_reply_to (n->in->in_reply_to,
-                                        n->in->participants);
+  irt_raw = mh_msgid_parse_in_reply_to (in->in_reply_to, in->participants);
   irt = irt_raw != NULL ? mh_msgid_normalize (irt_raw) : NULL;
-  if (irt != NULL && g_strcmp0 (irt, n->pub.id) == 0)
+  if (irt != NULL && g_strcmp0 (irt, own_id) == 0)
     g_clear_pointer (&irt, g_free);
 
   if (irt != NULL)
@@ -247,6 +246,19 @@ read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
       if (!in_chain)
         g_ptr_array_add (ids, g_strdup (irt));
     }
+  *irt_out = irt;
+  return ids;
+}
+
+/* Every id of a message's chain gets its node here, placeholders in chain
+ * order. */
+static void
+read_own_links (MhtCtx *ctx, MhtNode *n, OwnLinks *o)
+{
+  g_autofree char *irt = NULL;
+  g_autoptr(GPtrArray) ids = mh_thread_priv_own_links (n->in, n->pub.id,
+                                                       &irt);
+  guint i;
 
   o->len = ids->len;
   o->chain = ids->len > 0 ? g_new (MhtNode *, ids->len) : NULL;

@@ -5,6 +5,8 @@
 
 #include "mailharvest/thread.h"
 
+#include <string.h>
+
 #define DAY (24 * 3600)
 
 /* One message as a test writes it; parts is a comma-separated list. */
@@ -85,6 +87,87 @@ render (const Spec *specs, gsize n, const guint *perm,
   return s;
 }
 
+static inline int
+cmp_line (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The lines of @text, sorted (transfer full). */
+static inline GPtrArray *
+sorted_lines (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      g_ptr_array_add (out, g_strdup (lines[i]));
+  g_ptr_array_sort (out, cmp_line);
+  return out;
+}
+
+/* Threads @specs in the order @perm group by group, as a splitter groups
+ * them, and returns the trees of all groups, one line each, sorted; sets
+ * *@n_groups_out.  (transfer full) */
+static inline GPtrArray *
+render_split (const Spec *specs, gsize n, const guint *perm,
+              const MhThreadOptions *opt, guint *n_groups_out)
+{
+  Inputs in;
+  g_autoptr(MhThreadSplit) split = mh_thread_split_new (opt);
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *groups = NULL;
+  g_autoptr(GString) all = g_string_new (NULL);
+  guint n_groups = 0;
+
+  inputs_init (&in, specs, n, perm);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_true (mh_thread_split_add (split, &in.inputs[i], &error));
+      g_assert_no_error (error);
+    }
+  groups = mh_thread_split_groups (split, &n_groups);
+  for (guint g = 0; g < n_groups; g++)
+    {
+      g_autofree MhThreadInput *sub = g_new0 (MhThreadInput, MAX (n, 1));
+      g_autoptr(MhThreadForest) f = NULL;
+      g_autofree char *text = NULL;
+      gsize k = 0;
+
+      for (gsize i = 0; i < n; i++)
+        if (groups[i] == g)
+          sub[k++] = in.inputs[i];
+      g_assert_cmpuint (k, >, 0);
+      f = mh_thread_build (sub, k, opt, &error);
+      g_assert_no_error (error);
+      text = mh_thread_forest_render (f);
+      g_string_append (all, text);
+      g_string_append_c (all, '\n');
+    }
+  inputs_clear (&in);
+  *n_groups_out = n_groups;
+  return sorted_lines (all->str);
+}
+
+/* Asserts that threading @specs group by group gives the trees that
+ * threading them all at once gives (@expected), and returns the number of
+ * groups. */
+static inline guint
+assert_split_same (const Spec *specs, gsize n, const guint *perm,
+                   const MhThreadOptions *opt, const char *expected)
+{
+  g_autoptr(GPtrArray) want = sorted_lines (expected);
+  guint n_groups = 0;
+  g_autoptr(GPtrArray) got = render_split (specs, n, perm, opt, &n_groups);
+
+  g_assert_cmpuint (got->len, ==, want->len);
+  for (guint i = 0; i < got->len; i++)
+    g_assert_cmpstr (got->pdata[i], ==, want->pdata[i]);
+  g_assert_cmpuint (n_groups, <=, want->len);
+  return n_groups;
+}
+
 /* Advances @perm to the next permutation in lexicographic order. */
 static inline gboolean
 next_perm (guint *perm, gsize n)
@@ -126,6 +209,7 @@ assert_threads (const Spec *specs, gsize n, const MhThreadOptions *opt,
           g_autofree char *got = render (specs, n, perm, opt);
 
           g_assert_cmpstr (got, ==, expected);
+          (void) assert_split_same (specs, n, perm, opt, expected);
         }
       while (next_perm (perm, n));
       return;
@@ -138,6 +222,7 @@ assert_threads (const Spec *specs, gsize n, const MhThreadOptions *opt,
         perm[i] = r < n ? (i + r) % n : (2 * n - 1 - i + r) % n;
       got = render (specs, n, perm, opt);
       g_assert_cmpstr (got, ==, expected);
+      (void) assert_split_same (specs, n, perm, opt, expected);
     }
 }
 

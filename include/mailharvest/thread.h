@@ -150,4 +150,39 @@ char *mh_thread_forest_parent_of (MhThreadForest *forest, const char *key);
  * (transfer full) */
 char *mh_thread_forest_render (MhThreadForest *forest);
 
+/* Splitting a large account before threading.
+ *
+ * mh_thread_build() holds every message at once.  A splitter takes the
+ * messages one at a time, keeps a few bytes per message and per key (as
+ * hashes, never the strings), and then gives each message a group, so
+ * that a caller can thread one group at a time.  Two messages get the same
+ * group whenever the threader could connect them: they share an id
+ * (Message-ID, References, In-Reply-To), an Outlook Thread-Index header or
+ * a Gmail thread id, or they have a base subject that the subject join of
+ * the options may use.  Threading each group alone gives the same trees,
+ * root ids and links as threading all the messages at once; only the
+ * order of trees across groups is the caller's to restore, and
+ * MhThreadNode.tree counts within a group.  Groups may be larger than
+ * needed (two keys whose hashes collide put their groups together), never
+ * smaller. */
+typedef struct _MhThreadSplit MhThreadSplit;
+
+/* @options as for mh_thread_build(), NULL for the defaults: the subject
+ * mode decides which subjects join groups.  (transfer full) */
+MhThreadSplit *mh_thread_split_new (const MhThreadOptions *options);
+void mh_thread_split_free (MhThreadSplit *split);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhThreadSplit, mh_thread_split_free)
+
+/* Adds a message; messages are numbered from 0 in the order added.  The
+ * strings are read during the call only.  Fails with MH_ERROR_LIMIT above
+ * MH_THREAD_MAX_MESSAGES messages. */
+gboolean mh_thread_split_add (MhThreadSplit *split, const MhThreadInput *in,
+                              GError **error);
+
+/* Returns the group of every message added, by message number; groups
+ * are numbered from 0 in the order of their first message, and
+ * *@n_groups_out gets their count.  Call once, after the last add.
+ * (transfer full) */
+guint *mh_thread_split_groups (MhThreadSplit *split, guint *n_groups_out);
+
 G_END_DECLS
