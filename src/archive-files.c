@@ -114,7 +114,7 @@ mh_archive_out_open (MhArchiveOut *o, int dir_fd, const char *name,
       if (g_str_has_prefix (names->pdata[i], prefix))
         (void) unlinkat (dir_fd, names->pdata[i], 0);
   o->fd = openat (dir_fd, o->tmp,
-                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (o->fd < 0)
     {
       int saved = errno;
@@ -150,7 +150,10 @@ mh_archive_out_append (MhArchiveOut *o, const char *data, gssize len)
 {
   if (o->buf == NULL)
     return;
+  if (len < 0)
+    len = (gssize) strlen (data);
   g_string_append_len (o->buf, data, len);
+  o->size += (guint64) len;
   if (o->buf->len >= OUT_FLUSH_AT)
     out_flush (o);
 }
@@ -159,6 +162,44 @@ void
 mh_archive_out_puts (MhArchiveOut *o, const char *text)
 {
   mh_archive_out_append (o, text, -1);
+}
+
+guint64
+mh_archive_out_size (MhArchiveOut *o)
+{
+  return o->size;
+}
+
+void
+mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
+                     gsize len)
+{
+  char chunk[COMPARE_CHUNK / 4];
+
+  if (o->buf == NULL || from->buf == NULL)
+    return;
+  out_flush (from);
+  if (from->err != 0)
+    {
+      o->err = o->err != 0 ? o->err : from->err;
+      return;
+    }
+  while (len > 0 && o->err == 0)
+    {
+      ssize_t n = pread (from->fd, chunk, MIN (sizeof chunk, len),
+                         (off_t) off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          o->err = n < 0 ? errno : EIO;
+          break;
+        }
+      mh_archive_out_append (o, chunk, n);
+      off += (guint64) n;
+      len -= (gsize) n;
+    }
 }
 
 /* TRUE when @a and @b below @dir_fd are regular files with equal bytes. */

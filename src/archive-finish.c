@@ -27,17 +27,34 @@ typedef struct {
   /* participants array, then the strings */
 } Slim;
 
+/* One conversation laid out: what threads.json and index.html need to
+ * list it in order.  Its texts wait in the spool. */
+typedef struct {
+  gint64 last_date;
+  char *root_id;
+  char *tdir;
+  guint64 json_off;           /* its entry of threads.json in the spool */
+  gsize json_len;
+  guint64 html_off;           /* its rows of index.html in the spool */
+  gsize html_len;
+} Conv;
+
+/* The conversation step works group by group (mh_thread_split_new()):
+ * only one group's rows and forest are in memory at a time, and per
+ * message the whole account keeps a row id and a group number. */
 typedef struct {
   MhArchive *a;
+  MhThreadOptions topts;
+  /* the group being laid out */
   MhThreadForest *forest;
-  GPtrArray *trees;           /* borrowed from forest */
-  GPtrArray *tree_dirs;       /* char*, parallel to trees */
-  GPtrArray *dups;            /* per tree: GPtrArray of duplicate
-                               * MhThreadNode*, or NULL */
-  GPtrArray *slim;            /* Slim*, until the forest is built */
+  GHashTable *rows;           /* key -> MhStoreMessage*, owned */
+  /* the whole account */
+  GArray *convs;              /* Conv, in the order laid out */
+  GHashTable *wanted;         /* thread dirs in use (borrowed from convs) */
   guint n_messages;
-  MhArchiveOut json;                   /* threads.json */
-  MhArchiveOut html;                   /* index.html */
+  MhArchiveOut spool;         /* the conversations' texts, until sorted */
+  MhArchiveOut json;          /* threads.json */
+  MhArchiveOut html;          /* index.html */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -115,9 +132,9 @@ build_message (Finish *f, JsonBuilder *b, const MhStoreMessage *m)
 }
 
 static void
-build_thread (Finish *f, JsonBuilder *b, guint i, GPtrArray *members)
+build_thread (Finish *f, JsonBuilder *b, const MhThreadTree *t,
+              const char *tdir, GPtrArray *members)
 {
-  MhThreadTree *t = f->trees->pdata[i];
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
 
@@ -152,7 +169,7 @@ build_thread (Finish *f, JsonBuilder *b, guint i, GPtrArray *members)
   for (guint j = 0; j < parts->len; j++)
     json_builder_add_string_value (b, parts->pdata[j]);
   json_builder_end_array (b);
-  add_str (b, "dir", f->tree_dirs->pdata[i]);
+  add_str (b, "dir", tdir);
   json_builder_set_member_name (b, "messages");
   json_builder_begin_array (b);
   for (guint j = 0; j < members->len; j++)
@@ -228,9 +245,13 @@ place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
   return TRUE;
 }
 
-/* Inside a thread dir only its messages and thread.json belong. */
+/* Inside a thread dir only its messages and thread.json belong.  A
+ * message of another conversation that has not moved out yet (it moves
+ * when its own conversation is laid out) is not swept: the store says
+ * it is still here. */
 static gboolean
-sweep_thread_dir (GPtrArray *members, int tfd, GError **error)
+sweep_thread_dir (Finish *f, GPtrArray *members, const char *tdir, int tfd,
+                  GError **error)
 {
   g_autoptr(GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -241,9 +262,17 @@ sweep_thread_dir (GPtrArray *members, int tfd, GError **error)
   if (!mh_archive_list_dir (tfd, names, error))
     return FALSE;
   for (guint j = 0; j < names->len; j++)
-    if (!g_hash_table_contains (keep, names->pdata[j])
-        && !mh_writer_remove_tree (tfd, names->pdata[j], error))
-      return FALSE;
+    {
+      gboolean recorded = FALSE;
+
+      if (g_hash_table_contains (keep, names->pdata[j]))
+        continue;
+      if (!mh_store_thread_has_dir (f->a->store, tdir, names->pdata[j],
+                                    &recorded, error))
+        return FALSE;
+      if (!recorded && !mh_writer_remove_tree (tfd, names->pdata[j], error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -252,7 +281,7 @@ index_begin (Finish *f)
 {
   MhArchiveOut *o = &f->html;
   g_autofree char *count = g_strdup_printf ("</h1>\n<p>%u conversations</p>"
-                                            "\n<table>\n", f->trees->len);
+                                            "\n<table>\n", f->convs->len);
 
   mh_archive_out_puts (o, "<!DOCTYPE html>\n<html><head>"
                           "<meta charset=\"utf-8\"><title>");
@@ -264,11 +293,11 @@ index_begin (Finish *f)
   mh_archive_out_puts (o, count);
 }
 
+/* The rows of index.html for one conversation. */
 static void
-index_thread (Finish *f, guint i, GPtrArray *members)
+index_thread (MhArchiveOut *o, const MhThreadTree *t, const char *tdir,
+              GPtrArray *members)
 {
-  MhThreadTree *t = f->trees->pdata[i];
-  MhArchiveOut *o = &f->html;
   g_autofree char *last = iso_date (t->last_date);
   g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
                                             "<summary>", members->len);
@@ -284,7 +313,7 @@ index_thread (Finish *f, guint i, GPtrArray *members)
       g_autofree char *d = iso_date (m->date);
 
       mh_archive_out_puts (o, "<li><a href=\"threads/");
-      mh_archive_out_escaped (o, f->tree_dirs->pdata[i]);
+      mh_archive_out_escaped (o, tdir);
       mh_archive_out_puts (o, "/");
       mh_archive_out_escaped (o, m->dir);
       mh_archive_out_puts (o, "/message.json\">");
@@ -299,35 +328,28 @@ index_thread (Finish *f, guint i, GPtrArray *members)
 }
 
 /* threads.json is the array of every thread.json, indented one level:
- * built from the same text, so that the two never disagree. */
+ * built from the same text, so that the two never disagree.  This is
+ * one entry, without the separator before it and the newline after. */
 static void
-append_thread (Finish *f, guint i, const char *data)
+json_entry (MhArchiveOut *o, const char *data)
 {
   const char *p = data;
 
-  mh_archive_out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
   for (;;)
     {
       const char *nl = strchr (p, '\n');
 
       if (nl == NULL)
         {
-          mh_archive_out_puts (&f->json, p);
+          mh_archive_out_puts (o, p);
           break;
         }
-      mh_archive_out_append (&f->json, p, nl - p);
+      mh_archive_out_append (o, p, nl - p);
       if (nl[1] == '\0')
         break;
-      mh_archive_out_puts (&f->json, "\n  ");
+      mh_archive_out_puts (o, "\n  ");
       p = nl + 1;
     }
-}
-
-static void
-unref_or_null (gpointer array)
-{
-  if (array != NULL)
-    g_ptr_array_unref (array);
 }
 
 static Slim *
@@ -389,94 +411,43 @@ slim_new (const MhStoreMessage *m)
   return sl;
 }
 
-static gboolean
-add_slim (const MhStoreMessage *m, gpointer data)
+static void
+conv_clear (gpointer data)
 {
-  Finish *f = data;
+  Conv *c = data;
 
-  g_ptr_array_add (f->slim, slim_new (m));
-  return TRUE;
-}
-
-/* Threads every stored message.  The store is read one row at a time and
- * only the threader's inputs are kept, in one block per message, and only
- * until the forest is built: the forest copies what it keeps. */
-static gboolean
-build_forest (Finish *f, GError **error)
-{
-  MhArchive *a = f->a;
-  g_autoptr(GArray) inputs = NULL;
-  MhThreadOptions topts;
-
-  mh_thread_options_init (&topts);
-  topts.subject_mode = a->options.subject_mode;
-  if (a->options.window_days != 0)
-    topts.window_days = a->options.window_days;
-  f->slim = g_ptr_array_new_with_free_func (g_free);
-  if (!mh_store_foreach_message (a->store, add_slim, f, error))
-    return FALSE;
-  f->n_messages = f->slim->len;
-  inputs = g_array_sized_new (FALSE, TRUE, sizeof (MhThreadInput),
-                              f->slim->len);
-  for (guint i = 0; i < f->slim->len; i++)
-    g_array_append_val (inputs, ((Slim *) f->slim->pdata[i])->in);
-  f->forest = mh_thread_build ((const MhThreadInput *) inputs->data,
-                               inputs->len, &topts, error);
-  if (f->forest == NULL)
-    return FALSE;
-  f->trees = mh_thread_forest_get_trees (f->forest);
-  f->dups = g_ptr_array_new_with_free_func (unref_or_null);
-  g_ptr_array_set_size (f->dups, f->trees->len);
-  /* Duplicates hang off no parent: list them with their original's
-   * conversation, after it, in key order. */
-  for (guint i = 0; i < f->slim->len; i++)
-    {
-      MhThreadNode *node = mh_thread_forest_lookup (
-          f->forest, ((Slim *) f->slim->pdata[i])->in.key);
-
-      if (node != NULL && node->duplicate_of != NULL)
-        {
-          if (f->dups->pdata[node->tree] == NULL)
-            f->dups->pdata[node->tree] = g_ptr_array_new ();
-          g_ptr_array_add (f->dups->pdata[node->tree], node);
-        }
-    }
-  g_clear_pointer (&f->slim, g_ptr_array_unref);
-  return TRUE;
+  g_free (c->root_id);
+  g_free (c->tdir);
 }
 
 static void
 finish_clear (Finish *f)
 {
+  mh_archive_out_clear (&f->spool);
   mh_archive_out_clear (&f->json);
   mh_archive_out_clear (&f->html);
-  g_clear_pointer (&f->slim, g_ptr_array_unref);
-  g_clear_pointer (&f->dups, g_ptr_array_unref);
-  g_clear_pointer (&f->tree_dirs, g_ptr_array_unref);
+  g_clear_pointer (&f->rows, g_hash_table_unref);
   g_clear_pointer (&f->forest, mh_thread_forest_free);
+  g_clear_pointer (&f->wanted, g_hash_table_unref);
+  g_clear_pointer (&f->convs, g_array_unref);
 }
 
-/* The stored rows of conversation @i, in the order thread.json lists
- * them: depth first, then duplicates.  Read from the store per
- * conversation, so that only one conversation's rows are in memory. */
+/* The stored rows of one conversation, in the order thread.json lists
+ * them: depth first, then duplicates. */
 static GPtrArray *
-load_members (Finish *f, guint i, GError **error)
+tree_members (Finish *f, const MhThreadTree *t, GPtrArray *dups,
+              GError **error)
 {
-  MhThreadTree *t = f->trees->pdata[i];
-  GPtrArray *dups = f->dups->pdata[i];
   g_autoptr(GPtrArray) keys = g_ptr_array_new ();
-  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func (
-      (GDestroyNotify) mh_store_message_free);
+  g_autoptr(GPtrArray) members = g_ptr_array_new ();
 
   collect (t->root, keys);
   for (guint j = 0; dups != NULL && j < dups->len; j++)
     g_ptr_array_add (keys, ((MhThreadNode *) dups->pdata[j])->key);
   for (guint j = 0; j < keys->len; j++)
     {
-      MhStoreMessage *m = NULL;
+      MhStoreMessage *m = g_hash_table_lookup (f->rows, keys->pdata[j]);
 
-      if (!mh_store_lookup_key (f->a->store, keys->pdata[j], &m, error))
-        return NULL;
       if (m == NULL)
         {
           g_set_error (error, MH_ERROR, MH_ERROR_IO,
@@ -489,54 +460,223 @@ load_members (Finish *f, guint i, GError **error)
   return g_steal_pointer (&members);
 }
 
+/* Moves one conversation's messages into its dir, writes its thread.json
+ * and puts its entries of threads.json and index.html in the spool. */
+static gboolean
+lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
+              GError **error)
+{
+  MhArchive *a = f->a;
+  g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *data = NULL;
+  Conv c = { 0 };
+  gsize len;
+  gboolean ok = FALSE;
+  int tfd;
+
+  if (members == NULL)
+    return FALSE;
+  c.tdir = mh_layout_thread_dir (t->first_date, t->subject, t->root_id);
+  tfd = mh_writer_open_dir (a->threads_fd, c.tdir, TRUE, error);
+  if (tfd < 0)
+    goto out;
+  for (guint j = 0; j < members->len; j++)
+    if (!place (f, members->pdata[j], c.tdir, tfd, error))
+      goto out;
+  build_thread (f, b, t, c.tdir, members);
+  data = to_json (b, &len);
+  if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
+      || !sweep_thread_dir (f, members, c.tdir, tfd, error)
+      || !mh_store_set_thread (a->store, t->root_id, c.tdir, error))
+    goto out;
+
+  c.last_date = t->last_date;
+  c.root_id = g_strdup (t->root_id);
+  c.json_off = mh_archive_out_size (&f->spool);
+  json_entry (&f->spool, data);
+  c.json_len = mh_archive_out_size (&f->spool) - c.json_off;
+  c.html_off = mh_archive_out_size (&f->spool);
+  index_thread (&f->spool, t, c.tdir, members);
+  c.html_len = mh_archive_out_size (&f->spool) - c.html_off;
+  g_array_append_val (f->convs, c);
+  g_hash_table_add (f->wanted, c.tdir);
+  c.tdir = NULL;
+  f->n_messages += members->len;
+  ok = TRUE;
+out:
+  if (tfd >= 0)
+    close (tfd);
+  g_free (c.tdir);
+  return ok;
+}
+
+static void
+unref_or_null (gpointer array)
+{
+  if (array != NULL)
+    g_ptr_array_unref (array);
+}
+
+/* Threads one group of messages and lays out its conversations. */
+static gboolean
+lay_out_group (Finish *f, const gint64 *rowids, guint n, GError **error)
+{
+  g_autoptr(GPtrArray) slim = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) inputs = g_array_sized_new (FALSE, TRUE,
+                                                sizeof (MhThreadInput), n);
+  g_autoptr(GPtrArray) dups = g_ptr_array_new_with_free_func (unref_or_null);
+  GPtrArray *trees;
+  gboolean ok = FALSE;
+
+  f->rows = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                   (GDestroyNotify) mh_store_message_free);
+  for (guint i = 0; i < n; i++)
+    {
+      MhStoreMessage *m = NULL;
+
+      if (!mh_store_lookup_rowid (f->a->store, rowids[i], &m, error))
+        goto out;
+      if (m == NULL)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "a message vanished from the store while it was "
+                       "threaded");
+          goto out;
+        }
+      g_hash_table_insert (f->rows, m->key, m);
+      g_ptr_array_add (slim, slim_new (m));
+      g_array_append_val (inputs, ((Slim *) slim->pdata[i])->in);
+    }
+  f->forest = mh_thread_build ((const MhThreadInput *) inputs->data,
+                               inputs->len, &f->topts, error);
+  if (f->forest == NULL)
+    goto out;
+  trees = mh_thread_forest_get_trees (f->forest);
+  /* Duplicates hang off no parent: list them with their original's
+   * conversation, after it, in key order (the store's order). */
+  g_ptr_array_set_size (dups, trees->len);
+  for (guint i = 0; i < slim->len; i++)
+    {
+      MhThreadNode *node = mh_thread_forest_lookup (
+          f->forest, ((Slim *) slim->pdata[i])->in.key);
+
+      if (node != NULL && node->duplicate_of != NULL)
+        {
+          if (dups->pdata[node->tree] == NULL)
+            dups->pdata[node->tree] = g_ptr_array_new ();
+          g_ptr_array_add (dups->pdata[node->tree], node);
+        }
+    }
+  for (guint i = 0; i < trees->len; i++)
+    if (!lay_out_tree (f, trees->pdata[i], dups->pdata[i], error))
+      goto out;
+  ok = TRUE;
+out:
+  g_clear_pointer (&f->forest, mh_thread_forest_free);
+  g_clear_pointer (&f->rows, g_hash_table_unref);
+  return ok;
+}
+
+static gboolean
+split_add (const MhStoreMessage *m, gpointer data)
+{
+  gpointer *ctx = data;
+  g_autofree Slim *sl = slim_new (m);
+  GError **error = ctx[2];
+
+  g_array_append_val ((GArray *) ctx[1], m->rowid);
+  return mh_thread_split_add (ctx[0], &sl->in, error);
+}
+
+/* Groups every stored message (mh_thread_split_new()) and lays out the
+ * groups one at a time, in the order of their first message. */
+static gboolean
+lay_out_all (Finish *f, GError **error)
+{
+  g_autoptr(MhThreadSplit) split = mh_thread_split_new (&f->topts);
+  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree guint *groups = NULL;
+  g_autofree guint *start = NULL;
+  g_autofree gint64 *sorted = NULL;
+  GError *split_error = NULL;
+  gpointer ctx[3] = { split, rowids, &split_error };
+  guint n_groups = 0, n;
+
+  if (!mh_store_foreach_message (f->a->store, split_add, ctx, error))
+    return FALSE;
+  if (split_error != NULL)
+    {
+      g_propagate_error (error, split_error);
+      return FALSE;
+    }
+  n = rowids->len;
+  groups = mh_thread_split_groups (split, &n_groups);
+  g_clear_pointer (&split, mh_thread_split_free);
+
+  /* Row ids by group: a counting sort, stable, so each group keeps the
+   * store's order. */
+  start = g_new0 (guint, n_groups + 1);
+  for (guint i = 0; i < n; i++)
+    start[groups[i] + 1]++;
+  for (guint g = 0; g < n_groups; g++)
+    start[g + 1] += start[g];
+  sorted = g_new (gint64, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    sorted[start[groups[i]]++] = g_array_index (rowids, gint64, i);
+  g_clear_pointer (&groups, g_free);
+  g_clear_pointer (&rowids, g_array_unref);
+  for (guint g = 0, from = 0; g < n_groups; g++)
+    {
+      if (!lay_out_group (f, sorted + from, start[g] - from, error))
+        return FALSE;
+      from = start[g];
+    }
+  return TRUE;
+}
+
+/* Newest activity first, then by root id: the forest's order. */
+static int
+cmp_convs (gconstpointer pa, gconstpointer pb)
+{
+  const Conv *a = pa;
+  const Conv *b = pb;
+
+  if (a->last_date != b->last_date)
+    return a->last_date > b->last_date ? -1 : 1;
+  return strcmp (a->root_id, b->root_id);
+}
+
+/* threads.json and index.html, in conversation order, from the spool. */
+static void
+write_lists (Finish *f)
+{
+  g_array_sort (f->convs, cmp_convs);
+  index_begin (f);
+  for (guint i = 0; i < f->convs->len; i++)
+    {
+      const Conv *c = &g_array_index (f->convs, Conv, i);
+
+      mh_archive_out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
+      mh_archive_out_copy (&f->json, &f->spool, c->json_off, c->json_len);
+      mh_archive_out_copy (&f->html, &f->spool, c->html_off, c->html_len);
+    }
+  mh_archive_out_puts (&f->json, f->convs->len == 0 ? "[]\n" : "\n]\n");
+  mh_archive_out_puts (&f->html, "</table>\n</body></html>\n");
+}
+
 static gboolean
 place_all (Finish *f, GError **error)
 {
-  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) old = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   MhArchive *a = f->a;
   GHashTableIter it;
   gpointer k, v;
 
-  index_begin (f);
-  for (guint i = 0; i < f->trees->len; i++)
-    {
-      MhThreadTree *t = f->trees->pdata[i];
-      g_autoptr(GPtrArray) members = load_members (f, i, error);
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autofree char *data = NULL;
-      const char *tdir = f->tree_dirs->pdata[i];
-      gsize len;
-      int tfd;
-
-      if (members == NULL)
-        return FALSE;
-      g_hash_table_add (wanted, (gpointer) tdir);
-      tfd = mh_writer_open_dir (a->threads_fd, tdir, TRUE, error);
-      if (tfd < 0)
-        return FALSE;
-      for (guint j = 0; j < members->len; j++)
-        if (!place (f, members->pdata[j], tdir, tfd, error))
-          {
-            close (tfd);
-            return FALSE;
-          }
-      build_thread (f, b, i, members);
-      data = to_json (b, &len);
-      append_thread (f, i, data);
-      index_thread (f, i, members);
-      if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
-          || !sweep_thread_dir (members, tfd, error)
-          || !mh_store_set_thread (a->store, t->root_id, tdir, error))
-        {
-          close (tfd);
-          return FALSE;
-        }
-      close (tfd);
-    }
-  mh_archive_out_puts (&f->json, f->trees->len == 0 ? "[]\n" : "\n]\n");
-  mh_archive_out_puts (&f->html, "</table>\n</body></html>\n");
+  if (!lay_out_all (f, error))
+    return FALSE;
+  write_lists (f);
 
   /* Thread dirs no conversation uses any more: merged or renamed ones,
    * and leftovers of killed runs.  Their messages have moved out. */
@@ -544,13 +684,13 @@ place_all (Finish *f, GError **error)
     return FALSE;
   g_hash_table_iter_init (&it, old);
   while (g_hash_table_iter_next (&it, &k, &v))
-    if (!g_hash_table_contains (wanted, v)
+    if (!g_hash_table_contains (f->wanted, v)
         && !mh_store_remove_thread (a->store, k, error))
       return FALSE;
   if (!mh_archive_list_dir (a->threads_fd, names, error))
     return FALSE;
   for (guint i = 0; i < names->len; i++)
-    if (!g_hash_table_contains (wanted, names->pdata[i]))
+    if (!g_hash_table_contains (f->wanted, names->pdata[i]))
       {
         if (!mh_writer_remove_tree (a->threads_fd, names->pdata[i], error))
           return FALSE;
@@ -578,8 +718,14 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.a = a;
   f.stats = stats_out != NULL ? stats_out : &dummy;
   memset (f.stats, 0, sizeof *f.stats);
-  f.json.fd = f.html.fd = -1;
-  f.tree_dirs = g_ptr_array_new_with_free_func (g_free);
+  f.spool.fd = f.json.fd = f.html.fd = -1;
+  mh_thread_options_init (&f.topts);
+  f.topts.subject_mode = a->options.subject_mode;
+  if (a->options.window_days != 0)
+    f.topts.window_days = a->options.window_days;
+  f.convs = g_array_new (FALSE, FALSE, sizeof (Conv));
+  g_array_set_clear_func (f.convs, conv_clear);
+  f.wanted = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (!mh_archive_commit (a, error))
     goto out;
@@ -609,18 +755,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
 #ifdef __GLIBC__
   malloc_trim (0);
 #endif
-  if (!build_forest (&f, error))
-    goto out;
-  for (guint i = 0; i < f.trees->len; i++)
-    {
-      MhThreadTree *t = f.trees->pdata[i];
-
-      g_ptr_array_add (f.tree_dirs,
-                       mh_layout_thread_dir (t->first_date, t->subject,
-                                             t->root_id));
-    }
-
-  if (!mh_archive_out_open (&f.json, a->account_fd, "threads.json", error)
+  if (!mh_archive_out_open (&f.spool, a->account_fd, "conversations", error)
+      || !mh_archive_out_open (&f.json, a->account_fd, "threads.json", error)
       || !mh_archive_out_open (&f.html, a->account_fd, "index.html", error))
     goto out;
   if (!mh_store_begin (a->store, error))
@@ -656,7 +792,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       goto out;
     }
   a->layout_pending = FALSE;
-  f.stats->threads = f.trees->len;
+  f.stats->threads = f.convs->len;
   f.stats->messages = f.n_messages;
   ok = TRUE;
 out:

@@ -104,6 +104,7 @@ typedef struct {
   int fd;
   GString *buf;
   int err;                    /* first errno, 0 if none */
+  guint64 size;               /* bytes appended so far */
 } MhArchiveOut;
 
 /* Starts @name below @dir_fd under a temporary name (removing what killed
@@ -115,6 +116,13 @@ void mh_archive_out_append (MhArchiveOut *o, const char *data, gssize len);
 void mh_archive_out_puts (MhArchiveOut *o, const char *text);
 /* Appends @text made valid UTF-8 and escaped for HTML. */
 void mh_archive_out_escaped (MhArchiveOut *o, const char *text);
+/* Bytes appended so far. */
+guint64 mh_archive_out_size (MhArchiveOut *o);
+/* Appends @len bytes from offset @off of what was appended to @from (a
+ * spool: opened, never committed, cleared at the end).  A read error is
+ * kept in @o and reported by its commit. */
+void mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
+                          gsize len);
 /* Puts the file in place unless the one there has the same bytes. */
 gboolean mh_archive_out_commit (MhArchiveOut *o, GError **error);
 /* Drops an uncommitted file; safe on a zeroed or committed one. */

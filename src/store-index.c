@@ -127,6 +127,7 @@ read_message (sqlite3_stmt *stmt)
   msg->size = (guint64) sqlite3_column_int64 (stmt, 12);
   msg->dir = mh_store_column_text (stmt, 13);
   msg->thread_dir = mh_store_column_text (stmt, 14);
+  msg->rowid = sqlite3_column_int64 (stmt, 15);
   return msg;
 }
 
@@ -189,6 +190,20 @@ mh_store_lookup_key (MhStore *store, const char *key,
   stmt = mh_store_stmt (store, ST_BY_KEY, error);
   if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, key, error))
     return FALSE;
+  return first_message (store, stmt, msg_out, error);
+}
+
+gboolean
+mh_store_lookup_rowid (MhStore *store, gint64 rowid,
+                       MhStoreMessage **msg_out, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  *msg_out = NULL;
+  stmt = mh_store_stmt (store, ST_BY_ROWID, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rowid);
   return first_message (store, stmt, msg_out, error);
 }
 
@@ -310,6 +325,30 @@ mh_store_set_message_dirs (MhStore *store, const char *key,
       !check_changed (store, key, error))
     return FALSE;
   mh_store_count_change (store);
+  return TRUE;
+}
+
+gboolean
+mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
+                         const char *dir, gboolean *found_out,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_THREAD_HAS_DIR, error);
+  int rc;
+
+  *found_out = FALSE;
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
+      || !mh_store_bind_text (store, stmt, 2, dir, error))
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot look up a message dir");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  *found_out = rc == SQLITE_ROW;
+  mh_store_stmt_done (stmt);
   return TRUE;
 }
 

@@ -10,6 +10,8 @@
   "key, message_id, gm_msgid, gm_thrid, date, subject, from_addr, " \
   "participants, references_raw, in_reply_to_raw, thread_index, " \
   "thread_topic, size, dir, thread_dir"
+/* What a read returns: the columns, then the row's id. */
+#define SELECT_COLUMNS MESSAGE_COLUMNS ", rowid"
 
 static const char *const statement_sql[N_STATEMENTS] = {
   [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -41,18 +43,21 @@ static const char *const statement_sql[N_STATEMENTS] = {
     " participants = ?8, references_raw = ?9, in_reply_to_raw = ?10,"
     " thread_index = ?11, thread_topic = ?12, size = ?13, dir = ?14,"
     " thread_dir = ?15",
-  [ST_BY_KEY] = "SELECT " MESSAGE_COLUMNS " FROM message WHERE key = ?1",
+  [ST_BY_KEY] = "SELECT " SELECT_COLUMNS " FROM message WHERE key = ?1",
+  [ST_BY_ROWID] = "SELECT " SELECT_COLUMNS " FROM message WHERE rowid = ?1",
   [ST_BY_GM_MSGID] =
-    "SELECT " MESSAGE_COLUMNS " FROM message WHERE gm_msgid = ?1"
+    "SELECT " SELECT_COLUMNS " FROM message WHERE gm_msgid = ?1"
     " ORDER BY key LIMIT 1",
   [ST_BY_MESSAGE_ID] =
-    "SELECT " MESSAGE_COLUMNS " FROM message WHERE message_id = ?1"
+    "SELECT " SELECT_COLUMNS " FROM message WHERE message_id = ?1"
     " ORDER BY key",
-  [ST_ALL_MESSAGES] = "SELECT " MESSAGE_COLUMNS " FROM message ORDER BY key",
+  [ST_ALL_MESSAGES] = "SELECT " SELECT_COLUMNS " FROM message ORDER BY key",
   [ST_COUNT_MESSAGES] = "SELECT count(*) FROM message",
   [ST_SET_DIRS] =
     "UPDATE message SET thread_dir = ?2, dir = coalesce (?3, dir)"
     " WHERE key = ?1",
+  [ST_THREAD_HAS_DIR] =
+    "SELECT 1 FROM message WHERE thread_dir = ?1 AND dir = ?2 LIMIT 1",
   [ST_ADD_LOCATION] =
     "INSERT INTO location (mailbox, uidvalidity, uid, message_key)"
     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox, uidvalidity, uid)"

@@ -208,6 +208,29 @@ test_message_id (Fixture *fx, gconstpointer data)
     g_assert_true (mh_store_list_messages (store, &msgs, &error));
     g_assert_cmpuint (msgs->len, ==, 5);
   }
+
+  /* Each row read has its row id, and that id finds the same message. */
+  for (guint i = 0; i < msgs->len; i++)
+    {
+      const MhStoreMessage *m = msgs->pdata[i];
+      g_autoptr(MhStoreMessage) again = NULL;
+
+      g_assert_cmpint (m->rowid, >, 0);
+      for (guint j = 0; j < i; j++)
+        g_assert_cmpint (((MhStoreMessage *) msgs->pdata[j])->rowid, !=,
+                         m->rowid);
+      g_assert_true (mh_store_lookup_rowid (store, m->rowid, &again, &error));
+      g_assert_no_error (error);
+      g_assert_nonnull (again);
+      g_assert_cmpstr (again->key, ==, m->key);
+      g_assert_cmpstr (again->dir, ==, m->dir);
+    }
+  {
+    g_autoptr(MhStoreMessage) none = NULL;
+
+    g_assert_true (mh_store_lookup_rowid (store, 1 << 30, &none, &error));
+    g_assert_null (none);
+  }
 }
 
 static void

@@ -70,6 +70,9 @@ typedef struct {
   guint64 size;          /* bytes of message.eml */
   char *dir;             /* message dir name (not a path); never NULL */
   char *thread_dir;      /* current thread dir name, or NULL */
+  gint64 rowid;          /* set by reads: the row's number in the store,
+                          * the same while the message is stored (for
+                          * mh_store_lookup_rowid()); ignored by writes */
 } MhStoreMessage;
 
 /* A place on the server where a stored message was seen. */
@@ -177,6 +180,11 @@ gboolean mh_store_put_message (MhStore *store, const MhStoreMessage *msg,
 gboolean mh_store_lookup_key (MhStore *store, const char *key,
                               MhStoreMessage **msg_out, GError **error);
 
+/* Sets *@msg_out to the message whose MhStoreMessage.rowid is @rowid, or
+ * NULL. */
+gboolean mh_store_lookup_rowid (MhStore *store, gint64 rowid,
+                                MhStoreMessage **msg_out, GError **error);
+
 /* Sets *@msg_out to a message with X-GM-MSGID @gm_msgid (not 0), or NULL.
  * When several carry it (the same Gmail message stored with different
  * bytes) the one with the smallest key is returned. */
@@ -214,6 +222,12 @@ gboolean mh_store_count_messages (MhStore *store, guint64 *count_out,
 gboolean mh_store_set_message_dirs (MhStore *store, const char *key,
                                     const char *thread_dir, const char *dir,
                                     GError **error);
+
+/* Sets *@found_out to TRUE when a message is recorded with @dir inside
+ * @thread_dir. */
+gboolean mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
+                                  const char *dir, gboolean *found_out,
+                                  GError **error);
 
 /* Locations. */
 
