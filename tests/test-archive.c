@@ -378,6 +378,75 @@ test_merge (Fixture *f, gconstpointer data)
   g_assert_cmpuint (total, ==, 8);
 }
 
+/* A message can leave a conversation that goes on: a reply without
+ * links joins the nearest thread with its subject, and a later import
+ * brings a nearer one.  The old conversation is newer, so it is laid out
+ * first, while the reply still sits in its dir: the reply must move to
+ * the new conversation, not be swept away with the old one's leftovers. */
+static void
+test_moved_reply (Fixture *f, gconstpointer data)
+{
+  static const char *const first[] = { "moved-1", NULL };
+  static const char *const second[] = { "moved-2", NULL };
+  g_autofree char *old_dir = thread_name ("2024-03-01T00:00:00Z",
+                                          "Project Zeta budget",
+                                          "z1@example.com");
+  g_autofree char *new_dir = thread_name ("2024-03-05T00:00:00Z",
+                                          "Project Zeta budget",
+                                          "z2@example.com");
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) old_msgs = NULL;
+  g_autoptr(GPtrArray) new_msgs = NULL;
+  g_autoptr(JsonNode) thread = NULL;
+  g_autofree char *links = NULL;
+  g_autofree char *reply_dir = NULL;
+  MhImportStats stats;
+
+  import (f, first, &stats);
+  g_assert_cmpuint (stats.threads, ==, 1);
+  mh_import_stats_clear (&stats);
+  before = message_dirs (f, old_dir);
+  g_assert_cmpuint (before->len, ==, 3);
+  thread = load_thread (f, old_dir);
+  links = parent_links (json_node_get_object (thread));
+  g_assert_cmpstr (links, ==, "z1@example.com>- "
+                              "zr@example.net>z1@example.com "
+                              "z3@example.org>z1@example.com");
+  g_clear_pointer (&links, g_free);
+  g_clear_pointer (&thread, json_node_unref);
+
+  import (f, second, &stats);
+  g_assert_cmpuint (stats.imported, ==, 1);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  g_assert_cmpuint (stats.threads, ==, 2);
+  mh_import_stats_clear (&stats);
+
+  old_msgs = message_dirs (f, old_dir);
+  new_msgs = message_dirs (f, new_dir);
+  g_assert_cmpuint (old_msgs->len, ==, 2);
+  g_assert_cmpuint (new_msgs->len, ==, 2);
+  /* The reply's dir is the one that left, whole. */
+  for (guint i = 0; i < before->len; i++)
+    if (!g_ptr_array_find_with_equal_func (old_msgs, before->pdata[i],
+                                           g_str_equal, NULL))
+      reply_dir = g_strdup (before->pdata[i]);
+  g_assert_nonnull (reply_dir);
+  g_assert_true (g_ptr_array_find_with_equal_func (new_msgs, reply_dir,
+                                                   g_str_equal, NULL));
+  {
+    g_autofree char *eml = g_build_filename (f->threads, new_dir, reply_dir,
+                                             "message.eml", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_true (g_file_get_contents (eml, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "Message-ID: <zr@example.net>"));
+  }
+  thread = load_thread (f, new_dir);
+  links = parent_links (json_node_get_object (thread));
+  g_assert_cmpstr (links, ==, "z2@example.com>- "
+                              "zr@example.net>z2@example.com");
+}
+
 /* Names and bytes do not depend on how the mail arrived: all at once, or
  * in three imports in any order, gives the same files; a re-import
  * changes no byte, the store's included. */
@@ -672,6 +741,7 @@ main (int argc, char **argv)
   ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/both-mailboxes", test_both_mailboxes);
   ADD ("/archive/merge", test_merge);
+  ADD ("/archive/moved-reply", test_moved_reply);
   ADD ("/archive/stable", test_stable);
   ADD ("/archive/intl-slugs", test_intl_slugs);
   ADD ("/archive/add-statuses", test_add_statuses);
