@@ -13,10 +13,14 @@
  * get the same dir): the first queued claims the hash, and a later one
  * with a claimed hash does all its work in its record step, after the
  * first is recorded, where it finds it stored. */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "mailharvest/error.h"
+#include "mailharvest/writeback.h"
 #include "archive-private.h"
 
 typedef struct {
@@ -69,6 +73,13 @@ record (MhArchive *a, Ready *r)
   Job *j = r->job;
   MhArchiveCompletion *c = r->completion;
 
+  if (r->ok && a->commit_error != NULL)
+    {
+      /* Nothing is recorded after a failed sync: the run stops short
+       * and the next one fetches the rest again. */
+      c->error = g_error_copy (a->commit_error);
+      r->ok = FALSE;
+    }
   if (r->ok)
     r->ok = mh_archive_record (a, j->path, TRUE, &j->src, &r->prep,
                                &c->result, &c->error);
@@ -81,6 +92,81 @@ record (MhArchive *a, Ready *r)
   mh_archive_prep_clear (&r->prep);
   job_free (j);
   g_free (r);
+}
+
+/* Records every prepared job whose turn has come (a->lock held), until
+ * one is missing or a full batch is sealed: the jobs after that wait for
+ * the committer. */
+static void
+record_ready (MhArchive *a)
+{
+  Ready *r;
+
+  while (!a->commit_wanted
+         && (r = g_hash_table_lookup (a->prepared, &a->next_record)) != NULL)
+    {
+      g_hash_table_remove (a->prepared, &a->next_record);
+      a->next_record++;
+      record (a, r);
+    }
+}
+
+/* The committer: for each sealed batch, one syncfs with the lock
+ * released, so that the workers go on parsing and writing meanwhile,
+ * then the commit, then the records that waited.  Files are on disk
+ * before the store says they exist, as with an inline commit. */
+static gpointer
+committer (gpointer data)
+{
+  MhArchive *a = data;
+
+  g_mutex_lock (&a->lock);
+  for (;;)
+    {
+      GError *error = NULL;
+      int rc, saved;
+
+      while (!a->commit_wanted && !a->committer_stop)
+        g_cond_wait (&a->commit_cond, &a->lock);
+      if (!a->commit_wanted)
+        break;
+      g_mutex_unlock (&a->lock);
+      rc = syncfs (a->account_fd);
+      saved = errno;
+      g_mutex_lock (&a->lock);
+      if (rc != 0)
+        {
+          g_set_error (&error, MH_ERROR, MH_ERROR_IO, "cannot sync %s: %s",
+                       a->dir, g_strerror (saved));
+          (void) mh_store_rollback (a->store, NULL);
+        }
+      else
+        {
+          mh_writeback_drop_all ();
+          a->batch_count = 0;
+          if (!mh_store_commit (a->store, &error))
+            (void) mh_store_rollback (a->store, NULL);
+        }
+      if (error != NULL && a->commit_error == NULL)
+        a->commit_error = error;
+      else
+        g_clear_error (&error);
+      a->commit_wanted = FALSE;
+      g_cond_broadcast (&a->commit_cond);
+      record_ready (a);
+    }
+  g_mutex_unlock (&a->lock);
+  return NULL;
+}
+
+gboolean
+mh_archive_seal_batch (MhArchive *a)
+{
+  if (a->committer == NULL)
+    return FALSE;
+  a->commit_wanted = TRUE;
+  g_cond_broadcast (&a->commit_cond);
+  return TRUE;
 }
 
 /* Prepares @j, then records every prepared job whose turn has come: the
@@ -104,12 +190,7 @@ run_job (MhArchive *a, Job *j)
 
   g_mutex_lock (&a->lock);
   g_hash_table_insert (a->prepared, &j->seq, r);
-  while ((r = g_hash_table_lookup (a->prepared, &a->next_record)) != NULL)
-    {
-      g_hash_table_remove (a->prepared, &a->next_record);
-      a->next_record++;
-      record (a, r);
-    }
+  record_ready (a);
   g_mutex_unlock (&a->lock);
 }
 
@@ -142,6 +223,8 @@ start_workers (MhArchive *a)
   for (guint i = 0; i < n; i++)
     a->workers[i] = g_thread_new ("archive", worker, a);
   a->n_workers = n;
+  a->committer_stop = FALSE;
+  a->committer = g_thread_new ("commit", committer, a);
 }
 
 void
@@ -214,6 +297,14 @@ mh_archive_stop_worker (MhArchive *a)
   for (guint i = 0; i < a->n_workers; i++)
     g_thread_join (a->workers[i]);
   a->n_workers = 0;
+  /* The workers are gone, so nothing seals a batch any more: the
+   * committer finishes the one it has, if any, and stops. */
+  g_mutex_lock (&a->lock);
+  a->committer_stop = TRUE;
+  g_cond_broadcast (&a->commit_cond);
+  g_mutex_unlock (&a->lock);
+  g_thread_join (a->committer);
+  a->committer = NULL;
   g_list_free_full (a->ready, (GDestroyNotify) mh_archive_completion_free);
   a->ready = NULL;
   for (;;)

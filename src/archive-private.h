@@ -33,6 +33,13 @@ struct _MhArchive {
   guint64 next_record;       /* the job whose turn it is to record */
   GHashTable *prepared;      /* seq -> prepared job waiting for its turn */
   GHashTable *inflight;      /* sha256 -> job writing that message */
+  GThread *committer;        /* archive-async.c: syncs and commits a
+                              * sealed batch while the workers go on */
+  GCond commit_cond;         /* commit_wanted or committer_stop changed */
+  gboolean commit_wanted;    /* a batch is sealed: records wait for its
+                              * sync and commit */
+  gboolean committer_stop;
+  GError *commit_error;      /* the first failed sync or commit */
   gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
@@ -57,6 +64,16 @@ typedef struct {
 } MhArchivePrep;
 
 void mh_archive_prep_clear (MhArchivePrep *p);
+
+/* Syncs the file system and commits the store's open transaction, if
+ * any: everything recorded is then on disk, files first.  The caller
+ * holds a->lock or is alone with the archive. */
+gboolean mh_archive_commit_locked (MhArchive *a, GError **error);
+
+/* Called in the record step (a->lock held) when a batch is full: hands
+ * it to the committer thread and returns TRUE, or returns FALSE when
+ * there is none (the caller commits itself). */
+gboolean mh_archive_seal_batch (MhArchive *a);
 
 /* The part of mh_archive_add() that may run on several threads at once:
  * dedupe lookups, parse, and writing the message dir into .incoming.

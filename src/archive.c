@@ -103,6 +103,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
   a->tmp_fd = -1;
   g_mutex_init (&a->lock);
+  g_cond_init (&a->commit_cond);
   a->options = *options;
   a->options.output = NULL;
   a->options.account = NULL;
@@ -187,6 +188,8 @@ mh_archive_free (MhArchive *a)
   g_free (a->dir);
   g_free (a->tmp_dir);
   g_mutex_clear (&a->lock);
+  g_cond_clear (&a->commit_cond);
+  g_clear_error (&a->commit_error);
   g_free (a);
 }
 
@@ -249,6 +252,26 @@ hash_file (const char *path, GError **error)
 gboolean
 mh_archive_commit (MhArchive *a, GError **error)
 {
+  gboolean ok;
+
+  g_mutex_lock (&a->lock);
+  /* A batch the committer thread is syncing is its to finish. */
+  while (a->commit_wanted)
+    g_cond_wait (&a->commit_cond, &a->lock);
+  if (a->commit_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (a->commit_error));
+      g_mutex_unlock (&a->lock);
+      return FALSE;
+    }
+  ok = mh_archive_commit_locked (a, error);
+  g_mutex_unlock (&a->lock);
+  return ok;
+}
+
+gboolean
+mh_archive_commit_locked (MhArchive *a, GError **error)
+{
   if (!mh_store_in_transaction (a->store))
     return TRUE;
   /* Written before recorded: everything the batch wrote reaches the disk
@@ -289,7 +312,9 @@ maybe_commit (MhArchive *a, GError **error)
   if (a->batch_count < a->options.commit_every
       && now - a->batch_started < COMMIT_SECONDS * G_USEC_PER_SEC)
     return TRUE;
-  return mh_archive_commit (a, error);
+  if (mh_archive_seal_batch (a))
+    return TRUE;
+  return mh_archive_commit_locked (a, error);
 }
 
 /* The marker says "the layout may be behind the store": made before the

@@ -6,7 +6,7 @@
 #include "mailharvest/imap-parser.h"
 #include "mailharvest/imap-session.h"
 
-#define MH_IMAP_RBUF_SIZE (64 * 1024)
+#define MH_IMAP_RBUF_SIZE (256 * 1024)
 /* A SEARCH answer for a large mailbox is one long line: allow 16 MiB and
  * two million arguments rather than the parser's defaults. */
 #define MH_IMAP_MAX_LINE (16 * 1024 * 1024)

@@ -15,6 +15,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+/* The socket is read this much at a time (with read-ahead). */
+#define TLS_READ_BUFFER (128 * 1024)
+
 typedef struct {
   MhTransport parent;
   int fd;
@@ -197,8 +200,12 @@ tls_handshake_unguarded (TlsTransport *tt, int timeout_ms, GError **error)
 
   ssl = SSL_new (ctx);
   if (ssl != NULL)
-    /* Read the socket in large pieces, not record by record. */
-    SSL_set_read_ahead (ssl, 1);
+    {
+      /* Read the socket in large pieces, not record by record: one
+       * read() takes up to TLS_READ_BUFFER bytes, several records. */
+      SSL_set_read_ahead (ssl, 1);
+      SSL_set_default_read_buffer_len (ssl, TLS_READ_BUFFER);
+    }
   if (ssl == NULL || SSL_set_fd (ssl, tt->fd) != 1)
     {
       g_autofree char *msg = openssl_error_string ();

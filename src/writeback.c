@@ -32,6 +32,9 @@ static GCond work;         /* incoming got an entry */
 static GCond space;        /* held went down */
 static GQueue incoming = G_QUEUE_INIT;
 static guint held;         /* files in incoming and in the thread's list */
+static guint space_waiters; /* threads waiting in mh_writeback_add() */
+static gboolean idle;      /* the thread waits for work: only then is a
+                            * signal worth its system call */
 static GThread *thread;
 
 static void
@@ -54,7 +57,8 @@ release (guint n)
     return;
   g_mutex_lock (&lock);
   held -= n;
-  g_cond_broadcast (&space);
+  if (space_waiters > 0)
+    g_cond_broadcast (&space);
   g_mutex_unlock (&lock);
 }
 
@@ -72,7 +76,11 @@ run (gpointer data)
 
       g_mutex_lock (&lock);
       while (g_queue_is_empty (&incoming))
-        g_cond_wait (&work, &lock);
+        {
+          idle = TRUE;
+          g_cond_wait (&work, &lock);
+        }
+      idle = FALSE;
       e = g_queue_pop_head (&incoming);
       g_mutex_unlock (&lock);
 
@@ -117,7 +125,11 @@ push (Kind kind, int fd, guint64 size)
   e->fd = fd;
   e->size = size;
   g_queue_push_tail (&incoming, e);
-  g_cond_signal (&work);
+  if (idle)
+    {
+      idle = FALSE;
+      g_cond_signal (&work);
+    }
 }
 
 void
@@ -133,7 +145,11 @@ mh_writeback_add (int fd, guint64 size)
       return;
     }
   while (held >= MAX_HELD)
-    g_cond_wait (&space, &lock);
+    {
+      space_waiters++;
+      g_cond_wait (&space, &lock);
+      space_waiters--;
+    }
   held++;
   push (ENTRY_FILE, fd, size);
   g_mutex_unlock (&lock);
