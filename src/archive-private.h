@@ -21,6 +21,7 @@ struct _MhArchive {
   int threads_fd;
   int incoming_fd;
   int tmp_fd;
+  int lock_fd;               /* OUTPUT/ACCOUNT/.lock, flock()ed */
   MhStore *store;
   GMutex lock;               /* the store, and the fields below it */
   GThread *workers[MH_ARCHIVE_MAX_WORKERS]; /* archive-async.c */

@@ -1,6 +1,7 @@
 /* archive.c - one account's archive: dedupe, parse, write, record. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   g_autofree char *store_path = NULL;
 
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
-  a->tmp_fd = -1;
+  a->tmp_fd = a->lock_fd = -1;
   g_mutex_init (&a->lock);
   g_cond_init (&a->commit_cond);
   a->options = *options;
@@ -136,6 +137,24 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
                                        error);
   if (a->incoming_fd < 0)
     return NULL;
+  /* One process per account at a time: a second one would take the
+   * first one's temporary files for what a killed run left, and the two
+   * would lay out the same conversations at once. */
+  a->lock_fd = openat (a->account_fd, ".lock",
+                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (a->lock_fd < 0 || flock (a->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved = errno;
+
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                     "%s is in use by another mailharvest process; "
+                     "try again when it is done", a->dir);
+      else
+        g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot lock %s: %s",
+                     a->dir, g_strerror (saved));
+      return NULL;
+    }
   a->tmp_fd = mh_writer_open_dir (a->account_fd, ".tmp", TRUE, error);
   if (a->tmp_fd < 0)
     return NULL;
@@ -182,6 +201,9 @@ mh_archive_free (MhArchive *a)
     close (a->threads_fd);
   if (a->account_fd >= 0)
     close (a->account_fd);
+  /* Last: the lock goes with its descriptor. */
+  if (a->lock_fd >= 0)
+    close (a->lock_fd);
   if (a->out_fd >= 0)
     close (a->out_fd);
   g_free (a->account);

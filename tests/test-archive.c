@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mailharvest/archive.h"
+#include "mailharvest/error.h"
 #include "mailharvest/import.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/message.h"
@@ -447,6 +448,48 @@ test_moved_reply (Fixture *f, gconstpointer data)
                               "zr@example.net>z2@example.com");
 }
 
+/* One process per account: a second open of the same account fails with
+ * a clear error and touches nothing, while another account of the same
+ * output opens; once the first is closed, the account opens again. */
+static void
+test_locked (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tmp_file = NULL;
+  g_autoptr(MhArchive) first = NULL;
+  g_autoptr(MhArchive) other = NULL;
+  g_autoptr(MhArchive) again = NULL;
+  g_autoptr(GError) error = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchive *second;
+
+  ao.output = f->out;
+  ao.account = "local";
+  first = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  /* Stands for a file the first process is writing. */
+  tmp_file = g_build_filename (f->out, "local", ".tmp", "fetch-busy", NULL);
+  g_assert_true (g_file_set_contents (tmp_file, "busy", -1, NULL));
+
+  second = mh_archive_open (&ao, &error);
+  g_assert_null (second);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "another mailharvest process"));
+  g_assert_nonnull (strstr (error->message, "local"));
+  g_assert_true (g_file_test (tmp_file, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  ao.account = "other";
+  other = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+
+  g_clear_pointer (&first, mh_archive_free);
+  ao.account = "local";
+  again = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  /* A run that opens the account cleans what killed runs left. */
+  g_assert_false (g_file_test (tmp_file, G_FILE_TEST_EXISTS));
+}
+
 /* Names and bytes do not depend on how the mail arrived: all at once, or
  * in three imports in any order, gives the same files; a re-import
  * changes no byte, the store's included. */
@@ -745,6 +788,7 @@ main (int argc, char **argv)
   ADD ("/archive/stable", test_stable);
   ADD ("/archive/intl-slugs", test_intl_slugs);
   ADD ("/archive/add-statuses", test_add_statuses);
+  ADD ("/archive/locked", test_locked);
 #undef ADD
   return g_test_run ();
 }
