@@ -666,26 +666,35 @@ write_lists (Finish *f)
 }
 
 static gboolean
+note_unused_thread (const char *root_id, const char *dir, gpointer data)
+{
+  gpointer *ctx = data;
+
+  if (!g_hash_table_contains (ctx[0], dir))
+    g_ptr_array_add (ctx[1], g_strdup (root_id));
+  return TRUE;
+}
+
+static gboolean
 place_all (Finish *f, GError **error)
 {
-  g_autoptr(GHashTable) old = NULL;
+  g_autoptr(GPtrArray) unused = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   MhArchive *a = f->a;
-  GHashTableIter it;
-  gpointer k, v;
+  gpointer ctx[2] = { f->wanted, unused };
 
   if (!lay_out_all (f, error))
     return FALSE;
   write_lists (f);
 
   /* Thread dirs no conversation uses any more: merged or renamed ones,
-   * and leftovers of killed runs.  Their messages have moved out. */
-  if (!mh_store_list_threads (a->store, &old, error))
+   * and leftovers of killed runs.  Their messages have moved out.  The
+   * thread table is read a row at a time; only the few to forget are
+   * kept. */
+  if (!mh_store_foreach_thread (a->store, note_unused_thread, &ctx, error))
     return FALSE;
-  g_hash_table_iter_init (&it, old);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    if (!g_hash_table_contains (f->wanted, v)
-        && !mh_store_remove_thread (a->store, k, error))
+  for (guint i = 0; i < unused->len; i++)
+    if (!mh_store_remove_thread (a->store, unused->pdata[i], error))
       return FALSE;
   if (!mh_archive_list_dir (a->threads_fd, names, error))
     return FALSE;
@@ -735,14 +744,13 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       && errno == ENOENT)
     {
       /* Nothing was added since the last complete finish. */
-      g_autoptr(GHashTable) threads = NULL;
-      guint64 count = 0;
+      guint64 count = 0, threads = 0;
 
       if (!mh_store_count_messages (a->store, &count, error)
-          || !mh_store_list_threads (a->store, &threads, error))
+          || !mh_store_count_threads (a->store, &threads, error))
         goto out;
       f.stats->messages = (guint) count;
-      f.stats->threads = g_hash_table_size (threads);
+      f.stats->threads = (guint) threads;
       ok = TRUE;
       goto out;
     }

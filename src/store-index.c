@@ -599,3 +599,47 @@ mh_store_list_threads (MhStore *store, GHashTable **threads_out,
   *threads_out = g_steal_pointer (&threads);
   return TRUE;
 }
+
+gboolean
+mh_store_foreach_thread (MhStore *store, MhStoreThreadFunc func,
+                         gpointer user_data, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_ALL_THREADS, error);
+  gboolean more = TRUE;
+  int rc = SQLITE_DONE;
+
+  if (stmt == NULL)
+    return FALSE;
+  while (more && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    more = func ((const char *) sqlite3_column_text (stmt, 0),
+                 (const char *) sqlite3_column_text (stmt, 1), user_data);
+  if (more && rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot read threads");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+gboolean
+mh_store_count_threads (MhStore *store, guint64 *count_out, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_COUNT_THREADS, error);
+  int rc;
+
+  *count_out = 0;
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      mh_store_db_error (store, error, "cannot count threads");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  *count_out = (guint64) sqlite3_column_int64 (stmt, 0);
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}

@@ -38,6 +38,7 @@ typedef enum {
   ST_REMOVE_THREAD,
   ST_LOOKUP_THREAD,
   ST_ALL_THREADS,
+  ST_COUNT_THREADS,
   N_STATEMENTS
 } StatementId;
 

@@ -80,7 +80,8 @@ static const char *const statement_sql[N_STATEMENTS] = {
     " ON CONFLICT (root_id) DO UPDATE SET dir = ?2",
   [ST_REMOVE_THREAD] = "DELETE FROM thread WHERE root_id = ?1",
   [ST_LOOKUP_THREAD] = "SELECT dir FROM thread WHERE root_id = ?1",
-  [ST_ALL_THREADS] = "SELECT root_id, dir FROM thread",
+  [ST_ALL_THREADS] = "SELECT root_id, dir FROM thread ORDER BY root_id",
+  [ST_COUNT_THREADS] = "SELECT count(*) FROM thread",
 };
 
 /* Version 1 of the schema; doc/store.txt explains each table.  Locations

@@ -103,7 +103,9 @@ key_node (MhThreadSplit *s, char kind, const void *data, gsize len)
   guint64 h = key_hash (kind, data, len);
   guint32 j;
 
-  if ((s->used + 1) * 2 > s->capacity)
+  /* At most three quarters full: probes stay short, and the table
+   * takes 16 to 32 bytes per key. */
+  if ((guint64) (s->used + 1) * 4 > (guint64) s->capacity * 3)
     grow (s);
   for (j = (guint32) h & (s->capacity - 1); s->slot_hash[j] != 0;
        j = (j + 1) & (s->capacity - 1))

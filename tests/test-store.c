@@ -327,6 +327,13 @@ test_locations (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (locs->len, ==, 0);
 }
 
+static gboolean
+append_thread (const char *root_id, const char *dir, gpointer data)
+{
+  g_string_append_printf (data, "%s=%s ", root_id, dir);
+  return TRUE;
+}
+
 static void
 test_thread_dirs (Fixture *fx, gconstpointer data)
 {
@@ -379,6 +386,20 @@ test_thread_dirs (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (g_hash_table_size (threads), ==, 1);
   g_assert_cmpstr (g_hash_table_lookup (threads, "root1"), ==, "T1b");
+
+  /* The row-at-a-time walk and the count agree with the list. */
+  g_assert_true (mh_store_set_thread (store, "root3", "T3", &error));
+  {
+    g_autoptr(GString) seen = g_string_new (NULL);
+    guint64 count = 0;
+
+    g_assert_true (mh_store_foreach_thread (store, append_thread, seen,
+                                            &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (seen->str, ==, "root1=T1b root3=T3 ");
+    g_assert_true (mh_store_count_threads (store, &count, &error));
+    g_assert_cmpuint (count, ==, 2);
+  }
 }
 
 static void

@@ -284,6 +284,18 @@ gboolean mh_store_lookup_thread (MhStore *store, const char *root_id,
 gboolean mh_store_list_threads (MhStore *store, GHashTable **threads_out,
                                 GError **error);
 
+/* Calls @func with every thread's root id and dir, borrowed for the call,
+ * one row in memory at a time; stops when @func returns FALSE.  @func must
+ * not change the thread table. */
+typedef gboolean (*MhStoreThreadFunc) (const char *root_id, const char *dir,
+                                       gpointer user_data);
+gboolean mh_store_foreach_thread (MhStore *store, MhStoreThreadFunc func,
+                                  gpointer user_data, GError **error);
+
+/* Sets *@count_out to the number of threads. */
+gboolean mh_store_count_threads (MhStore *store, guint64 *count_out,
+                                 GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhStore, mh_store_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhStoreMessage, mh_store_message_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhStoreLocation, mh_store_location_free)
