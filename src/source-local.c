@@ -225,6 +225,10 @@ walk (const char *dir, const char *rel, const char *top_name, guint depth,
        * indexes); symbolic links could lead anywhere. */
       if (n[0] == '.' || lstat (sub, &st) != 0 || S_ISLNK (st.st_mode))
         continue;
+      /* An empty file holds no message (a mailer may be writing it). */
+      if (S_ISREG (st.st_mode) && has_suffix_ci (n, ".eml")
+          && st.st_size == 0)
+        continue;
       if (S_ISREG (st.st_mode) && has_suffix_ci (n, ".eml"))
         {
           if (eml == NULL)
@@ -376,7 +380,9 @@ maildir_collect (const char *dir, GPtrArray *entries, GError **error)
       struct stat st;
       g_autofree char *path = g_build_filename (dir, n, NULL);
 
-      if (n[0] == '.' || lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
+      /* An empty file holds no message. */
+      if (n[0] == '.' || lstat (path, &st) != 0 || !S_ISREG (st.st_mode)
+          || st.st_size == 0)
         continue;
       e = g_new0 (MaildirEntry, 1);
       e->key = colon != NULL ? g_strndup (n, colon - n) : g_strdup (n);

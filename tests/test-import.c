@@ -282,6 +282,42 @@ test_empty_file (Fixture *f, gconstpointer data)
   jsons = manifests (f);
   g_assert_cmpuint (jsons->len, ==, 0);
   mh_import_stats_clear (&stats);
+  g_clear_pointer (&jsons, g_ptr_array_unref);
+
+  /* Found while walking a folder or a Maildir, an empty file is no
+   * message either; the real ones next to it are imported. */
+  {
+    static const char msg[] = "From: a@example.org\r\nSubject: real\r\n"
+                              "Message-ID: <real@example.org>\r\n\r\nbody\r\n";
+    g_autofree char *tree = g_build_filename (f->sibling, "tree", NULL);
+    g_autofree char *md = g_build_filename (f->sibling, "tree", "md", NULL);
+    const char *const files[][2] = {
+      { "a.eml", "" }, { "b.eml", msg },
+      { "md/cur/1.host:2,S", "" }, { "md/new/2.host", msg },
+    };
+    const char *const tree_paths[] = { tree, NULL };
+
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+      {
+        g_autofree char *path = g_build_filename (tree, files[i][0], NULL);
+        g_autofree char *dir = g_path_get_dirname (path);
+
+        g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+        g_assert_true (g_file_set_contents (path, files[i][1], -1, NULL));
+      }
+    {
+      g_autofree char *tmp = g_build_filename (md, "tmp", NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (tmp, 0755), ==, 0);
+    }
+    mh_test_import (f->out, in_sibling, tree_paths, &stats);
+    /* b.eml, and 2.host: the same bytes, so one message seen twice */
+    g_assert_cmpuint (stats.failed, ==, 0);
+    g_assert_cmpuint (stats.imported + stats.duplicates, ==, 2);
+    jsons = manifests (f);
+    g_assert_cmpuint (jsons->len, ==, 1);
+    mh_import_stats_clear (&stats);
+  }
 }
 
 static void
