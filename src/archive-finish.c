@@ -9,16 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
-
 #include "archive-private.h"
 #include "mailharvest/error.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
-
-/* Participants listed per conversation at most. */
-#define MAX_PARTICIPANTS 64
 
 /* One message as the threader needs it: a single allocation holding the
  * input and every string it points at. */
@@ -58,38 +53,6 @@ typedef struct {
   MhArchiveFinishStats *stats;
 } Finish;
 
-static char *
-iso_date (gint64 t)
-{
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (t);
-
-  if (dt == NULL)
-    return NULL;
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-static void
-add_str (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value == NULL)
-    json_builder_add_null_value (b);
-  else
-    {
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-
-      json_builder_add_string_value (b, valid);
-    }
-}
-
-static void
-add_date (JsonBuilder *b, const char *name, gint64 t)
-{
-  g_autofree char *s = iso_date (t);
-
-  add_str (b, name, s);
-}
-
 static void
 collect (MhThreadNode *node, GPtrArray *out)
 {
@@ -105,94 +68,6 @@ collect (MhThreadNode *node, GPtrArray *out)
       for (guint i = n->children->len; i-- > 0;)
         g_ptr_array_add (stack, n->children->pdata[i]);
     }
-}
-
-static void
-build_message (Finish *f, JsonBuilder *b, const MhStoreMessage *m)
-{
-  MhThreadNode *node = mh_thread_forest_lookup (f->forest, m->key);
-  MhThreadNode *orig = node->duplicate_of != NULL ? node->duplicate_of
-                                                  : node;
-  MhThreadNode *parent = orig->parent;
-
-  json_builder_begin_object (b);
-  add_str (b, "message_id", m->message_id);
-  add_str (b, "key", m->key);
-  add_str (b, "parent", parent != NULL ? parent->id : NULL);
-  add_str (b, "parent_key", parent != NULL ? parent->key : NULL);
-  add_str (b, "duplicate_of", node->duplicate_of != NULL
-                                  ? node->duplicate_of->key : NULL);
-  json_builder_set_member_name (b, "depth");
-  json_builder_add_int_value (b, orig->depth);
-  add_date (b, "date", m->date);
-  add_str (b, "from", m->from_addr);
-  add_str (b, "subject", m->subject);
-  add_str (b, "dir", m->dir);
-  json_builder_end_object (b);
-}
-
-static void
-build_thread (Finish *f, JsonBuilder *b, const MhThreadTree *t,
-              const char *tdir, GPtrArray *members)
-{
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint j = 0; j < members->len; j++)
-    {
-      const MhStoreMessage *m = members->pdata[j];
-      g_auto(GStrv) addrs = NULL;
-
-      if (m->participants == NULL)
-        continue;
-      addrs = g_strsplit (m->participants, "\n", -1);
-      for (guint k = 0; addrs[k] != NULL; k++)
-        if (parts->len < MAX_PARTICIPANTS && addrs[k][0] != '\0'
-            && !g_hash_table_contains (seen, addrs[k]))
-          {
-            char *dup = g_strdup (addrs[k]);
-
-            g_ptr_array_add (parts, dup);
-            g_hash_table_add (seen, dup);
-          }
-    }
-
-  json_builder_begin_object (b);
-  add_str (b, "id", t->root_id);
-  add_str (b, "subject", t->subject);
-  add_date (b, "first_date", t->first_date);
-  add_date (b, "last_date", t->last_date);
-  json_builder_set_member_name (b, "message_count");
-  json_builder_add_int_value (b, members->len);
-  json_builder_set_member_name (b, "participants");
-  json_builder_begin_array (b);
-  for (guint j = 0; j < parts->len; j++)
-    json_builder_add_string_value (b, parts->pdata[j]);
-  json_builder_end_array (b);
-  add_str (b, "dir", tdir);
-  json_builder_set_member_name (b, "messages");
-  json_builder_begin_array (b);
-  for (guint j = 0; j < members->len; j++)
-    build_message (f, b, members->pdata[j]);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
-
-static char *
-to_json (JsonBuilder *b, gsize *len_out)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *data = NULL;
-  char *out;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  data = json_generator_to_data (gen, NULL);
-  out = g_strconcat (data, "\n", NULL);
-  *len_out = strlen (out);
-  return out;
 }
 
 /* Moves @m's dir into thread dir @tdir.  A crash between the rename and
@@ -274,82 +149,6 @@ sweep_thread_dir (Finish *f, GPtrArray *members, const char *tdir, int tfd,
         return FALSE;
     }
   return TRUE;
-}
-
-static void
-index_begin (Finish *f)
-{
-  MhArchiveOut *o = &f->html;
-  g_autofree char *count = g_strdup_printf ("</h1>\n<p>%u conversations</p>"
-                                            "\n<table>\n", f->convs->len);
-
-  mh_archive_out_puts (o, "<!DOCTYPE html>\n<html><head>"
-                          "<meta charset=\"utf-8\"><title>");
-  mh_archive_out_escaped (o, f->a->account);
-  mh_archive_out_puts (o, "</title>\n<style>body{font-family:sans-serif}"
-                          "td{padding:2px 8px;vertical-align:top}</style>"
-                          "</head><body>\n<h1>");
-  mh_archive_out_escaped (o, f->a->account);
-  mh_archive_out_puts (o, count);
-}
-
-/* The rows of index.html for one conversation. */
-static void
-index_thread (MhArchiveOut *o, const MhThreadTree *t, const char *tdir,
-              GPtrArray *members)
-{
-  g_autofree char *last = iso_date (t->last_date);
-  g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
-                                            "<summary>", members->len);
-
-  mh_archive_out_puts (o, "<tr><td>");
-  mh_archive_out_escaped (o, last);
-  mh_archive_out_puts (o, count);
-  mh_archive_out_escaped (o, t->subject != NULL ? t->subject : "(no subject)");
-  mh_archive_out_puts (o, "</summary><ul>\n");
-  for (guint j = 0; j < members->len; j++)
-    {
-      const MhStoreMessage *m = members->pdata[j];
-      g_autofree char *d = iso_date (m->date);
-
-      mh_archive_out_puts (o, "<li><a href=\"threads/");
-      mh_archive_out_escaped (o, tdir);
-      mh_archive_out_puts (o, "/");
-      mh_archive_out_escaped (o, m->dir);
-      mh_archive_out_puts (o, "/message.json\">");
-      mh_archive_out_escaped (o, d);
-      mh_archive_out_puts (o, "</a> ");
-      mh_archive_out_escaped (o, m->from_addr);
-      mh_archive_out_puts (o, ": ");
-      mh_archive_out_escaped (o, m->subject);
-      mh_archive_out_puts (o, "</li>\n");
-    }
-  mh_archive_out_puts (o, "</ul></details></td></tr>\n");
-}
-
-/* threads.json is the array of every thread.json, indented one level:
- * built from the same text, so that the two never disagree.  This is
- * one entry, without the separator before it and the newline after. */
-static void
-json_entry (MhArchiveOut *o, const char *data)
-{
-  const char *p = data;
-
-  for (;;)
-    {
-      const char *nl = strchr (p, '\n');
-
-      if (nl == NULL)
-        {
-          mh_archive_out_puts (o, p);
-          break;
-        }
-      mh_archive_out_append (o, p, nl - p);
-      if (nl[1] == '\0')
-        break;
-      mh_archive_out_puts (o, "\n  ");
-      p = nl + 1;
-    }
 }
 
 static Slim *
@@ -468,7 +267,6 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
 {
   MhArchive *a = f->a;
   g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *data = NULL;
   Conv c = { 0 };
   gsize len;
@@ -484,8 +282,7 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   for (guint j = 0; j < members->len; j++)
     if (!place (f, members->pdata[j], c.tdir, tfd, error))
       goto out;
-  build_thread (f, b, t, c.tdir, members);
-  data = to_json (b, &len);
+  data = mh_archive_thread_json (f->forest, t, c.tdir, members, &len);
   if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
       || !sweep_thread_dir (f, members, c.tdir, tfd, error)
       || !mh_store_set_thread (a->store, t->root_id, c.tdir, error))
@@ -494,10 +291,10 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   c.last_date = t->last_date;
   c.root_id = g_strdup (t->root_id);
   c.json_off = mh_archive_out_size (&f->spool);
-  json_entry (&f->spool, data);
+  mh_archive_json_entry (&f->spool, data);
   c.json_len = mh_archive_out_size (&f->spool) - c.json_off;
   c.html_off = mh_archive_out_size (&f->spool);
-  index_thread (&f->spool, t, c.tdir, members);
+  mh_archive_index_rows (&f->spool, t, c.tdir, members);
   c.html_len = mh_archive_out_size (&f->spool) - c.html_off;
   g_array_append_val (f->convs, c);
   g_hash_table_add (f->wanted, c.tdir);
@@ -652,7 +449,7 @@ static void
 write_lists (Finish *f)
 {
   g_array_sort (f->convs, cmp_convs);
-  index_begin (f);
+  mh_archive_index_head (&f->html, f->a->account, f->convs->len);
   for (guint i = 0; i < f->convs->len; i++)
     {
       const Conv *c = &g_array_index (f->convs, Conv, i);

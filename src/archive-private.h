@@ -145,3 +145,21 @@ void mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
 gboolean mh_archive_out_commit (MhArchiveOut *o, GError **error);
 /* Drops an uncommitted file; safe on a zeroed or committed one. */
 void mh_archive_out_clear (MhArchiveOut *o);
+
+/* archive-texts.c: the texts of one conversation, from its tree and its
+ * stored rows (@members, MhStoreMessage*, in thread order). */
+
+/* thread.json (transfer full). */
+char *mh_archive_thread_json (MhThreadForest *forest, const MhThreadTree *t,
+                              const char *tdir, GPtrArray *members,
+                              gsize *len_out);
+/* index.html up to the first conversation's rows. */
+void mh_archive_index_head (MhArchiveOut *o, const char *account,
+                            guint n_convs);
+/* The rows of index.html for one conversation. */
+void mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t,
+                            const char *tdir, GPtrArray *members);
+/* threads.json is the array of every thread.json, indented one level:
+ * built from the same text, so that the two never disagree.  This is
+ * one entry, without the separator before it and the newline after. */
+void mh_archive_json_entry (MhArchiveOut *o, const char *data);

@@ -1,0 +1,213 @@
+/* archive-texts.c - what the conversation step writes for one
+ * conversation: its thread.json, its rows of index.html and its entry of
+ * threads.json. */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "archive-private.h"
+
+/* Participants listed per conversation at most. */
+#define MAX_PARTICIPANTS 64
+
+static char *
+iso_date (gint64 t)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (t);
+
+  if (dt == NULL)
+    return NULL;
+  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static void
+add_str (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value == NULL)
+    json_builder_add_null_value (b);
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (value, -1);
+
+      json_builder_add_string_value (b, valid);
+    }
+}
+
+static void
+add_date (JsonBuilder *b, const char *name, gint64 t)
+{
+  g_autofree char *s = iso_date (t);
+
+  add_str (b, name, s);
+}
+
+static void
+build_message (MhThreadForest *forest, JsonBuilder *b,
+               const MhStoreMessage *m)
+{
+  MhThreadNode *node = mh_thread_forest_lookup (forest, m->key);
+  MhThreadNode *orig = node->duplicate_of != NULL ? node->duplicate_of
+                                                  : node;
+  MhThreadNode *parent = orig->parent;
+
+  json_builder_begin_object (b);
+  add_str (b, "message_id", m->message_id);
+  add_str (b, "key", m->key);
+  add_str (b, "parent", parent != NULL ? parent->id : NULL);
+  add_str (b, "parent_key", parent != NULL ? parent->key : NULL);
+  add_str (b, "duplicate_of", node->duplicate_of != NULL
+                                  ? node->duplicate_of->key : NULL);
+  json_builder_set_member_name (b, "depth");
+  json_builder_add_int_value (b, orig->depth);
+  add_date (b, "date", m->date);
+  add_str (b, "from", m->from_addr);
+  add_str (b, "subject", m->subject);
+  add_str (b, "dir", m->dir);
+  json_builder_end_object (b);
+}
+
+static void
+build_thread (MhThreadForest *forest, JsonBuilder *b, const MhThreadTree *t,
+              const char *tdir, GPtrArray *members)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint j = 0; j < members->len; j++)
+    {
+      const MhStoreMessage *m = members->pdata[j];
+      g_auto(GStrv) addrs = NULL;
+
+      if (m->participants == NULL)
+        continue;
+      addrs = g_strsplit (m->participants, "\n", -1);
+      for (guint k = 0; addrs[k] != NULL; k++)
+        if (parts->len < MAX_PARTICIPANTS && addrs[k][0] != '\0'
+            && !g_hash_table_contains (seen, addrs[k]))
+          {
+            char *dup = g_strdup (addrs[k]);
+
+            g_ptr_array_add (parts, dup);
+            g_hash_table_add (seen, dup);
+          }
+    }
+
+  json_builder_begin_object (b);
+  add_str (b, "id", t->root_id);
+  add_str (b, "subject", t->subject);
+  add_date (b, "first_date", t->first_date);
+  add_date (b, "last_date", t->last_date);
+  json_builder_set_member_name (b, "message_count");
+  json_builder_add_int_value (b, members->len);
+  json_builder_set_member_name (b, "participants");
+  json_builder_begin_array (b);
+  for (guint j = 0; j < parts->len; j++)
+    json_builder_add_string_value (b, parts->pdata[j]);
+  json_builder_end_array (b);
+  add_str (b, "dir", tdir);
+  json_builder_set_member_name (b, "messages");
+  json_builder_begin_array (b);
+  for (guint j = 0; j < members->len; j++)
+    build_message (forest, b, members->pdata[j]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static char *
+to_json (JsonBuilder *b, gsize *len_out)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *data = NULL;
+  char *out;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 2);
+  json_generator_set_root (gen, root);
+  data = json_generator_to_data (gen, NULL);
+  out = g_strconcat (data, "\n", NULL);
+  *len_out = strlen (out);
+  return out;
+}
+
+void
+mh_archive_index_head (MhArchiveOut *o, const char *account, guint n_convs)
+{
+  g_autofree char *count = g_strdup_printf ("</h1>\n<p>%u conversations</p>"
+                                            "\n<table>\n", n_convs);
+
+  mh_archive_out_puts (o, "<!DOCTYPE html>\n<html><head>"
+                          "<meta charset=\"utf-8\"><title>");
+  mh_archive_out_escaped (o, account);
+  mh_archive_out_puts (o, "</title>\n<style>body{font-family:sans-serif}"
+                          "td{padding:2px 8px;vertical-align:top}</style>"
+                          "</head><body>\n<h1>");
+  mh_archive_out_escaped (o, account);
+  mh_archive_out_puts (o, count);
+}
+
+void
+mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t, const char *tdir,
+              GPtrArray *members)
+{
+  g_autofree char *last = iso_date (t->last_date);
+  g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
+                                            "<summary>", members->len);
+
+  mh_archive_out_puts (o, "<tr><td>");
+  mh_archive_out_escaped (o, last);
+  mh_archive_out_puts (o, count);
+  mh_archive_out_escaped (o, t->subject != NULL ? t->subject : "(no subject)");
+  mh_archive_out_puts (o, "</summary><ul>\n");
+  for (guint j = 0; j < members->len; j++)
+    {
+      const MhStoreMessage *m = members->pdata[j];
+      g_autofree char *d = iso_date (m->date);
+
+      mh_archive_out_puts (o, "<li><a href=\"threads/");
+      mh_archive_out_escaped (o, tdir);
+      mh_archive_out_puts (o, "/");
+      mh_archive_out_escaped (o, m->dir);
+      mh_archive_out_puts (o, "/message.json\">");
+      mh_archive_out_escaped (o, d);
+      mh_archive_out_puts (o, "</a> ");
+      mh_archive_out_escaped (o, m->from_addr);
+      mh_archive_out_puts (o, ": ");
+      mh_archive_out_escaped (o, m->subject);
+      mh_archive_out_puts (o, "</li>\n");
+    }
+  mh_archive_out_puts (o, "</ul></details></td></tr>\n");
+}
+
+void
+mh_archive_json_entry (MhArchiveOut *o, const char *data)
+{
+  const char *p = data;
+
+  for (;;)
+    {
+      const char *nl = strchr (p, '\n');
+
+      if (nl == NULL)
+        {
+          mh_archive_out_puts (o, p);
+          break;
+        }
+      mh_archive_out_append (o, p, nl - p);
+      if (nl[1] == '\0')
+        break;
+      mh_archive_out_puts (o, "\n  ");
+      p = nl + 1;
+    }
+}
+
+char *
+mh_archive_thread_json (MhThreadForest *forest, const MhThreadTree *t,
+                        const char *tdir, GPtrArray *members, gsize *len_out)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  build_thread (forest, b, t, tdir, members);
+  return to_json (b, len_out);
+}
