@@ -1,13 +1,13 @@
 /* thread-split.c - splits a large set of messages into groups that can be
  * threaded one at a time (mailharvest/thread.h has the contract).
  *
- * Each message and each key it carries (an id it has or names, its
- * Thread-Index header, its Gmail thread id, its base subject) is a node of
- * a union-find; a message is united with its keys.  Keys are kept as
- * 64-bit hashes in an open-addressing table, so memory is a few bytes per
- * message and per key, never the strings.  Two keys that collide only
- * put two groups together: the threader still sees the real strings, so a
- * collision costs memory, never correctness.
+ * Each key a message carries (an id it has or names, its Thread-Index
+ * header, its Gmail thread id, its base subject) is a node of a
+ * union-find, and a message unites the nodes of its keys.  Keys are kept
+ * as 32-bit hashes in an open-addressing table, so memory is a few bytes
+ * per message and per key, never the strings.  Two keys that collide
+ * only put two groups together: the threader still sees the real
+ * strings, so a collision costs memory, never correctness.
  *
  * The subject join is the one rule that is not local to a message: in the
  * guarded mode a base subject joins messages only when some message with
@@ -30,19 +30,20 @@ typedef struct {
 
 struct _MhThreadSplit {
   MhThreadSubjectMode mode;
-  guint64 *slot_hash;        /* 0: empty */
+  guint32 *slot_hash;        /* 32 bits of the key's hash; 0: empty */
   guint32 *slot_node;
   guint32 capacity;          /* a power of two */
   guint32 used;
   GArray *parent;            /* guint32 by node */
-  GArray *size;              /* guint32 by node: size of its set, for
-                              * union by size */
-  GArray *active;            /* guint8 by node: a subject that joins */
+  GArray *active;            /* guint8, a bit per node: a subject that
+                              * joins */
   GArray *msg_node;          /* guint32 by message */
   GArray *pending;           /* Pending */
 };
 
-static guint64
+/* 32 bits are enough: two keys that share them only put two groups
+ * together (about 7 pairs among 250,000 keys). */
+static guint32
 key_hash (char kind, const void *data, gsize len)
 {
   const guchar *p = data;
@@ -56,36 +57,50 @@ key_hash (char kind, const void *data, gsize len)
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ull;
   h ^= h >> 33;
-  return h != 0 ? h : 1;
+  return (guint32) h != 0 ? (guint32) h : 1;
 }
 
 static guint32
 new_node (MhThreadSplit *s)
 {
   guint32 n = s->parent->len;
-  guint32 one = 1;
-  guint8 off = 0;
 
   g_array_append_val (s->parent, n);
-  g_array_append_val (s->size, one);
-  g_array_append_val (s->active, off);
+  if (n / 8 >= s->active->len)
+    {
+      guint8 zero = 0;
+
+      g_array_append_val (s->active, zero);
+    }
   return n;
+}
+
+static gboolean
+is_active (MhThreadSplit *s, guint32 n)
+{
+  return (g_array_index (s->active, guint8, n / 8) >> (n % 8)) & 1;
+}
+
+static void
+set_active (MhThreadSplit *s, guint32 n)
+{
+  g_array_index (s->active, guint8, n / 8) |= (guint8) (1u << (n % 8));
 }
 
 static void
 grow (MhThreadSplit *s)
 {
-  guint64 *old_hash = s->slot_hash;
+  guint32 *old_hash = s->slot_hash;
   guint32 *old_node = s->slot_node;
   guint32 old_cap = s->capacity;
 
   s->capacity = old_cap != 0 ? old_cap * 2 : MIN_CAPACITY;
-  s->slot_hash = g_new0 (guint64, s->capacity);
+  s->slot_hash = g_new0 (guint32, s->capacity);
   s->slot_node = g_new (guint32, s->capacity);
   for (guint32 i = 0; i < old_cap; i++)
     if (old_hash[i] != 0)
       {
-        guint32 j = (guint32) old_hash[i] & (s->capacity - 1);
+        guint32 j = old_hash[i] & (s->capacity - 1);
 
         while (s->slot_hash[j] != 0)
           j = (j + 1) & (s->capacity - 1);
@@ -100,14 +115,14 @@ grow (MhThreadSplit *s)
 static guint32
 key_node (MhThreadSplit *s, char kind, const void *data, gsize len)
 {
-  guint64 h = key_hash (kind, data, len);
+  guint32 h = key_hash (kind, data, len);
   guint32 j;
 
   /* At most three quarters full: probes stay short, and the table
-   * takes 16 to 32 bytes per key. */
+   * takes 8 to 16 bytes per key. */
   if ((guint64) (s->used + 1) * 4 > (guint64) s->capacity * 3)
     grow (s);
-  for (j = (guint32) h & (s->capacity - 1); s->slot_hash[j] != 0;
+  for (j = h & (s->capacity - 1); s->slot_hash[j] != 0;
        j = (j + 1) & (s->capacity - 1))
     if (s->slot_hash[j] == h)
       return s->slot_node[j];
@@ -130,31 +145,36 @@ find (MhThreadSplit *s, guint32 n)
   return n;
 }
 
+/* Path halving alone keeps finds short enough here; the older node
+ * stays the root, which needs no size per node. */
 static void
 unite (MhThreadSplit *s, guint32 a, guint32 b)
 {
   guint32 *parent = (guint32 *) (void *) s->parent->data;
-  guint32 *size = (guint32 *) (void *) s->size->data;
 
   a = find (s, a);
   b = find (s, b);
-  if (a == b)
-    return;
-  if (size[a] < size[b])
-    {
-      guint32 t = a;
+  if (a < b)
+    parent[b] = a;
+  else if (b < a)
+    parent[a] = b;
+}
 
-      a = b;
-      b = t;
-    }
-  parent[b] = a;
-  size[a] += size[b];
+/* Puts @node into the set of the message being added, whose node *@msg
+ * is the first of its keys (G_MAXUINT32 until it has one). */
+static void
+join (MhThreadSplit *s, guint32 *msg, guint32 node)
+{
+  if (*msg == G_MAXUINT32)
+    *msg = node;
+  else
+    unite (s, *msg, node);
 }
 
 static void
-unite_str (MhThreadSplit *s, guint32 msg, char kind, const char *str)
+join_str (MhThreadSplit *s, guint32 *msg, char kind, const char *str)
 {
-  unite (s, msg, key_node (s, kind, str, strlen (str)));
+  join (s, msg, key_node (s, kind, str, strlen (str)));
 }
 
 MhThreadSplit *
@@ -166,7 +186,6 @@ mh_thread_split_new (const MhThreadOptions *options)
   mh_thread_options_init (&defaults);
   s->mode = (options != NULL ? options : &defaults)->subject_mode;
   s->parent = g_array_new (FALSE, FALSE, sizeof (guint32));
-  s->size = g_array_new (FALSE, FALSE, sizeof (guint32));
   s->active = g_array_new (FALSE, FALSE, sizeof (guint8));
   s->msg_node = g_array_new (FALSE, FALSE, sizeof (guint32));
   s->pending = g_array_new (FALSE, FALSE, sizeof (Pending));
@@ -182,7 +201,6 @@ mh_thread_split_free (MhThreadSplit *split)
   g_free (split->slot_hash);
   g_free (split->slot_node);
   g_array_unref (split->parent);
-  g_array_unref (split->size);
   g_array_unref (split->active);
   g_array_unref (split->msg_node);
   g_array_unref (split->pending);
@@ -191,27 +209,26 @@ mh_thread_split_free (MhThreadSplit *split)
 
 /* Keys the subject join may use; see the file comment. */
 static void
-add_subject (MhThreadSplit *s, guint32 msg, const MhThreadInput *in,
+add_subject (MhThreadSplit *s, guint32 *msg, const MhThreadInput *in,
              gboolean has_link)
 {
   gboolean is_reply = FALSE;
   g_autofree char *base = mh_msgid_subject_base (in->subject, &is_reply);
   guint32 node;
-  guint8 *active;
 
   if (s->mode == MH_THREAD_SUBJECT_OFF || *base == '\0')
     return;
   node = key_node (s, 's', base, strlen (base));
-  active = (guint8 *) s->active->data;
-  if (s->mode == MH_THREAD_SUBJECT_RFC5256)
-    active[node] = 1;
-  else if (is_reply && !has_link && !mh_msgid_subject_is_generic (base))
-    active[node] = 1;
-  if (active[node])
-    unite (s, msg, node);
+  if (s->mode == MH_THREAD_SUBJECT_RFC5256
+      || (is_reply && !has_link && !mh_msgid_subject_is_generic (base)))
+    set_active (s, node);
+  if (*msg == G_MAXUINT32)
+    *msg = new_node (s);
+  if (is_active (s, node))
+    unite (s, *msg, node);
   else
     {
-      Pending p = { msg, node };
+      Pending p = { *msg, node };
 
       g_array_append_val (s->pending, p);
     }
@@ -226,7 +243,7 @@ mh_thread_split_add (MhThreadSplit *split, const MhThreadInput *in,
   g_autofree char *irt = NULL;
   g_autoptr(GPtrArray) ids = NULL;
   g_autoptr(GBytes) tindex = NULL;
-  guint32 msg;
+  guint32 msg = G_MAXUINT32;
 
   if (split->msg_node->len >= MH_THREAD_MAX_MESSAGES)
     {
@@ -235,31 +252,31 @@ mh_thread_split_add (MhThreadSplit *split, const MhThreadInput *in,
                    MH_THREAD_MAX_MESSAGES);
       return FALSE;
     }
-  msg = new_node (split);
-  g_array_append_val (split->msg_node, msg);
-
   raw = mh_msgid_parse_message_id (in->message_id);
   own = raw != NULL ? mh_msgid_normalize (raw) : NULL;
   if (own != NULL)
-    unite_str (split, msg, 'i', own);
+    join_str (split, &msg, 'i', own);
   ids = mh_thread_priv_own_links (in, own, &irt);
   for (guint i = 0; i < ids->len; i++)
-    unite_str (split, msg, 'i', g_ptr_array_index (ids, i));
+    join_str (split, &msg, 'i', g_ptr_array_index (ids, i));
 
   tindex = mh_msgid_thread_index_decode (in->thread_index);
   if (tindex != NULL)
-    unite (split, msg, key_node (split, 't', g_bytes_get_data (tindex, NULL),
+    join (split, &msg, key_node (split, 't', g_bytes_get_data (tindex, NULL),
                                  MH_MSGID_THREAD_INDEX_HEADER));
   if (in->gm_thrid != NULL && *in->gm_thrid != '\0')
-    unite_str (split, msg, 'g', in->gm_thrid);
-  add_subject (split, msg, in, ids->len > 0);
+    join_str (split, &msg, 'g', in->gm_thrid);
+  add_subject (split, &msg, in, ids->len > 0);
+  /* A message without any key is a group of its own. */
+  if (msg == G_MAXUINT32)
+    msg = new_node (split);
+  g_array_append_val (split->msg_node, msg);
   return TRUE;
 }
 
 guint *
 mh_thread_split_groups (MhThreadSplit *split, guint *n_groups_out)
 {
-  const guint8 *active = (const guint8 *) split->active->data;
   guint32 n_nodes = split->parent->len;
   guint32 *group_of_root;
   guint *groups;
@@ -269,7 +286,7 @@ mh_thread_split_groups (MhThreadSplit *split, guint *n_groups_out)
     {
       Pending *p = &g_array_index (split->pending, Pending, i);
 
-      if (active[p->subject])
+      if (is_active (split, p->subject))
         unite (split, p->msg, p->subject);
     }
   g_array_set_size (split->pending, 0);
