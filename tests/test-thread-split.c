@@ -108,6 +108,14 @@ test_thread_index_gmail (void)
   }
 }
 
+/* Hands @s to @strings to free, and returns it. */
+static const char *
+keep (GPtrArray *strings, char *s)
+{
+  g_ptr_array_add (strings, s);
+  return s;
+}
+
 /* A large random mix: ids that are present, absent, duplicated and
  * contested; References in any order; In-Reply-To alone; subjects from a
  * small pool with and without reply markers; Thread-Index values of a few
@@ -128,7 +136,7 @@ random_mix (MhThreadSubjectMode m, guint seed)
   g_autofree char *expected = NULL;
   guint n_groups;
 
-#define KEEP(s) (g_ptr_array_add (strings, (s)), (const char *) (s))
+#define KEEP(s) keep (strings, (s))
   for (gsize i = 0; i < n; i++)
     {
       Spec *s = &specs[i];
