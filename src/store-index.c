@@ -131,6 +131,44 @@ read_message (sqlite3_stmt *stmt)
   return msg;
 }
 
+/* Steps @stmt to the end, or until @row returns FALSE, one row in memory
+ * at a time. */
+static gboolean
+step_rows (MhStore *store, sqlite3_stmt *stmt,
+           gboolean (*row) (sqlite3_stmt *stmt, gpointer data), gpointer data,
+           GError **error)
+{
+  gboolean more = TRUE;
+  int rc = SQLITE_DONE;
+
+  if (stmt == NULL)
+    return FALSE;
+  while (more && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    more = row (stmt, data);
+  if (more && rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot read rows");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+typedef struct {
+  GPtrArray *rows;
+  gpointer (*read) (sqlite3_stmt *);
+} Collect;
+
+static gboolean
+collect_row (sqlite3_stmt *stmt, gpointer data)
+{
+  Collect *c = data;
+
+  g_ptr_array_add (c->rows, c->read (stmt));
+  return TRUE;
+}
+
 /* Steps @stmt to the end, collecting one object per row with @read. */
 static gboolean
 collect_rows (MhStore *store, sqlite3_stmt *stmt,
@@ -138,18 +176,11 @@ collect_rows (MhStore *store, sqlite3_stmt *stmt,
               GPtrArray **rows_out, GError **error)
 {
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (free_func);
-  int rc;
+  Collect c = { rows, read };
 
   *rows_out = NULL;
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (rows, read (stmt));
-  if (rc != SQLITE_DONE)
-    {
-      mh_store_db_error (store, error, "cannot read rows");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  mh_store_stmt_done (stmt);
+  if (!step_rows (store, stmt, collect_row, &c, error))
+    return FALSE;
   *rows_out = g_steal_pointer (&rows);
   return TRUE;
 }
@@ -249,50 +280,56 @@ mh_store_list_messages (MhStore *store, GPtrArray **msgs_out,
   return collect_messages (store, stmt, msgs_out, error);
 }
 
-gboolean
-mh_store_foreach_message (MhStore *store, MhStoreMessageFunc func,
-                          gpointer user_data, GError **error)
+/* The single number a count(*) statement returns. */
+static gboolean
+count_rows (MhStore *store, StatementId id, guint64 *count_out,
+            GError **error)
 {
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_ALL_MESSAGES, error);
-  gboolean more = TRUE;
-  int rc = SQLITE_DONE;
-
-  if (stmt == NULL)
-    return FALSE;
-  while (more && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      MhStoreMessage *msg = read_message (stmt);
-
-      more = func (msg, user_data);
-      mh_store_message_free (msg);
-    }
-  if (more && rc != SQLITE_DONE)
-    {
-      mh_store_db_error (store, error, "cannot read rows");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  mh_store_stmt_done (stmt);
-  return TRUE;
-}
-
-gboolean
-mh_store_count_messages (MhStore *store, guint64 *count_out, GError **error)
-{
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_COUNT_MESSAGES, error);
+  sqlite3_stmt *stmt = mh_store_stmt (store, id, error);
 
   *count_out = 0;
   if (stmt == NULL)
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
-      mh_store_db_error (store, error, "cannot count messages");
+      mh_store_db_error (store, error, "cannot count rows");
       mh_store_stmt_done (stmt);
       return FALSE;
     }
   *count_out = (guint64) sqlite3_column_int64 (stmt, 0);
   mh_store_stmt_done (stmt);
   return TRUE;
+}
+
+typedef struct {
+  MhStoreMessageFunc message;
+  MhStoreThreadFunc thread;
+  gpointer user_data;
+} Each;
+
+static gboolean
+each_message (sqlite3_stmt *stmt, gpointer data)
+{
+  Each *e = data;
+  g_autoptr(MhStoreMessage) msg = read_message (stmt);
+
+  return e->message (msg, e->user_data);
+}
+
+gboolean
+mh_store_foreach_message (MhStore *store, MhStoreMessageFunc func,
+                          gpointer user_data, GError **error)
+{
+  Each e = { func, NULL, user_data };
+
+  return step_rows (store, mh_store_stmt (store, ST_ALL_MESSAGES, error),
+                    each_message, &e, error);
+}
+
+gboolean
+mh_store_count_messages (MhStore *store, guint64 *count_out, GError **error)
+{
+  return count_rows (store, ST_COUNT_MESSAGES, count_out, error);
 }
 
 /* Fails when the last UPDATE or DELETE touched no row. */
@@ -600,46 +637,28 @@ mh_store_list_threads (MhStore *store, GHashTable **threads_out,
   return TRUE;
 }
 
+static gboolean
+each_thread (sqlite3_stmt *stmt, gpointer data)
+{
+  Each *e = data;
+
+  return e->thread ((const char *) sqlite3_column_text (stmt, 0),
+                    (const char *) sqlite3_column_text (stmt, 1),
+                    e->user_data);
+}
+
 gboolean
 mh_store_foreach_thread (MhStore *store, MhStoreThreadFunc func,
                          gpointer user_data, GError **error)
 {
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_ALL_THREADS, error);
-  gboolean more = TRUE;
-  int rc = SQLITE_DONE;
+  Each e = { NULL, func, user_data };
 
-  if (stmt == NULL)
-    return FALSE;
-  while (more && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    more = func ((const char *) sqlite3_column_text (stmt, 0),
-                 (const char *) sqlite3_column_text (stmt, 1), user_data);
-  if (more && rc != SQLITE_DONE)
-    {
-      mh_store_db_error (store, error, "cannot read threads");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  mh_store_stmt_done (stmt);
-  return TRUE;
+  return step_rows (store, mh_store_stmt (store, ST_ALL_THREADS, error),
+                    each_thread, &e, error);
 }
 
 gboolean
 mh_store_count_threads (MhStore *store, guint64 *count_out, GError **error)
 {
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_COUNT_THREADS, error);
-  int rc;
-
-  *count_out = 0;
-  if (stmt == NULL)
-    return FALSE;
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW)
-    {
-      mh_store_db_error (store, error, "cannot count threads");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  *count_out = (guint64) sqlite3_column_int64 (stmt, 0);
-  mh_store_stmt_done (stmt);
-  return TRUE;
+  return count_rows (store, ST_COUNT_THREADS, count_out, error);
 }
