@@ -15,64 +15,7 @@
 
 #include "testlib.h"
 
-typedef struct {
-  char *base;
-  char *out;
-  char *sibling;
-} Fixture;
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  f->base = g_dir_make_tmp ("test-import-XXXXXX", NULL);
-  g_assert_nonnull (f->base);
-  f->out = g_build_filename (f->base, "out", NULL);
-  f->sibling = g_build_filename (f->base, "sibling", NULL);
-  g_assert_cmpint (g_mkdir (f->sibling, 0755), ==, 0);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  g_assert_true (mh_writer_remove_tree (AT_FDCWD, f->base, NULL));
-  g_free (f->base);
-  g_free (f->out);
-  g_free (f->sibling);
-}
-
-static char *
-corpus (const char *name)
-{
-  return g_test_build_filename (G_TEST_DIST, "data", "mime", "import", name,
-                                NULL);
-}
-
-/* Each name of an imported tree is one harmless component: valid UTF-8,
- * no control or bidi override characters, no backslash, at most 255
- * bytes, and no symbolic link. */
-static void
-check_name (const char *name, const GStatBuf *st)
-{
-  g_assert_null (strchr (name, '\\'));
-  g_assert_true (g_utf8_validate (name, -1, NULL));
-  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      g_assert_false (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f));
-      g_assert_false (c >= 0x202a && c <= 0x202e);
-    }
-  g_assert_cmpuint (strlen (name), <=, 255);
-  g_assert_false (S_ISLNK (st->st_mode));
-}
-
-/* Every entry below @dir as "relpath sha256" (files) or "relpath/" (dirs),
- * sorted, checking on the way that each name is one harmless component. */
-static char *
-listing (const char *dir)
-{
-  return mh_test_tree_listing (dir, TRUE, check_name, TRUE, "\n");
-}
+#include "import-testlib.h"
 
 /* The message dirs below OUT/local/threads: paths of their message.json. */
 static GPtrArray *
@@ -479,48 +422,6 @@ test_takeout (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
-static const char *
-binary (void)
-{
-  const char *b = g_getenv ("MH_BINARY");
-
-  return b != NULL ? b : "build/mailharvest";
-}
-
-/* Runs the command with @kill_at as MH_DEBUG_KILL_AT (NULL: unset) and
- * returns its wait status. */
-static int
-spawn_cli (const char *const *args, const char *kill_at, char **err_out)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) env = g_get_environ ();
-  int status = -1;
-
-  if (kill_at != NULL)
-    env = g_environ_setenv (env, "MH_DEBUG_KILL_AT", kill_at, TRUE);
-  else
-    env = g_environ_unsetenv (env, "MH_DEBUG_KILL_AT");
-  g_ptr_array_add (argv, (gpointer) binary ());
-  for (gsize i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env,
-                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                               err_out, &status, &error));
-  g_assert_no_error (error);
-  return status;
-}
-
-static int
-run_cli (const char *const *args, char **err_out)
-{
-  int status = spawn_cli (args, NULL, err_out);
-
-  g_assert_true (WIFEXITED (status));
-  return WEXITSTATUS (status);
-}
-
 /* The listing without the store, whose bytes depend on the order of
  * its writes, not only on its contents. */
 static char *
@@ -677,110 +578,6 @@ test_rerun (Fixture *f, gconstpointer data)
   g_assert_null (strstr (second, ".tmp-"));
 }
 
-static void
-test_missing_path (Fixture *f, gconstpointer data)
-{
-  static const char *const paths[] = { "no-such-file", NULL };
-  g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  MhImportOptions options = { 0 };
-  MhImportStats stats;
-
-  g_ptr_array_add (full, corpus (paths[0]));
-  g_ptr_array_add (full, NULL);
-  options.output = f->out;
-  options.account = "local";
-  options.paths = (const char *const *) full->pdata;
-  g_assert_false (mh_import (&options, &stats, &error));
-  g_assert_nonnull (error);
-  /* Nothing done: not even the output dir. */
-  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
-  mh_import_stats_clear (&stats);
-}
-
-/* The whole hostile corpus through the command, with a symbolic link
- * planted where one thread dir goes: no file outside OUT, the sibling
- * stays empty, and the thread dir that cannot be laid out is named. */
-static void
-test_hostile_cli (Fixture *f, gconstpointer data)
-{
-  g_autofree char *hostile = g_test_build_filename (G_TEST_DIST, "data",
-                                                    "mime", "hostile", NULL);
-  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
-                                               NULL);
-  g_autofree char *trap = g_build_filename (
-      threads, "2023-11-14_dotdot_fcc622e04e", NULL);
-  g_autofree char *err = NULL;
-  g_autofree char *list = NULL;
-  g_auto(GStrv) lines = NULL;
-  g_autoptr(GDir) sib = NULL;
-  const char *args[] = { "import", "-o", f->out, hostile, NULL };
-  GStatBuf st;
-
-  g_assert_cmpint (g_mkdir_with_parents (threads, 0755), ==, 0);
-  g_assert_cmpint (symlink (f->sibling, trap), ==, 0);
-
-  g_assert_cmpint (run_cli (args, &err), ==, 1);
-  g_test_message ("%s", err);
-  g_assert_nonnull (strstr (err, "cannot lay out the threads: "
-                                "2023-11-14_dotdot_fcc622e04e: "));
-  g_assert_nonnull (strstr (err, "imported 16 messages into "));
-  g_assert_nonnull (strstr (err, "1 failed"));
-
-  /* The link is still a link and nothing went through it. */
-  g_assert_cmpint (g_lstat (trap, &st), ==, 0);
-  g_assert_true (S_ISLNK (st.st_mode));
-  sib = g_dir_open (f->sibling, 0, NULL);
-  g_assert_null (g_dir_read_name (sib));
-  g_assert_cmpint (g_unlink (trap), ==, 0);
-
-  /* Then a clean run places the 16 recorded messages, every name
-   * harmless (walk() checks). */
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (args, &err), ==, 0);
-  g_assert_nonnull (strstr (err, "imported 0 messages into "));
-  g_assert_nonnull (strstr (err, "skipped 16 already archived"));
-  list = listing (f->base);
-  lines = g_strsplit (list, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), >, 16 * 4);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    g_assert_true (g_str_has_prefix (lines[i], "out/local/")
-                   || strcmp (lines[i], "out/") == 0
-                   || strcmp (lines[i], "sibling/") == 0);
-}
-
-static void
-test_cli_usage (Fixture *f, gconstpointer data)
-{
-  g_autofree char *mbox = corpus ("mboxrd.mbox");
-  g_autofree char *missing = corpus ("no-such-file");
-  g_autofree char *err = NULL;
-  const char *none[] = { "import", "-o", f->out, NULL };
-  const char *bad_option[] = { "import", "--frobnicate", mbox, NULL };
-  const char *absent[] = { "import", "-o", f->out, missing, NULL };
-  const char *ok[] = { "import", "-o", f->out, "--account", "me/../x",
-                       mbox, NULL };
-  g_autofree char *account = g_build_filename (f->out, "x", NULL);
-
-  g_assert_cmpint (run_cli (none, NULL), ==, 2);
-  g_assert_cmpint (run_cli (bad_option, NULL), ==, 2);
-  g_assert_cmpint (run_cli (absent, &err), ==, 2);
-  g_assert_nonnull (strstr (err, "no-such-file"));
-  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
-  g_clear_pointer (&err, g_free);
-
-  g_assert_cmpint (run_cli (ok, &err), ==, 0);
-  /* The account name is made safe like any other name. */
-  g_assert_true (g_file_test (account, G_FILE_TEST_IS_DIR));
-  g_assert_nonnull (strstr (err, "/x (0 attachments, 0 warnings)\n"));
-  /* Three unrelated messages: three conversations. */
-  g_assert_true (g_str_has_suffix (err, "/x: 3 conversations, 3 messages\n"));
-  g_assert_true (g_str_has_prefix (err, "imported 3 messages into "));
-}
-
-MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
-MH_TEST_LSAN_GLIB_SUPPRESSION;
-
 int
 main (int argc, char **argv)
 {
@@ -799,9 +596,6 @@ main (int argc, char **argv)
   ADD ("/import/killed-run", test_killed_run);
   ADD ("/import/mbox-random", test_mbox_random);
   ADD ("/import/rerun", test_rerun);
-  ADD ("/import/missing-path", test_missing_path);
-  ADD ("/import/hostile-cli", test_hostile_cli);
-  ADD ("/import/cli-usage", test_cli_usage);
 #undef ADD
   return g_test_run ();
 }

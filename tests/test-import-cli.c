@@ -1,0 +1,128 @@
+/* test-import-cli.c - `mailharvest import` as a user runs it: a missing
+ * path, the hostile corpus through the command line, and usage errors. */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mailharvest/import.h"
+#include "mailharvest/message.h"
+
+#include "import-testlib.h"
+
+static void
+test_missing_path (Fixture *f, gconstpointer data)
+{
+  static const char *const paths[] = { "no-such-file", NULL };
+  g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+  MhImportStats stats;
+
+  g_ptr_array_add (full, corpus (paths[0]));
+  g_ptr_array_add (full, NULL);
+  options.output = f->out;
+  options.account = "local";
+  options.paths = (const char *const *) full->pdata;
+  g_assert_false (mh_import (&options, &stats, &error));
+  g_assert_nonnull (error);
+  /* Nothing done: not even the output dir. */
+  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
+  mh_import_stats_clear (&stats);
+}
+
+/* The whole hostile corpus through the command, with a symbolic link
+ * planted where one thread dir goes: no file outside OUT, the sibling
+ * stays empty, and the thread dir that cannot be laid out is named. */
+static void
+test_hostile_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *hostile = g_test_build_filename (G_TEST_DIST, "data",
+                                                    "mime", "hostile", NULL);
+  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
+                                               NULL);
+  g_autofree char *trap = g_build_filename (
+      threads, "2023-11-14_dotdot_fcc622e04e", NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *list = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GDir) sib = NULL;
+  const char *args[] = { "import", "-o", f->out, hostile, NULL };
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir_with_parents (threads, 0755), ==, 0);
+  g_assert_cmpint (symlink (f->sibling, trap), ==, 0);
+
+  g_assert_cmpint (run_cli (args, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "cannot lay out the threads: "
+                                "2023-11-14_dotdot_fcc622e04e: "));
+  g_assert_nonnull (strstr (err, "imported 16 messages into "));
+  g_assert_nonnull (strstr (err, "1 failed"));
+
+  /* The link is still a link and nothing went through it. */
+  g_assert_cmpint (g_lstat (trap, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  sib = g_dir_open (f->sibling, 0, NULL);
+  g_assert_null (g_dir_read_name (sib));
+  g_assert_cmpint (g_unlink (trap), ==, 0);
+
+  /* Then a clean run places the 16 recorded messages, every name
+   * harmless (walk() checks). */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (args, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "imported 0 messages into "));
+  g_assert_nonnull (strstr (err, "skipped 16 already archived"));
+  list = listing (f->base);
+  lines = g_strsplit (list, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >, 16 * 4);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    g_assert_true (g_str_has_prefix (lines[i], "out/local/")
+                   || strcmp (lines[i], "out/") == 0
+                   || strcmp (lines[i], "sibling/") == 0);
+}
+
+static void
+test_cli_usage (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mbox = corpus ("mboxrd.mbox");
+  g_autofree char *missing = corpus ("no-such-file");
+  g_autofree char *err = NULL;
+  const char *none[] = { "import", "-o", f->out, NULL };
+  const char *bad_option[] = { "import", "--frobnicate", mbox, NULL };
+  const char *absent[] = { "import", "-o", f->out, missing, NULL };
+  const char *ok[] = { "import", "-o", f->out, "--account", "me/../x",
+                       mbox, NULL };
+  g_autofree char *account = g_build_filename (f->out, "x", NULL);
+
+  g_assert_cmpint (run_cli (none, NULL), ==, 2);
+  g_assert_cmpint (run_cli (bad_option, NULL), ==, 2);
+  g_assert_cmpint (run_cli (absent, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "no-such-file"));
+  g_assert_false (g_file_test (f->out, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (ok, &err), ==, 0);
+  /* The account name is made safe like any other name. */
+  g_assert_true (g_file_test (account, G_FILE_TEST_IS_DIR));
+  g_assert_nonnull (strstr (err, "/x (0 attachments, 0 warnings)\n"));
+  /* Three unrelated messages: three conversations. */
+  g_assert_true (g_str_has_suffix (err, "/x: 3 conversations, 3 messages\n"));
+  g_assert_true (g_str_has_prefix (err, "imported 3 messages into "));
+}
+
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  mh_message_init ();
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/import/missing-path", test_missing_path);
+  ADD ("/import/hostile-cli", test_hostile_cli);
+  ADD ("/import/cli-usage", test_cli_usage);
+#undef ADD
+  return g_test_run ();
+}
