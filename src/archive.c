@@ -21,25 +21,42 @@
 #define DEFAULT_COMMIT_EVERY 200
 #define COMMIT_SECONDS 5
 
-void
-mh_debug_kill_point (const char *name)
+/* TRUE on the N-th call with @name when the variable @var is "NAME:N".
+ * Workers call it too: the counts are shared under a lock. */
+static gboolean
+debug_point (guint which, const char *var, const char *name)
 {
-  static GHashTable *counts;
-  const char *spec = g_getenv ("MH_DEBUG_KILL_AT");
+  static GHashTable *counts[2];
+  G_LOCK_DEFINE_STATIC (counts);
+  const char *spec = g_getenv (var);
   const char *colon;
   guint n;
 
   if (spec == NULL || (colon = strchr (spec, ':')) == NULL)
-    return;
+    return FALSE;
   if ((gsize) (colon - spec) != strlen (name)
       || strncmp (spec, name, (gsize) (colon - spec)) != 0)
-    return;
-  if (counts == NULL)
-    counts = g_hash_table_new (g_str_hash, g_str_equal);
-  n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, name)) + 1;
-  g_hash_table_insert (counts, (gpointer) name, GUINT_TO_POINTER (n));
-  if (n == (guint) strtoul (colon + 1, NULL, 10))
+    return FALSE;
+  G_LOCK (counts);
+  if (counts[which] == NULL)
+    counts[which] = g_hash_table_new (g_str_hash, g_str_equal);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (counts[which], name)) + 1;
+  g_hash_table_insert (counts[which], (gpointer) name, GUINT_TO_POINTER (n));
+  G_UNLOCK (counts);
+  return n == (guint) strtoul (colon + 1, NULL, 10);
+}
+
+void
+mh_debug_kill_point (const char *name)
+{
+  if (debug_point (0, "MH_DEBUG_KILL_AT", name))
     raise (SIGKILL);
+}
+
+gboolean
+mh_debug_fail_point (const char *name)
+{
+  return debug_point (1, "MH_DEBUG_FAIL_AT", name);
 }
 
 void

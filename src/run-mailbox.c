@@ -156,6 +156,8 @@ typedef struct {
   guint done;
   GHashTable *gm_known;  /* uid -> key, Gmail messages stored already */
   GArray *body_uids;     /* Gmail: the UIDs left after the check */
+  GError *stop;          /* a message failed for want of disk space: every
+                          * next one would too, so the fetch stops */
 } Sync;
 
 static void
@@ -170,11 +172,26 @@ body_free (Body *b)
   g_free (b);
 }
 
+/* Fails once a message failed for want of disk space. */
+static gboolean
+check_stop (Sync *s, GError **error)
+{
+  if (s->stop == NULL)
+    return TRUE;
+  g_set_error (error, MH_ERROR, MH_ERROR_NO_SPACE,
+               "stopped: the disk is full (%s)", s->stop->message);
+  return FALSE;
+}
+
 static gpointer
 sink_begin (guint64 total, gpointer user_data, GError **error)
 {
   Sync *s = user_data;
-  Body *b = g_new0 (Body, 1);
+  Body *b;
+
+  if (!check_stop (s, error))
+    return NULL;
+  b = g_new0 (Body, 1);
 
   b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
                               "fetch-XXXXXX", NULL);
@@ -210,8 +227,10 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
         {
           int saved = errno;
 
-          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                       b->path, g_strerror (saved));
+          g_set_error (error, MH_ERROR,
+                       saved == ENOSPC || saved == EDQUOT ? MH_ERROR_NO_SPACE
+                                                          : MH_ERROR_IO,
+                       "cannot write %s: %s", b->path, g_strerror (saved));
           return FALSE;
         }
       data += n;
@@ -255,6 +274,9 @@ take_completion (Sync *s, MhArchiveCompletion *c)
 {
   RunAccount *ra = s->ra;
 
+  if (c->error != NULL && s->stop == NULL
+      && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
+    s->stop = g_error_copy (c->error);
   if (c->error != NULL)
     mh_run_message_failed (ra, c->mailbox, c->uid, c->error->message);
   else
@@ -316,7 +338,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   body_free (b);
   while ((c = mh_archive_next_completion (ra->archive, FALSE)) != NULL)
     take_completion (s, c);
-  return TRUE;
+  return check_stop (s, error);
 }
 
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
@@ -480,6 +502,9 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
                                       pending->len, &fo, &sink, &s, NULL,
                                       error);
       drain (&s);
+      if (ok && s.stop != NULL)
+        ok = check_stop (&s, error);
+      g_clear_error (&s.stop);
       if (!ok)
         return FALSE;
     }

@@ -38,8 +38,10 @@ io_error (GError **error, const char *what, const char *name)
 {
   int saved = errno;
 
-  g_set_error (error, MH_ERROR, MH_ERROR_IO, "%s %s: %s", what, name,
-               g_strerror (saved));
+  g_set_error (error, MH_ERROR,
+               saved == ENOSPC || saved == EDQUOT ? MH_ERROR_NO_SPACE
+                                                  : MH_ERROR_IO,
+               "%s %s: %s", what, name, g_strerror (saved));
   return FALSE;
 }
 
@@ -469,6 +471,13 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
       char *tmp = g_strdup_printf (TMP_PREFIX "%.*s.%06x", 100, name,
                                    g_random_int_range (0, 0x1000000));
 
+      if (mh_debug_fail_point ("disk-full"))
+        {
+          g_free (tmp);
+          errno = ENOSPC;
+          io_error (error, "cannot create a temporary directory for", name);
+          return NULL;
+        }
       if (mkdirat (parent_fd, tmp, 0755) == 0)
         return tmp;
       g_free (tmp);

@@ -756,6 +756,53 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* ---- 8. the disk fills up --------------------------------------------- */
+
+/* A message dir cannot be created for want of space: the run says the
+ * disk is full and stops that account instead of failing every message
+ * after it one by one; the next run, with space again, ends with the
+ * archive an undisturbed run makes. */
+static void
+test_disk_full (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
+                                       NULL, 0);
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr(GRegex) re = NULL;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  want = mh_test_listing (ref);
+
+  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:3", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_FAIL_AT");
+  re = g_regex_new ("^mailharvest: alice: .*stopped: the disk is full",
+                    G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (re, r.err, 0, NULL))
+    g_test_message ("stderr: %s", r.err);
+  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  g_assert_false (num (r.out, "alice", "ok"));
+  /* The one message that met the full disk, not every one after it. */
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
+  mh_test_run_clear (&r);
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  got = mh_test_listing (out);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -772,6 +819,8 @@ main (int argc, char **argv)
   g_test_add ("/run/flags-unchanged", Fixture, NULL, setup,
               test_flags_unchanged, teardown);
   g_test_add ("/run/cut-mid-fetch", Fixture, NULL, setup, test_cut_mid_fetch,
+              teardown);
+  g_test_add ("/run/disk-full", Fixture, NULL, setup, test_disk_full,
               teardown);
   g_test_add ("/run/wrong-password", Fixture, NULL, setup, test_wrong_password,
               teardown);

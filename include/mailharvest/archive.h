@@ -160,4 +160,10 @@ gboolean mh_archive_finish (MhArchive *archive,
  * Does nothing otherwise. */
 void mh_debug_kill_point (const char *name);
 
+/* For tests of failures: TRUE on the N-th call with @name when the
+ * environment variable MH_DEBUG_FAIL_AT is "NAME:N"; the caller then
+ * fails as the point says ("disk-full": creating a message dir fails with
+ * ENOSPC).  FALSE otherwise. */
+gboolean mh_debug_fail_point (const char *name);
+
 G_END_DECLS

@@ -22,6 +22,7 @@ typedef enum {
   MH_ERROR_PARSE,      /* malformed local input that cannot be used */
   MH_ERROR_TIMEOUT,    /* no answer within the time limit */
   MH_ERROR_CANCELLED,
+  MH_ERROR_NO_SPACE,   /* the local disk is full, or the quota used up */
 } MhError;
 
 GQuark mh_error_quark (void);
