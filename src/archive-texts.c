@@ -6,40 +6,17 @@
 #include <json-glib/json-glib.h>
 
 #include "archive-private.h"
+#include "mailharvest/manifest.h"
 
 /* Participants listed per conversation at most. */
 #define MAX_PARTICIPANTS 64
 
-static char *
-iso_date (gint64 t)
-{
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (t);
-
-  if (dt == NULL)
-    return NULL;
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-static void
-add_str (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value == NULL)
-    json_builder_add_null_value (b);
-  else
-    {
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-
-      json_builder_add_string_value (b, valid);
-    }
-}
-
 static void
 add_date (JsonBuilder *b, const char *name, gint64 t)
 {
-  g_autofree char *s = iso_date (t);
+  g_autofree char *s = mh_manifest_format_date (t);
 
-  add_str (b, name, s);
+  mh_manifest_add_string (b, name, s);
 }
 
 static void
@@ -52,18 +29,19 @@ build_message (MhThreadForest *forest, JsonBuilder *b,
   MhThreadNode *parent = orig->parent;
 
   json_builder_begin_object (b);
-  add_str (b, "message_id", m->message_id);
-  add_str (b, "key", m->key);
-  add_str (b, "parent", parent != NULL ? parent->id : NULL);
-  add_str (b, "parent_key", parent != NULL ? parent->key : NULL);
-  add_str (b, "duplicate_of", node->duplicate_of != NULL
+  mh_manifest_add_string (b, "message_id", m->message_id);
+  mh_manifest_add_string (b, "key", m->key);
+  mh_manifest_add_string (b, "parent", parent != NULL ? parent->id : NULL);
+  mh_manifest_add_string (b, "parent_key",
+                          parent != NULL ? parent->key : NULL);
+  mh_manifest_add_string (b, "duplicate_of", node->duplicate_of != NULL
                                   ? node->duplicate_of->key : NULL);
   json_builder_set_member_name (b, "depth");
   json_builder_add_int_value (b, orig->depth);
   add_date (b, "date", m->date);
-  add_str (b, "from", m->from_addr);
-  add_str (b, "subject", m->subject);
-  add_str (b, "dir", m->dir);
+  mh_manifest_add_string (b, "from", m->from_addr);
+  mh_manifest_add_string (b, "subject", m->subject);
+  mh_manifest_add_string (b, "dir", m->dir);
   json_builder_end_object (b);
 }
 
@@ -94,8 +72,8 @@ build_thread (MhThreadForest *forest, JsonBuilder *b, const MhThreadTree *t,
     }
 
   json_builder_begin_object (b);
-  add_str (b, "id", t->root_id);
-  add_str (b, "subject", t->subject);
+  mh_manifest_add_string (b, "id", t->root_id);
+  mh_manifest_add_string (b, "subject", t->subject);
   add_date (b, "first_date", t->first_date);
   add_date (b, "last_date", t->last_date);
   json_builder_set_member_name (b, "message_count");
@@ -105,7 +83,7 @@ build_thread (MhThreadForest *forest, JsonBuilder *b, const MhThreadTree *t,
   for (guint j = 0; j < parts->len; j++)
     json_builder_add_string_value (b, parts->pdata[j]);
   json_builder_end_array (b);
-  add_str (b, "dir", tdir);
+  mh_manifest_add_string (b, "dir", tdir);
   json_builder_set_member_name (b, "messages");
   json_builder_begin_array (b);
   for (guint j = 0; j < members->len; j++)
@@ -148,10 +126,10 @@ mh_archive_index_head (MhArchiveOut *o, const char *account, guint n_convs)
 }
 
 void
-mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t, const char *tdir,
-              GPtrArray *members)
+mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t,
+                       const char *tdir, GPtrArray *members)
 {
-  g_autofree char *last = iso_date (t->last_date);
+  g_autofree char *last = mh_manifest_format_date (t->last_date);
   g_autofree char *count = g_strdup_printf ("</td><td>%u</td><td><details>"
                                             "<summary>", members->len);
 
@@ -163,7 +141,7 @@ mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t, const char *tdir,
   for (guint j = 0; j < members->len; j++)
     {
       const MhStoreMessage *m = members->pdata[j];
-      g_autofree char *d = iso_date (m->date);
+      g_autofree char *d = mh_manifest_format_date (m->date);
 
       mh_archive_out_puts (o, "<li><a href=\"threads/");
       mh_archive_out_escaped (o, tdir);

@@ -32,10 +32,8 @@ mh_written_attachment_free (MhWrittenAttachment *att)
   g_free (att);
 }
 
-/* json-glib writes whatever bytes it gets; the manifest must be valid
- * UTF-8 even when a header was not. */
-static void
-add_string (JsonBuilder *b, const char *key, const char *value)
+void
+mh_manifest_add_string (JsonBuilder *b, const char *key, const char *value)
 {
   json_builder_set_member_name (b, key);
   if (value == NULL)
@@ -48,17 +46,20 @@ add_string (JsonBuilder *b, const char *key, const char *value)
     }
 }
 
+char *
+mh_manifest_format_date (gint64 date)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (date);
+
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+}
+
 static void
 add_date (JsonBuilder *b, const char *key, gint64 date, gboolean known)
 {
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *s = NULL;
+  g_autofree char *s = known ? mh_manifest_format_date (date) : NULL;
 
-  if (known)
-    dt = g_date_time_new_from_unix_utc (date);
-  if (dt != NULL)
-    s = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-  add_string (b, key, s);
+  mh_manifest_add_string (b, key, s);
 }
 
 static void
@@ -106,17 +107,17 @@ static void add_attachments (JsonBuilder *b, const MhMessage *msg,
 static void
 add_headers (JsonBuilder *b, const MhMessage *msg)
 {
-  add_string (b, "message_id", msg->message_id);
-  add_string (b, "in_reply_to", msg->in_reply_to);
+  mh_manifest_add_string (b, "message_id", msg->message_id);
+  mh_manifest_add_string (b, "in_reply_to", msg->in_reply_to);
   add_ptr_array (b, "references", msg->references);
-  add_string (b, "subject", msg->subject);
+  mh_manifest_add_string (b, "subject", msg->subject);
   add_date (b, "date", msg->date,
             msg->date_source == NULL
                 || strcmp (msg->date_source, "none") != 0);
-  add_string (b, "date_source", msg->date_source);
-  add_string (b, "from", msg->from);
-  add_string (b, "to", msg->to);
-  add_string (b, "cc", msg->cc);
+  mh_manifest_add_string (b, "date_source", msg->date_source);
+  mh_manifest_add_string (b, "from", msg->from);
+  mh_manifest_add_string (b, "to", msg->to);
+  mh_manifest_add_string (b, "cc", msg->cc);
 }
 
 /* An embedded message: its headers, where its bodies went, its own
@@ -129,8 +130,8 @@ add_embedded (JsonBuilder *b, const MhMessage *inner,
   json_builder_set_member_name (b, "message");
   json_builder_begin_object (b);
   add_headers (b, inner);
-  add_string (b, "text", w != NULL ? w->text_path : NULL);
-  add_string (b, "html", w != NULL ? w->html_path : NULL);
+  mh_manifest_add_string (b, "text", w != NULL ? w->text_path : NULL);
+  mh_manifest_add_string (b, "html", w != NULL ? w->html_path : NULL);
   json_builder_set_member_name (b, "text_derived");
   json_builder_add_boolean_value (b, inner->text_derived);
   add_attachments (b, inner, written, depth + 1);
@@ -152,19 +153,19 @@ add_attachments (JsonBuilder *b, const MhMessage *msg, GHashTable *written,
           written != NULL ? g_hash_table_lookup (written, att) : NULL;
 
       json_builder_begin_object (b);
-      add_string (b, "filename", att->filename);
-      add_string (b, "path", w != NULL ? w->path : NULL);
-      add_string (b, "content_type", att->content_type);
+      mh_manifest_add_string (b, "filename", att->filename);
+      mh_manifest_add_string (b, "path", w != NULL ? w->path : NULL);
+      mh_manifest_add_string (b, "content_type", att->content_type);
       json_builder_set_member_name (b, "size");
       if (w != NULL)
         json_builder_add_int_value (b, (gint64) w->size);
       else
         json_builder_add_null_value (b);
-      add_string (b, "sha256", w != NULL ? w->sha256 : NULL);
-      add_string (b, "disposition", att->disposition);
-      add_string (b, "content_id", att->content_id);
-      add_string (b, "part", att->part);
-      add_string (b, "origin", origin_name (att->origin));
+      mh_manifest_add_string (b, "sha256", w != NULL ? w->sha256 : NULL);
+      mh_manifest_add_string (b, "disposition", att->disposition);
+      mh_manifest_add_string (b, "content_id", att->content_id);
+      mh_manifest_add_string (b, "part", att->part);
+      mh_manifest_add_string (b, "origin", origin_name (att->origin));
       json_builder_set_member_name (b, "referenced");
       json_builder_add_boolean_value (b, att->referenced);
       if (att->origin == MH_ORIGIN_MESSAGE && att->embedded != NULL
@@ -204,7 +205,7 @@ add_uint64_string (JsonBuilder *b, const char *key, guint64 v)
 
   if (v != 0)
     s = g_strdup_printf ("%" G_GUINT64_FORMAT, v);
-  add_string (b, key, s);
+  mh_manifest_add_string (b, key, s);
 }
 
 /* The members that describe where the message was found. */
@@ -214,8 +215,8 @@ add_locations (JsonBuilder *b, const MhWriteMeta *meta)
   const MhLocation *first =
       meta != NULL && meta->n_locations > 0 ? &meta->locations[0] : NULL;
 
-  add_string (b, "account", meta != NULL ? meta->account : NULL);
-  add_string (b, "mailbox", first != NULL ? first->mailbox : NULL);
+  mh_manifest_add_string (b, "account", meta != NULL ? meta->account : NULL);
+  mh_manifest_add_string (b, "mailbox", first != NULL ? first->mailbox : NULL);
   json_builder_set_member_name (b, "uid");
   if (first != NULL)
     json_builder_add_int_value (b, first->uid);
@@ -231,7 +232,7 @@ add_locations (JsonBuilder *b, const MhWriteMeta *meta)
   for (guint i = 0; meta != NULL && i < meta->n_locations; i++)
     {
       json_builder_begin_object (b);
-      add_string (b, "mailbox", meta->locations[i].mailbox);
+      mh_manifest_add_string (b, "mailbox", meta->locations[i].mailbox);
       json_builder_set_member_name (b, "uidvalidity");
       json_builder_add_int_value (b, meta->locations[i].uidvalidity);
       json_builder_set_member_name (b, "uid");
@@ -265,7 +266,7 @@ add_gmail (JsonBuilder *b, const MhMessage *msg, const MhWriteMeta *meta)
   if (meta != NULL && meta->gmail_thrid != 0)
     add_uint64_string (b, "thrid", meta->gmail_thrid);
   else
-    add_string (b, "thrid", msg != NULL ? msg->gm_thrid : NULL);
+    mh_manifest_add_string (b, "thrid", msg != NULL ? msg->gm_thrid : NULL);
   if (labels == NULL && msg != NULL)
     {
       header_labels = split_labels (msg->gm_labels);
@@ -287,13 +288,13 @@ mh_manifest_build (const MhMessage *msg, const MhWriteMeta *meta,
   add_locations (b, meta);
   json_builder_set_member_name (b, "size");
   json_builder_add_int_value (b, (gint64) size);
-  add_string (b, "sha256", sha256);
+  mh_manifest_add_string (b, "sha256", sha256);
   /* "gmail" is there only when something Gmail-specific is known. */
   if (meta_has_gmail (meta) || msg->gm_thrid != NULL
       || msg->gm_labels != NULL)
     add_gmail (b, msg, meta);
-  add_string (b, "text", text_path);
-  add_string (b, "html", html_path);
+  mh_manifest_add_string (b, "text", text_path);
+  mh_manifest_add_string (b, "html", html_path);
   json_builder_set_member_name (b, "text_derived");
   json_builder_add_boolean_value (b, msg->text_derived);
   add_attachments (b, msg, written, 0);

@@ -1,7 +1,8 @@
 /* test-run.c - `mailharvest run` as a whole process against the test
  * Dovecot (tests/dovecot/with-dovecot): profiles, latest N, re-runs that
- * change nothing, mail arriving between runs, runs killed at many points,
- * read-only flags, a connection cut inside a FETCH and a wrong password.
+ * change nothing, mail arriving between runs, read-only flags, a
+ * connection cut inside a FETCH and a wrong password (runs killed or
+ * failing part way are in test-run-resume.c).
  *
  * Every case starts from empty Maildirs, writes its own mail, and runs
  * the binary in $MH_BINARY with a config in a temporary dir.  Archives
@@ -18,145 +19,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "run-harness.h"
-
-typedef struct {
-  int unused;
-} Fixture;
-
-static char *work_dir;
-
-/* A number in the --json summary of @account. */
-static gint64
-num (const char *json, const char *account, const char *key)
-{
-  return mh_test_summary_int (json, account, key);
-}
-
-typedef enum {
-  ACC_ALICE_OUTLOOK = 1 << 0,
-  ACC_BOB_GMAIL = 1 << 1,
-  ACC_BOB_WRONG = 1 << 2,
-} Accounts;
-
-/* Writes a config for @accounts into the work dir and returns its path.
- * @port 0 is the Dovecot TLS port; @latest NULL is "all". */
-static char *
-write_config (const char *name, const char *output, Accounts accounts,
-              const char *latest, guint port)
-{
-  GString *s = g_string_new (NULL);
-  char *path = g_build_filename (work_dir, name, NULL);
-  const char *tls_port = mh_test_env ("MH_TEST_IMAPS_PORT");
-  g_autofree char *port_s = port != 0 ? g_strdup_printf ("%u", port)
-                                      : g_strdup (tls_port);
-  g_autoptr(GError) error = NULL;
-
-  g_string_append_printf (s,
-                          "[defaults]\noutput = %s\nlatest = %s\n"
-                          "ca_file = %s\nhost = 127.0.0.1\nport = %s\n"
-                          "security = tls\ntimeout = 20\n\n",
-                          output, latest != NULL ? latest : "all",
-                          mh_test_env ("MH_TEST_CA_FILE"), port_s);
-  if (accounts & ACC_ALICE_OUTLOOK)
-    g_string_append_printf (s, "[account alice]\nprofile = outlook\n"
-                               "username = %s\n"
-                               "password_env = MH_T_PW_ALICE\n\n",
-                            mh_test_env ("MH_TEST_USER"));
-  if (accounts & ACC_BOB_GMAIL)
-    g_string_append_printf (s, "[account bob]\nprofile = gmail\n"
-                               "username = %s\n"
-                               "password_env = MH_T_PW_BOB\n\n",
-                            mh_test_env ("MH_TEST_USER2"));
-  if (accounts & ACC_BOB_WRONG)
-    g_string_append_printf (s, "[account bob]\nprofile = gmail\n"
-                               "username = %s\n"
-                               "password_env = MH_T_PW_WRONG\n\n",
-                            mh_test_env ("MH_TEST_USER2"));
-  g_file_set_contents (path, s->str, -1, &error);
-  g_assert_no_error (error);
-  g_string_free (s, TRUE);
-  return path;
-}
-
-/* ---- the mail of the cases --------------------------------------------- */
-
-/* A small account: two conversations across INBOX and Sent (replies
- * from both sides), a message in both folders with the same bytes and
- * one whose Inbox copy has a Received line more, one with an
- * attachment, unseen, seen and flagged ones; and a Gmail-like account
- * with three. */
-static void
-std_mail (void)
-{
-  const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
-  g_autofree char *dup = mh_test_mail_text ("both1", NULL, "Copied to Sent",
-                                            9, "Alice <alice@example.com>",
-                                            200, TRUE);
-  g_autofree char *copy = mh_test_mail_text ("both2", "a1",
-                                             "Re: Quarterly report", 12,
-                                             "Alice <alice@example.com>", 0,
-                                             FALSE);
-  g_autofree char *received = g_strconcat ("Received: from mx.example.com "
-                                           "by imap.example.com;\r\n "
-                                           "Fri, 1 Mar 2024 12:00:00 +0000"
-                                           "\r\n", copy, NULL);
-
-  mh_test_put (a, NULL, "a1", NULL, "Quarterly report", 1, "S");
-  mh_test_put (a, NULL, "b1", NULL, "Lunch plans", 2, "");
-  mh_test_put (a, "Sent", "a2", "a1", "Re: Quarterly report", 3, "S");
-  mh_test_put (a, NULL, "a3", "a1 a2", "Re: Quarterly report", 4, NULL);
-  mh_test_put (a, NULL, "c1", NULL, "Invoice 4711", 5, "FS");
-  mh_test_put (a, "Sent", "b2", "b1", "Re: Lunch plans", 6, "S");
-  mh_test_put (a, NULL, "b3", "b1 b2", "Re: Lunch plans", 7, "");
-  mh_test_put (a, NULL, "e1", NULL, "Standalone note", 8, NULL);
-  mh_test_deliver (a, NULL, dup, "S");
-  mh_test_deliver (a, "Sent", dup, "S");
-  /* The same message once more, its Inbox copy with other bytes. */
-  mh_test_deliver (a, "Sent", copy, "S");
-  mh_test_deliver (a, NULL, received, "");
-  mh_test_put (a, NULL, "a4", "a1 a2 a3", "Re: Quarterly report", 10, "");
-  mh_test_put (a, "Sent", "f2", "f1", "Re: Old matter", 30, "S");
-  mh_test_put (a, NULL, "m1", NULL, "Budget 2024", 14, "S");
-  mh_test_put (a, NULL, "m3", "m2", "Re: Spending caps", 16, "");
-  mh_test_put (b, "[Gmail]/All Mail", "g1", NULL, "Trip", 1, "S");
-  mh_test_put (b, "[Gmail]/All Mail", "g2", "g1", "Re: Trip", 2, "");
-  mh_test_put (b, "[Gmail]/All Mail", "g3", NULL, "Books", 3, NULL);
-}
-
-/* Arrives later: a reply joining a conversation, the missing older start
- * of another (a day earlier, so its thread dir gets a new name), the
- * missing link between two (they become one), and a new one. */
-static void
-std_mail_later (void)
-{
-  const char *a = mh_test_alice_dir (), *b = mh_test_bob_dir ();
-
-  mh_test_put (a, NULL, "a5", "a1 a2 a3 a4", "Re: Quarterly report", 11, "");
-  mh_test_put (a, NULL, "f1", NULL, "Old matter", 0, NULL);
-  mh_test_put (a, NULL, "h1", NULL, "Brand new", 13, NULL);
-  mh_test_put (a, "Sent", "m2", "m1", "Re: Budget 2024", 15, "S");
-  mh_test_put (b, "[Gmail]/All Mail", "g4", "g1 g2", "Re: Trip", 4, NULL);
-}
-
-static const char *const std_ids_alice =
-    "a1 a2 a3 a4 b1 b2 b3 both1 both2 c1 e1 f2 m1 m3";
-static const char *const std_ids_alice_later =
-    "a1 a2 a3 a4 a5 b1 b2 b3 both1 both2 c1 e1 f1 f2 h1 m1 m2 m3";
-
-/* ---- fixture ----------------------------------------------------------- */
-static void
-setup (Fixture *fixture, gconstpointer data)
-{
-  work_dir = mh_test_work_dir_new ("test-run-XXXXXX");
-  mh_test_mail_reset ();
-}
-
-static void
-teardown (Fixture *fixture, gconstpointer data)
-{
-  mh_test_work_dir_clear (&work_dir);
-}
+#include "run-cases.h"
 
 /* ---- 1. profiles and latest N ------------------------------------------ */
 
@@ -449,132 +312,6 @@ test_mail_between_runs (Fixture *fixture, gconstpointer data)
   mh_test_assert_same_listing (l_inc, l_fresh);
 }
 
-/* ---- 4. runs killed at many points ------------------------------------- */
-
-typedef struct {
-  const char *kill_at;
-  gboolean later;       /* killed while adding std_mail_later() */
-} KillCase;
-
-/* Runs into a copy of @base (or a fresh dir), killed at @kc, then again
- * without the hook; the archive must equal @want. */
-static void
-kill_and_resume (const char *cfg, const char *base, const KillCase *kc,
-                 guint n, const char *want)
-{
-  g_autofree char *name = g_strdup_printf ("kill%u", n);
-  g_autofree char *out = g_build_filename (work_dir, name, NULL);
-  g_autofree char *got = NULL;
-  g_autofree char *ids = NULL;
-  g_autofree char *acct = g_build_filename (out, "alice", NULL);
-  MhTestRun r;
-
-  g_test_message ("killed at %s%s", kc->kill_at,
-                  kc->later ? " while adding new mail" : "");
-  if (base != NULL)
-    mh_test_copy_tree (base, out);
-  else
-    g_assert_cmpint (g_mkdir (out, 0755), ==, 0);
-  mh_test_run (&r, kc->kill_at, (const char *const[]) {
-      "run", "-c", cfg, "-o", out, "--progress=never", NULL });
-  /* The kill point must have been reached, or this case proves
-   * nothing. */
-  if (r.signal != SIGKILL)
-    g_test_message ("status %d, stderr: %s", r.status, r.err);
-  g_assert_cmpint (r.signal, ==, SIGKILL);
-  mh_test_run_clear (&r);
-
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
-  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
-  mh_test_run_clear (&r);
-  got = mh_test_listing (out);
-  mh_test_assert_same_listing (got, want);
-  mh_test_assert_clean (out);
-  /* Listings equal, but say it plainly: every message once. */
-  ids = mh_test_archive_ids (acct);
-  g_assert_cmpstr (ids, ==, kc->later ? std_ids_alice_later
-                                      : std_ids_alice);
-}
-
-static void
-test_killed_runs (Fixture *fixture, gconstpointer data)
-{
-  /* Kill points: "fetching" (a body half received), "written" (a message
-   * dir written, not recorded), "recorded" (recorded, maybe not
-   * committed), "synced" (a mailbox committed), "finishing" (all
-   * mailboxes done, nothing placed), "placed" (a message dir moved into
-   * its thread dir), "json-written" (a thread.json or threads.json
-   * written under its temporary name), "location-written" (a
-   * message.json listing one more location, not yet renamed). */
-  static const KillCase cases[] = {
-    { "fetching:1", FALSE },
-    { "fetching:6", FALSE },
-    { "written:1", FALSE },
-    { "recorded:4", FALSE },
-    { "synced:1", FALSE },
-    { "finishing:1", FALSE },
-    { "placed:1", FALSE },
-    { "placed:7", FALSE },
-    { "json-written:2", FALSE },
-    { "location-written:1", FALSE },
-    { "location-written:2", FALSE },
-    /* alice is done, bob (the second account) is killed. */
-    { "recorded:14", FALSE },
-    { "finishing:2", FALSE },
-    { "placed:15", FALSE },
-    { "fetching:2", TRUE },
-    { "written:2", TRUE },
-    { "recorded:3", TRUE },
-    { "finishing:1", TRUE },
-    { "placed:1", TRUE },
-    { "placed:2", TRUE },
-    { "placed:3", TRUE },
-    { "placed:4", TRUE },
-    { "placed:6", TRUE },
-    { "json-written:1", TRUE },
-    { "json-written:4", TRUE },
-  };
-  g_autofree char *ref1 = g_build_filename (work_dir, "ref1", NULL);
-  g_autofree char *ref2 = g_build_filename (work_dir, "ref2", NULL);
-  g_autofree char *cfg = write_config ("c.ini", ref1,
-                                       ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
-                                       NULL, 0);
-  g_autofree char *want1 = NULL;
-  g_autofree char *want2 = NULL;
-  guint threads;
-  MhTestRun r;
-
-  std_mail ();
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
-  threads = (guint) num (r.out, "alice", "threads");
-  mh_test_run_clear (&r);
-  want1 = mh_test_listing (ref1);
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    if (!cases[i].later)
-      kill_and_resume (cfg, NULL, &cases[i], i, want1);
-  /* alice's finish writes each thread.json, then threads.json, then
-   * index.html. */
-  for (guint i = 1; i <= 2; i++)
-    {
-      g_autofree char *at = g_strdup_printf ("json-written:%u", threads + i);
-      KillCase kc = { at, FALSE };
-
-      kill_and_resume (cfg, NULL, &kc, 100 + i, want1);
-    }
-
-  std_mail_later ();
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-o", ref2, "--progress=never", NULL });
-  mh_test_run_clear (&r);
-  want2 = mh_test_listing (ref2);
-  g_assert_cmpstr (want2, !=, want1);
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    if (cases[i].later)
-      kill_and_resume (cfg, ref1, &cases[i], i, want2);
-}
-
 /* ---- 5. the server's flags stay as they are ---------------------------- */
 
 static void
@@ -756,53 +493,6 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
-/* ---- 8. the disk fills up --------------------------------------------- */
-
-/* A message dir cannot be created for want of space: the run says the
- * disk is full and stops that account instead of failing every message
- * after it one by one; the next run, with space again, ends with the
- * archive an undisturbed run makes. */
-static void
-test_disk_full (Fixture *fixture, gconstpointer data)
-{
-  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
-                                       NULL, 0);
-  g_autofree char *want = NULL;
-  g_autofree char *got = NULL;
-  g_autoptr(GRegex) re = NULL;
-  MhTestRun r;
-
-  std_mail ();
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--progress=never", NULL });
-  mh_test_run_clear (&r);
-  want = mh_test_listing (ref);
-
-  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:3", TRUE);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
-  g_unsetenv ("MH_DEBUG_FAIL_AT");
-  re = g_regex_new ("^mailharvest: alice: .*stopped: the disk is full",
-                    G_REGEX_MULTILINE, 0, NULL);
-  if (!g_regex_match (re, r.err, 0, NULL))
-    g_test_message ("stderr: %s", r.err);
-  g_assert_true (g_regex_match (re, r.err, 0, NULL));
-  g_assert_false (num (r.out, "alice", "ok"));
-  /* The one message that met the full disk, not every one after it. */
-  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
-  mh_test_run_clear (&r);
-
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
-  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
-  mh_test_run_clear (&r);
-  got = mh_test_listing (out);
-  mh_test_assert_same_listing (got, want);
-  mh_test_assert_clean (out);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -814,13 +504,9 @@ main (int argc, char **argv)
               test_rerun_unchanged, teardown);
   g_test_add ("/run/mail-between-runs", Fixture, NULL, setup,
               test_mail_between_runs, teardown);
-  g_test_add ("/run/killed", Fixture, NULL, setup, test_killed_runs,
-              teardown);
   g_test_add ("/run/flags-unchanged", Fixture, NULL, setup,
               test_flags_unchanged, teardown);
   g_test_add ("/run/cut-mid-fetch", Fixture, NULL, setup, test_cut_mid_fetch,
-              teardown);
-  g_test_add ("/run/disk-full", Fixture, NULL, setup, test_disk_full,
               teardown);
   g_test_add ("/run/wrong-password", Fixture, NULL, setup, test_wrong_password,
               teardown);

@@ -76,4 +76,14 @@ JsonNode *mh_manifest_set_locations (JsonNode *root,
 /* Pretty-printed JSON with a final newline (transfer full). */
 char *mh_manifest_to_data (JsonNode *root, gsize *length_out);
 
+/* What every JSON file of the archive uses: a member @key holding @value
+ * made valid UTF-8 (json-glib writes whatever bytes it gets, and a header
+ * need not be valid), or null for NULL. */
+void mh_manifest_add_string (JsonBuilder *b, const char *key,
+                             const char *value);
+
+/* @date (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or NULL when
+ * it is out of range.  (transfer full) */
+char *mh_manifest_format_date (gint64 date);
+
 G_END_DECLS

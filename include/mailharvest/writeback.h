@@ -9,13 +9,14 @@
  * time).
  *
  * Files the writer has finished are handed here instead of closed, to a
- * thread of this module.  A big one gets its write-back started at once (sync_file_range WRITE, which
- * does not wait and makes nothing durable: durability stays with the
- * archive's syncfs before each commit).  When the queue holds more than a
- * few tens of MB, the oldest files are waited for and their pages dropped
- * (POSIX_FADV_DONTNEED); after a syncfs every queued file is clean and
- * mh_writeback_drop_all() drops them all without waiting.  The pages come
- * back to the allocator warm, and the next files reuse them.
+ * thread of this module.  A big one gets its write-back started at once
+ * (sync_file_range WRITE, which does not wait and makes nothing durable:
+ * durability stays with the archive's syncfs before each commit).  When
+ * the queue holds more than a few tens of MB, the oldest files are waited
+ * for and their pages dropped (POSIX_FADV_DONTNEED); after a syncfs every
+ * queued file is clean and mh_writeback_drop_all() drops them all without
+ * waiting.  The pages come back to the allocator warm, and the next files
+ * reuse them.
  *
  * Only cache state changes here: a failure of any of these calls is
  * ignored, as the data is the same either way.  Write errors surface at

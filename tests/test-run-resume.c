@@ -1,0 +1,198 @@
+/* test-run-resume.c - `mailharvest run` stopped part way against the
+ * test Dovecot: killed at every step of adding and placing a message, or
+ * stopped by a full disk, and then run again, it ends with the archive
+ * an undisturbed run makes. */
+#include <signal.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "run-cases.h"
+
+/* ---- runs killed at many points ------------------------------------- */
+
+/* Runs again into @out, undisturbed: no message fails, and the archive
+ * is @want with nothing left in the work dirs. */
+static void
+resume (const char *cfg, const char *out, const char *want)
+{
+  g_autofree char *got = NULL;
+  MhTestRun r;
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  got = mh_test_listing (out);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out);
+}
+
+typedef struct {
+  const char *kill_at;
+  gboolean later;       /* killed while adding std_mail_later() */
+} KillCase;
+
+/* Runs into a copy of @base (or a fresh dir), killed at @kc, then again
+ * without the hook; the archive must equal @want. */
+static void
+kill_and_resume (const char *cfg, const char *base, const KillCase *kc,
+                 guint n, const char *want)
+{
+  g_autofree char *name = g_strdup_printf ("kill%u", n);
+  g_autofree char *out = g_build_filename (work_dir, name, NULL);
+  g_autofree char *ids = NULL;
+  g_autofree char *acct = g_build_filename (out, "alice", NULL);
+  MhTestRun r;
+
+  g_test_message ("killed at %s%s", kc->kill_at,
+                  kc->later ? " while adding new mail" : "");
+  if (base != NULL)
+    mh_test_copy_tree (base, out);
+  else
+    g_assert_cmpint (g_mkdir (out, 0755), ==, 0);
+  mh_test_run (&r, kc->kill_at, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--progress=never", NULL });
+  /* The kill point must have been reached, or this case proves
+   * nothing. */
+  if (r.signal != SIGKILL)
+    g_test_message ("status %d, stderr: %s", r.status, r.err);
+  g_assert_cmpint (r.signal, ==, SIGKILL);
+  mh_test_run_clear (&r);
+
+  resume (cfg, out, want);
+  /* Listings equal, but say it plainly: every message once. */
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, kc->later ? std_ids_alice_later
+                                      : std_ids_alice);
+}
+
+static void
+test_killed_runs (Fixture *fixture, gconstpointer data)
+{
+  /* Kill points: "fetching" (a body half received), "written" (a message
+   * dir written, not recorded), "recorded" (recorded, maybe not
+   * committed), "synced" (a mailbox committed), "finishing" (all
+   * mailboxes done, nothing placed), "placed" (a message dir moved into
+   * its thread dir), "json-written" (a thread.json or threads.json
+   * written under its temporary name), "location-written" (a
+   * message.json listing one more location, not yet renamed). */
+  static const KillCase cases[] = {
+    { "fetching:1", FALSE },
+    { "fetching:6", FALSE },
+    { "written:1", FALSE },
+    { "recorded:4", FALSE },
+    { "synced:1", FALSE },
+    { "finishing:1", FALSE },
+    { "placed:1", FALSE },
+    { "placed:7", FALSE },
+    { "json-written:2", FALSE },
+    { "location-written:1", FALSE },
+    { "location-written:2", FALSE },
+    /* alice is done, bob (the second account) is killed. */
+    { "recorded:14", FALSE },
+    { "finishing:2", FALSE },
+    { "placed:15", FALSE },
+    { "fetching:2", TRUE },
+    { "written:2", TRUE },
+    { "recorded:3", TRUE },
+    { "finishing:1", TRUE },
+    { "placed:1", TRUE },
+    { "placed:2", TRUE },
+    { "placed:3", TRUE },
+    { "placed:4", TRUE },
+    { "placed:6", TRUE },
+    { "json-written:1", TRUE },
+    { "json-written:4", TRUE },
+  };
+  g_autofree char *ref1 = g_build_filename (work_dir, "ref1", NULL);
+  g_autofree char *ref2 = g_build_filename (work_dir, "ref2", NULL);
+  g_autofree char *cfg = write_config ("c.ini", ref1,
+                                       ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
+                                       NULL, 0);
+  g_autofree char *want1 = NULL;
+  g_autofree char *want2 = NULL;
+  guint threads;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  threads = (guint) num (r.out, "alice", "threads");
+  mh_test_run_clear (&r);
+  want1 = mh_test_listing (ref1);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    if (!cases[i].later)
+      kill_and_resume (cfg, NULL, &cases[i], i, want1);
+  /* alice's finish writes each thread.json, then threads.json, then
+   * index.html. */
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autofree char *at = g_strdup_printf ("json-written:%u", threads + i);
+      KillCase kc = { at, FALSE };
+
+      kill_and_resume (cfg, NULL, &kc, 100 + i, want1);
+    }
+
+  std_mail_later ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", ref2, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  want2 = mh_test_listing (ref2);
+  g_assert_cmpstr (want2, !=, want1);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    if (cases[i].later)
+      kill_and_resume (cfg, ref1, &cases[i], i, want2);
+}
+
+/* ---- the disk fills up --------------------------------------------- */
+
+/* A message dir cannot be created for want of space: the run says the
+ * disk is full and stops that account instead of failing every message
+ * after it one by one; the next run, with space again, ends with the
+ * archive an undisturbed run makes. */
+static void
+test_disk_full (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
+                                       NULL, 0);
+  g_autofree char *want = NULL;
+  g_autoptr(GRegex) re = NULL;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  want = mh_test_listing (ref);
+
+  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:3", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_FAIL_AT");
+  re = g_regex_new ("^mailharvest: alice: .*stopped: the disk is full",
+                    G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (re, r.err, 0, NULL))
+    g_test_message ("stderr: %s", r.err);
+  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  g_assert_false (num (r.out, "alice", "ok"));
+  /* The one message that met the full disk, not every one after it. */
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
+  mh_test_run_clear (&r);
+
+  resume (cfg, out, want);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/run/killed", Fixture, NULL, setup, test_killed_runs,
+              teardown);
+  g_test_add ("/run/disk-full", Fixture, NULL, setup, test_disk_full,
+              teardown);
+  return g_test_run ();
+}
