@@ -96,17 +96,9 @@ static char *
 to_json (JsonBuilder *b, gsize *len_out)
 {
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *data = NULL;
-  char *out;
 
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  data = json_generator_to_data (gen, NULL);
-  out = g_strconcat (data, "\n", NULL);
-  *len_out = strlen (out);
-  return out;
+  /* The same layout as message.json. */
+  return mh_manifest_to_data (root, len_out);
 }
 
 void
