@@ -89,6 +89,7 @@ record (MhArchive *a, Ready *r)
     g_hash_table_remove (a->inflight, j->sha256);
   /* Pushed under the lock: completions come out in queue order. */
   g_async_queue_push (a->done, c);
+  g_cond_signal (&a->space_cond);
   mh_archive_prep_clear (&r->prep);
   job_free (j);
   g_free (r);
@@ -189,6 +190,8 @@ run_job (MhArchive *a, Job *j)
                                 &r->completion->error);
 
   g_mutex_lock (&a->lock);
+  a->unprepared--;
+  g_cond_signal (&a->space_cond);
   g_hash_table_insert (a->prepared, &j->seq, r);
   record_ready (a);
   g_mutex_unlock (&a->lock);
@@ -220,11 +223,52 @@ start_workers (MhArchive *a)
   a->inflight = g_hash_table_new (g_str_hash, g_str_equal);
   a->prepared = g_hash_table_new (g_int64_hash, g_int64_equal);
   a->next_seq = a->next_record = 0;
+  a->unprepared = 0;
   for (guint i = 0; i < n; i++)
     a->workers[i] = g_thread_new ("archive", worker, a);
   a->n_workers = n;
   a->committer_stop = FALSE;
   a->committer = g_thread_new ("commit", committer, a);
+}
+
+/* Takes every completion pushed so far into a->ready. */
+static void
+take_done (MhArchive *a)
+{
+  MhArchiveCompletion *c;
+
+  while ((c = g_async_queue_try_pop (a->done)) != NULL)
+    {
+      a->outstanding--;
+      g_queue_push_tail (&a->ready, c);
+    }
+}
+
+/* Bounds the queue: waits while MH_ARCHIVE_QUEUE files wait to be
+ * prepared (which bounds the disk .tmp holds), or MH_ARCHIVE_WAITING jobs
+ * are not taken back (prepared ones waiting for their record, a few
+ * hundred bytes each).  Prepared jobs wait for their turn to record while
+ * the committer syncs a batch: counting them as full made the network
+ * thread, and the server with it, stop for every sync. */
+static void
+wait_for_room (MhArchive *a)
+{
+  for (;;)
+    {
+      gboolean room;
+
+      take_done (a);
+      g_mutex_lock (&a->lock);
+      room = a->unprepared < MH_ARCHIVE_QUEUE
+             && a->outstanding < MH_ARCHIVE_WAITING;
+      /* A completion pushed since take_done() is taken on the next turn;
+       * one pushed later signals, under the lock. */
+      if (!room && g_async_queue_length (a->done) <= 0)
+        g_cond_wait (&a->space_cond, &a->lock);
+      g_mutex_unlock (&a->lock);
+      if (room)
+        return;
+    }
 }
 
 void
@@ -235,15 +279,7 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
 
   if (a->n_workers == 0)
     start_workers (a);
-  /* Bound the queue: wait for a result when it is full.  Results that
-   * arrive meanwhile are kept for the caller. */
-  while (a->outstanding >= MH_ARCHIVE_QUEUE)
-    {
-      MhArchiveCompletion *c = g_async_queue_pop (a->done);
-
-      a->outstanding--;
-      a->ready = g_list_append (a->ready, c);
-    }
+  wait_for_room (a);
   j->path = g_strdup (raw_path);
   j->mailbox = g_strdup (src->mailbox);
   j->flags = g_strdupv ((char **) src->flags);
@@ -263,6 +299,7 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
       g_hash_table_add (a->inflight, j->sha256);
       j->claimed = TRUE;
     }
+  a->unprepared++;
   g_mutex_unlock (&a->lock);
   a->outstanding++;
   g_async_queue_push (a->jobs, j);
@@ -273,12 +310,8 @@ mh_archive_next_completion (MhArchive *a, gboolean wait)
 {
   MhArchiveCompletion *c;
 
-  if (a->ready != NULL)
-    {
-      c = a->ready->data;
-      a->ready = g_list_delete_link (a->ready, a->ready);
-      return c;
-    }
+  if (!g_queue_is_empty (&a->ready))
+    return g_queue_pop_head (&a->ready);
   if (a->outstanding == 0)
     return NULL;
   c = wait ? g_async_queue_pop (a->done) : g_async_queue_try_pop (a->done);
@@ -305,8 +338,7 @@ mh_archive_stop_worker (MhArchive *a)
   g_mutex_unlock (&a->lock);
   g_thread_join (a->committer);
   a->committer = NULL;
-  g_list_free_full (a->ready, (GDestroyNotify) mh_archive_completion_free);
-  a->ready = NULL;
+  g_queue_clear_full (&a->ready, (GDestroyNotify) mh_archive_completion_free);
   for (;;)
     {
       MhArchiveCompletion *c = g_async_queue_try_pop (a->done);

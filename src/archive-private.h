@@ -28,8 +28,10 @@ struct _MhArchive {
   guint n_workers;           /* 0 until the first asynchronous add */
   GAsyncQueue *jobs;
   GAsyncQueue *done;
-  GList *ready;              /* completions taken while the queue was full */
+  GQueue ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
+  guint unprepared;          /* jobs queued or being prepared (a->lock) */
+  GCond space_cond;          /* a job was prepared or a completion pushed */
   guint64 next_seq;          /* given to the next queued job */
   guint64 next_record;       /* the job whose turn it is to record */
   GHashTable *prepared;      /* seq -> prepared job waiting for its turn */

@@ -122,6 +122,8 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   a->tmp_fd = a->lock_fd = -1;
   g_mutex_init (&a->lock);
   g_cond_init (&a->commit_cond);
+  g_cond_init (&a->space_cond);
+  g_queue_init (&a->ready);
   a->options = *options;
   a->options.output = NULL;
   a->options.account = NULL;
@@ -228,6 +230,7 @@ mh_archive_free (MhArchive *a)
   g_free (a->tmp_dir);
   g_mutex_clear (&a->lock);
   g_cond_clear (&a->commit_cond);
+  g_cond_clear (&a->space_cond);
   g_clear_error (&a->commit_error);
   g_free (a);
 }

@@ -106,9 +106,11 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
  * recording in queue order (archive-async.c).  The store is used by the
  * workers meanwhile: call no other archive or store function until
  * mh_archive_next_completion (.., TRUE) returned NULL.
- * At most MH_ARCHIVE_QUEUE files wait; mh_archive_add_async() blocks
- * when that many are queued, which bounds disk use in .tmp. */
+ * At most MH_ARCHIVE_QUEUE files wait to be parsed, and at most
+ * MH_ARCHIVE_WAITING adds are not taken back; mh_archive_add_async()
+ * blocks until there is room, which bounds disk use in .tmp and memory. */
 #define MH_ARCHIVE_QUEUE 32
+#define MH_ARCHIVE_WAITING 1024
 
 typedef struct {
   char *mailbox;
