@@ -770,6 +770,94 @@ test_async_like_sync (Fixture *f, gconstpointer data)
     }
 }
 
+/* More adds than MH_ARCHIVE_QUEUE, with a batch sealed every second
+ * record: the network thread's wait for room (files not yet parsed, and
+ * prepared ones waiting for the committer) neither hangs nor loses or
+ * reorders a completion, and the archive is the one adding the files one
+ * by one gives. */
+static void
+test_async_queue_full (Fixture *f, gconstpointer data)
+{
+  const guint n_files = MH_ARCHIVE_QUEUE * 3 + 5;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sync_out = g_build_filename (f->base, "sync", NULL);
+  g_autofree char *async_out = g_build_filename (f->base, "async", NULL);
+  g_autofree char *reference = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  MhArchiveCompletion *c;
+  guint n = 0;
+
+  for (guint i = 0; i < n_files; i++)
+    {
+      /* Pairs: every odd message answers the one before. */
+      g_autofree char *irt = i % 2 ? g_strdup_printf (
+                                 "In-Reply-To: <q%u@example.org>\n", i - 1)
+                                   : g_strdup ("");
+      g_autofree char *text = g_strdup_printf (
+          "From: a@example.org\nTo: b@example.org\nSubject: queue %u\n"
+          "Message-ID: <q%u@example.org>\n%s"
+          "Date: Mon, 2 Jan 2023 10:%02u:%02u +0000\n\nbody %u\n",
+          i / 2, i, irt, i / 60, i % 60, i);
+      char *path = g_strdup_printf ("%s/q-%03u.eml", f->base, i);
+
+      g_assert_true (g_file_set_contents (path, text, -1, NULL));
+      g_ptr_array_add (paths, path);
+    }
+  ao.account = "local";
+  ao.commit_every = 2;
+  ao.output = sync_out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_files; i++)
+    {
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, paths->pdata[i], FALSE, &src, &r,
+                                     &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (r.status, ==, MH_ARCHIVE_ADDED);
+      mh_archive_add_result_clear (&r);
+    }
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&a, mh_archive_free);
+  reference = listing (sync_out, TRUE);
+
+  ao.output = async_out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_files; i++)
+    {
+      g_autofree char *sum = mh_test_sha256_file (paths->pdata[i]);
+      MhArchiveSource src;
+
+      async_source (&src, i);
+      src.sha256 = sum;
+      /* The queue takes the file: it is moved into the archive. */
+      mh_archive_add_async (a, paths->pdata[i], &src);
+    }
+  while ((c = mh_archive_next_completion (a, TRUE)) != NULL)
+    {
+      g_assert_no_error (c->error);
+      g_assert_cmpuint (c->uid, ==, ++n);
+      g_assert_cmpint (c->result.status, ==, MH_ARCHIVE_ADDED);
+      mh_archive_completion_free (c);
+    }
+  g_assert_cmpuint (n, ==, n_files);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, ==, n_files);
+  g_clear_pointer (&a, mh_archive_free);
+  got = listing (async_out, TRUE);
+  g_assert_cmpstr (got, ==, reference);
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -782,6 +870,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/archive/split-runs", test_split_runs);
   ADD ("/archive/async-like-sync", test_async_like_sync);
+  ADD ("/archive/async-queue-full", test_async_queue_full);
   ADD ("/archive/both-mailboxes", test_both_mailboxes);
   ADD ("/archive/merge", test_merge);
   ADD ("/archive/moved-reply", test_moved_reply);
