@@ -1,11 +1,21 @@
+#ifdef MH_WITH_MIMALLOC
+#include <mimalloc.h>
+#else
 #include <malloc.h>
+#endif
 
 #include "mailharvest/cli.h"
 
 int
 main (int argc, char **argv)
 {
-#ifdef M_TRIM_THRESHOLD
+#ifdef MH_WITH_MIMALLOC
+  /* The program links mimalloc, which replaces malloc for every library
+   * (see meson.build).  Its per-thread heaps keep what a message freed
+   * for the next one.  The call keeps the link from being dropped as
+   * unneeded. */
+  (void) mi_version ();
+#elif defined M_TRIM_THRESHOLD
   /* Every message allocates and frees the same few 64 KiB buffers and
    * parse trees.  With glibc's defaults each free at the top of a
    * thread's heap hands the pages back (madvise) and the next message
