@@ -246,8 +246,8 @@ take_done (MhArchive *a)
 
 /* Bounds the queue: waits while MH_ARCHIVE_QUEUE files wait to be
  * prepared (which bounds the disk .tmp holds), or MH_ARCHIVE_WAITING jobs
- * are not taken back (prepared ones waiting for their record, a few
- * hundred bytes each).  Prepared jobs wait for their turn to record while
+ * are not taken back (prepared ones waiting for their record: the rows
+ * to record, a few KB at most).  Prepared jobs wait for their turn to record while
  * the committer syncs a batch: counting them as full made the network
  * thread, and the server with it, stop for every sync. */
 static void

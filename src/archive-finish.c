@@ -552,8 +552,9 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       goto out;
     }
   /* The parse workers are done (a later add starts them again), but
-   * their heaps still hold the buffers they freed: main() raised the trim
-   * threshold for them.  Hand those pages back before the conversation
+   * their heaps still hold the buffers they freed: main() raised glibc's
+   * trim threshold for them (a no-op where the program links mimalloc,
+   * which purges freed pages itself).  Hand those pages back before the conversation
    * step allocates its own, so that the peak is the larger of the two
    * steps, not their sum. */
   mh_archive_stop_worker (a);
