@@ -1,0 +1,215 @@
+/* test-archive-async.c - adding through the worker threads: the archive
+ * is the one adding the files one by one gives, whatever thread finished
+ * first, and the bounded queue neither hangs nor reorders. */
+#include <string.h>
+
+#include "mailharvest/message.h"
+
+#include "archive-testlib.h"
+
+static const char *const async_files[] = {
+  "newer/Sent/01.eml", "newer/Inbox/01.eml", "newer/Inbox/02.eml",
+  "older/Inbox/01.eml", "newer/Inbox/01.eml", "newer/Inbox/03.eml",
+  "older/Sent/01.eml", "newer/Sent/02.eml", "newer/Inbox/04.eml",
+  "later/Inbox/01.eml", "newer/Sent/03.eml", "newer/Inbox/05.eml",
+  "intl/Inbox/01.eml", "intl/Inbox/02.eml", "intl/Inbox/03.eml",
+};
+
+static void
+async_source (MhArchiveSource *src, guint i)
+{
+  memset (src, 0, sizeof *src);
+  src->mailbox = "INBOX";
+  src->uidvalidity = 1;
+  src->uid = i + 1;
+}
+
+/* Adds async_files through the worker threads (several rounds, so that
+ * the workers interleave differently) and checks the archive against the
+ * one adding them one by one gives, byte for byte, and the statuses. */
+static void
+test_async_like_sync (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sync_out = g_build_filename (f->base, "sync", NULL);
+  g_autofree char *reference = NULL;
+  g_autoptr(GError) error = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+
+  ao.account = "local";
+  {
+    g_autoptr(MhArchive) a = NULL;
+
+    ao.output = sync_out;
+    a = mh_archive_open (&ao, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+      {
+        g_autofree char *path = corpus (async_files[i]);
+        MhArchiveSource src;
+        MhArchiveAddResult r = { 0 };
+
+        async_source (&src, i);
+        g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
+        g_assert_no_error (error);
+        mh_archive_add_result_clear (&r);
+      }
+    g_assert_true (mh_archive_finish (a, &fs, &error));
+  }
+  reference = listing (sync_out, TRUE);
+
+  for (guint round = 0; round < 4; round++)
+    {
+      g_autofree char *name = g_strdup_printf ("async-%u", round);
+      g_autofree char *out = g_build_filename (f->base, name, NULL);
+      g_autofree char *got = NULL;
+      g_autoptr(MhArchive) a = NULL;
+      MhArchiveCompletion *c;
+      guint n = 0, added = 0, dups = 0;
+
+      ao.output = out;
+      a = mh_archive_open (&ao, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+        {
+          g_autofree char *path = corpus (async_files[i]);
+          g_autofree char *bytes = NULL;
+          g_autofree char *copy = NULL;
+          g_autofree char *sum = mh_test_sha256_file (path);
+          gsize len;
+          MhArchiveSource src;
+
+          /* The queue takes the file (it is moved into the archive). */
+          g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+          copy = g_strdup_printf ("%s/%s-%u.eml", f->base, name, i);
+          g_assert_true (g_file_set_contents (copy, bytes, (gssize) len,
+                                              NULL));
+          async_source (&src, i);
+          src.sha256 = sum;
+          mh_archive_add_async (a, copy, &src);
+        }
+      while ((c = mh_archive_next_completion (a, TRUE)) != NULL)
+        {
+          g_assert_no_error (c->error);
+          /* Completions come in queue order. */
+          g_assert_cmpuint (c->uid, ==, ++n);
+          if (c->result.status == MH_ARCHIVE_ADDED)
+            added++;
+          else if (c->result.status == MH_ARCHIVE_DUPLICATE)
+            dups++;
+          mh_archive_completion_free (c);
+        }
+      g_assert_cmpuint (n, ==, G_N_ELEMENTS (async_files));
+      g_assert_cmpuint (dups, ==, 2);
+      g_assert_cmpuint (added, ==, G_N_ELEMENTS (async_files) - 2);
+      g_assert_true (mh_archive_finish (a, &fs, &error));
+      g_assert_no_error (error);
+      g_clear_pointer (&a, mh_archive_free);
+      got = listing (out, TRUE);
+      g_assert_cmpstr (got, ==, reference);
+    }
+}
+
+/* More adds than MH_ARCHIVE_QUEUE, with a batch sealed every second
+ * record: the network thread's wait for room (files not yet parsed, and
+ * prepared ones waiting for the committer) neither hangs nor loses or
+ * reorders a completion, and the archive is the one adding the files one
+ * by one gives. */
+static void
+test_async_queue_full (Fixture *f, gconstpointer data)
+{
+  const guint n_files = MH_ARCHIVE_QUEUE * 3 + 5;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *sync_out = g_build_filename (f->base, "sync", NULL);
+  g_autofree char *async_out = g_build_filename (f->base, "async", NULL);
+  g_autofree char *reference = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  MhArchiveCompletion *c;
+  guint n = 0;
+
+  for (guint i = 0; i < n_files; i++)
+    {
+      /* Pairs: every odd message answers the one before. */
+      g_autofree char *irt = i % 2 ? g_strdup_printf (
+                                 "In-Reply-To: <q%u@example.org>\n", i - 1)
+                                   : g_strdup ("");
+      g_autofree char *text = g_strdup_printf (
+          "From: a@example.org\nTo: b@example.org\nSubject: queue %u\n"
+          "Message-ID: <q%u@example.org>\n%s"
+          "Date: Mon, 2 Jan 2023 10:%02u:%02u +0000\n\nbody %u\n",
+          i / 2, i, irt, i / 60, i % 60, i);
+      char *path = g_strdup_printf ("%s/q-%03u.eml", f->base, i);
+
+      g_assert_true (g_file_set_contents (path, text, -1, NULL));
+      g_ptr_array_add (paths, path);
+    }
+  ao.account = "local";
+  ao.commit_every = 2;
+  ao.output = sync_out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_files; i++)
+    {
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, paths->pdata[i], FALSE, &src, &r,
+                                     &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (r.status, ==, MH_ARCHIVE_ADDED);
+      mh_archive_add_result_clear (&r);
+    }
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&a, mh_archive_free);
+  reference = listing (sync_out, TRUE);
+
+  ao.output = async_out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_files; i++)
+    {
+      g_autofree char *sum = mh_test_sha256_file (paths->pdata[i]);
+      MhArchiveSource src;
+
+      async_source (&src, i);
+      src.sha256 = sum;
+      /* The queue takes the file: it is moved into the archive. */
+      mh_archive_add_async (a, paths->pdata[i], &src);
+    }
+  while ((c = mh_archive_next_completion (a, TRUE)) != NULL)
+    {
+      g_assert_no_error (c->error);
+      g_assert_cmpuint (c->uid, ==, ++n);
+      g_assert_cmpint (c->result.status, ==, MH_ARCHIVE_ADDED);
+      mh_archive_completion_free (c);
+    }
+  g_assert_cmpuint (n, ==, n_files);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, ==, n_files);
+  g_clear_pointer (&a, mh_archive_free);
+  got = listing (async_out, TRUE);
+  g_assert_cmpstr (got, ==, reference);
+}
+
+MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
+MH_TEST_LSAN_GLIB_SUPPRESSION;
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  mh_message_init ();
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/archive/async-like-sync", test_async_like_sync);
+  ADD ("/archive/async-queue-full", test_async_queue_full);
+#undef ADD
+  return g_test_run ();
+}
