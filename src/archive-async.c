@@ -30,6 +30,7 @@ typedef struct {
   GStrv flags;
   GStrv labels;
   char *sha256;
+  GBytes *raw;
   guint64 seq;
   gboolean claimed;      /* sha256 is ours in a->inflight */
 } Job;
@@ -45,6 +46,8 @@ job_free (Job *j)
   g_strfreev (j->flags);
   g_strfreev (j->labels);
   g_free (j->sha256);
+  if (j->raw != NULL)
+    g_bytes_unref (j->raw);
   g_free (j);
 }
 
@@ -290,6 +293,8 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
   j->src.gm_labels = (const char *const *) j->labels;
   j->sha256 = g_strdup (src->sha256);
   j->src.sha256 = j->sha256;
+  j->raw = src->raw != NULL ? g_bytes_ref (src->raw) : NULL;
+  j->src.raw = j->raw;
   j->seq = a->next_seq++;
   /* Without a hash, or with one another queued job is writing, the job
    * is done whole in its turn (see above). */

@@ -671,7 +671,8 @@ mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
     }
 
   popts.fallback_date = src->internaldate;
-  msg = mh_message_parse_file (raw_path, &popts, error);
+  msg = src->raw != NULL ? mh_message_parse_bytes (src->raw, &popts)
+                         : mh_message_parse_file (raw_path, &popts, error);
   if (msg == NULL)
     return FALSE;
   p->msgid = mh_msgid_normalize (msg->message_id);

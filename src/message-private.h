@@ -47,6 +47,8 @@ void mh_attachment_free (MhAttachment *att);
  * if @owner. */
 GMimeStream *mh_stream_file_new (int fd, gboolean owner, gint64 start,
                                  gint64 end);
+/* The same over @bytes (referenced), read with plain copies. */
+GMimeStream *mh_stream_bytes_new (GBytes *bytes);
 
 /* message-names.c */
 

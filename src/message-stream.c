@@ -9,6 +9,10 @@
  * part) keeps its own position.  Substreams are not buffered: their
  * content is read in big pieces, and a buffer each cost more than it
  * saved.
+ *
+ * The same stream reads a message held in memory (GBytes) with plain
+ * copies: a small message the network thread still had in hand is parsed
+ * without opening and reading back the file it wrote.
  */
 #include <errno.h>
 #include <string.h>
@@ -24,6 +28,7 @@ typedef struct {
   gint ref;
   int fd;
   gboolean owner;
+  GBytes *bytes;         /* instead of fd, when not NULL */
 } File;
 
 typedef struct {
@@ -57,6 +62,8 @@ file_unref (File *f)
     return;
   if (f->owner && f->fd >= 0)
     close (f->fd);
+  if (f->bytes != NULL)
+    g_bytes_unref (f->bytes);
   g_free (f);
 }
 
@@ -78,7 +85,7 @@ stream_read (GMimeStream *stream, char *buf, size_t len)
   gint64 pos = stream->position;
   ssize_t n;
 
-  if (s->file->fd < 0)
+  if (s->file == NULL || (s->file->fd < 0 && s->file->bytes == NULL))
     return -1;
   /* Like GMime's own file stream: -1 at the end of a bounded stream. */
   if (stream->bound_end != -1 && pos >= stream->bound_end)
@@ -87,6 +94,22 @@ stream_read (GMimeStream *stream, char *buf, size_t len)
     len = (size_t) MIN ((gint64) len, stream->bound_end - pos);
   if (len == 0)
     return 0;
+
+  if (s->file->bytes != NULL)
+    {
+      gsize size = 0;
+      const guint8 *data = g_bytes_get_data (s->file->bytes, &size);
+
+      if (pos >= (gint64) size)
+        {
+          s->eos = TRUE;
+          return 0;
+        }
+      n = (ssize_t) MIN (len, size - (gsize) pos);
+      memcpy (buf, data + pos, (gsize) n);
+      stream->position += n;
+      return n;
+    }
 
   if (pos < s->buf_start || pos >= s->buf_start + (gint64) s->buf_len)
     {
@@ -154,6 +177,8 @@ stream_eos (GMimeStream *stream)
 
   if (s->file == NULL)
     return TRUE;
+  if (stream->bound_end == -1 && s->file->bytes != NULL)
+    return stream->position >= (gint64) g_bytes_get_size (s->file->bytes);
   if (stream->bound_end == -1)
     return s->eos;
   return stream->position >= stream->bound_end;
@@ -179,7 +204,9 @@ stream_length (GMimeStream *stream)
 
   if (stream->bound_end != -1)
     return stream->bound_end - stream->bound_start;
-  if (s->file == NULL || fstat (s->file->fd, &st) < 0)
+  if (s->file != NULL && s->file->bytes != NULL)
+    st.st_size = (off_t) g_bytes_get_size (s->file->bytes);
+  else if (s->file == NULL || fstat (s->file->fd, &st) < 0)
     return -1;
   if (st.st_size < stream->bound_start)
     return -1;
@@ -291,4 +318,15 @@ mh_stream_file_new (int fd, gboolean owner, gint64 start, gint64 end)
   s = (MhStreamFile *) new_stream (f, start, end);
   s->buffered = TRUE;
   return GMIME_STREAM (s);
+}
+
+GMimeStream *
+mh_stream_bytes_new (GBytes *bytes)
+{
+  File *f = g_new0 (File, 1);
+
+  f->ref = 1;
+  f->fd = -1;
+  f->bytes = g_bytes_ref (bytes);
+  return new_stream (f, 0, -1);
 }

@@ -556,6 +556,16 @@ mh_message_parse_fd (int fd, gint64 offset, gint64 length,
 }
 
 MhMessage *
+mh_message_parse_bytes (GBytes *bytes, const MhParseOptions *options)
+{
+  g_autoptr(GMimeStream) stream = NULL;
+
+  mh_message_init ();
+  stream = mh_stream_bytes_new (bytes);
+  return parse_stream (stream, options);
+}
+
+MhMessage *
 mh_message_parse_file (const char *path, const MhParseOptions *options,
                        GError **error)
 {

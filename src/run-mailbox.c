@@ -146,6 +146,8 @@ typedef struct {
   int fd;
   char *path;
   MhSha256 *sum;         /* of the bytes so far, while they are in cache */
+  GByteArray *copy;      /* the bytes so far, for a small message: the
+                          * archive parses them without reading back */
 } Body;
 
 typedef struct {
@@ -169,6 +171,7 @@ body_free (Body *b)
     (void) g_unlink (b->path);
   g_free (b->path);
   g_clear_pointer (&b->sum, mh_sha256_free);
+  g_clear_pointer (&b->copy, g_byte_array_unref);
   g_free (b);
 }
 
@@ -196,6 +199,8 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
                               "fetch-XXXXXX", NULL);
   b->sum = mh_sha256_new ();
+  if (total <= MH_ARCHIVE_IN_MEMORY)
+    b->copy = g_byte_array_sized_new ((guint) total);
   b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
   if (b->fd < 0)
     {
@@ -217,6 +222,10 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
   Body *b = handle;
 
   mh_sha256_update (b->sum, data, len);
+  if (b->copy != NULL && b->copy->len + len <= MH_ARCHIVE_IN_MEMORY)
+    g_byte_array_append (b->copy, data, (guint) len);
+  else
+    g_clear_pointer (&b->copy, g_byte_array_unref);
   while (len > 0)
     {
       ssize_t n = write (b->fd, data, len);
@@ -331,8 +340,11 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   b->fd = -1;
   source_for (s, info, &src, flags);
   src.sha256 = mh_sha256_get_string (b->sum);
+  if (b->copy != NULL)
+    src.raw = g_byte_array_free_to_bytes (g_steal_pointer (&b->copy));
   ra->result->fetched++;
   mh_archive_add_async (ra->archive, b->path, &src);
+  g_clear_pointer (&src.raw, g_bytes_unref);
   /* The file is the archive's now. */
   g_clear_pointer (&b->path, g_free);
   body_free (b);

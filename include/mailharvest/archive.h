@@ -67,6 +67,11 @@ typedef struct {
   const char *const *gm_labels;
   const char *sha256;              /* of the raw file, when the caller
                                     * hashed it on the way in, or NULL */
+  GBytes *raw;                     /* the raw file's bytes, when the caller
+                                    * still has them (small messages):
+                                    * parsed from memory, not read back;
+                                    * mh_archive_add_async() takes a
+                                    * reference.  NULL: read the file */
 } MhArchiveSource;
 
 typedef enum {
@@ -111,6 +116,10 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
  * blocks until there is room, which bounds disk use in .tmp and memory. */
 #define MH_ARCHIVE_QUEUE 32
 #define MH_ARCHIVE_WAITING 1024
+/* The largest message a caller should hand over in memory as well
+ * (MhArchiveSource.raw): the queue then holds at most
+ * MH_ARCHIVE_QUEUE of them, 8 MiB. */
+#define MH_ARCHIVE_IN_MEMORY (256 * 1024)
 
 typedef struct {
   char *mailbox;

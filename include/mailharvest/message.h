@@ -107,6 +107,11 @@ MhMessage *mh_message_parse_fd (int fd, gint64 offset, gint64 length,
                                 const MhParseOptions *options,
                                 GError **error);
 
+/* Same, for a message in memory (referenced while the MhMessage
+ * lives). */
+MhMessage *mh_message_parse_bytes (GBytes *bytes,
+                                   const MhParseOptions *options);
+
 void mh_message_free (MhMessage *msg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhMessage, mh_message_free)
 
