@@ -56,9 +56,9 @@ mh_write_result_free (MhWriteResult *result)
   g_free (result);
 }
 
-int
-mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
-                    GError **error)
+static int
+open_dir (int parent_fd, const char *name, gboolean create,
+          gboolean *created, GError **error)
 {
   int fd;
 
@@ -66,6 +66,7 @@ mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
     {
       if (mkdirat (parent_fd, name, 0755) == 0)
         {
+          *created = TRUE;
           /* Make the new entry durable before anything relies on it. */
           if (parent_fd != AT_FDCWD && writer_sync)
             fsync (parent_fd);
@@ -88,6 +89,23 @@ mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
         io_error (error, "cannot open directory", name);
     }
   return fd;
+}
+
+int
+mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
+                    GError **error)
+{
+  gboolean created = FALSE;
+
+  return open_dir (parent_fd, name, create, &created, error);
+}
+
+int
+mh_writer_make_dir (int parent_fd, const char *name, gboolean *created,
+                    GError **error)
+{
+  *created = FALSE;
+  return open_dir (parent_fd, name, TRUE, created, error);
 }
 
 gboolean

@@ -91,6 +91,9 @@ void mh_writer_set_sync (gboolean sync);
  * (O_DIRECTORY, O_CLOEXEC) or -1 with @error set. */
 int mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
                         GError **error);
+/* Same with @create, setting *@created when this call made the dir. */
+int mh_writer_make_dir (int parent_fd, const char *name, gboolean *created,
+                        GError **error);
 
 /* Returns TRUE when @name below @parent_fd is a directory (not a symbolic
  * link to one). */
