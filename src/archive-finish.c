@@ -54,6 +54,7 @@ typedef struct {
   MhArchiveOut spool;         /* the conversations' texts, until sorted */
   MhArchiveOut json;          /* threads.json */
   MhArchiveOut html;          /* index.html */
+  MhMover *mover;             /* the new conversations' moves */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -74,69 +75,22 @@ collect (MhThreadNode *node, GPtrArray *out)
     }
 }
 
-/* The move of place() with what is known before: the dir is at @from,
- * at @tfd already (a killed run moved it), or at both (a killed run
- * moved an older copy: the one at @from wins). */
-static gboolean
-move_checked (Finish *f, int from, const char *name, const char *tdir,
-              int tfd, GError **error)
-{
-  if (from >= 0 && mh_writer_dir_exists (from, name))
-    {
-      if (mh_writer_dir_exists (tfd, name)
-          && !mh_writer_remove_tree (tfd, name, error))
-        return FALSE;
-      if (renameat (from, name, tfd, name) != 0)
-        {
-          int saved = errno;
-
-          g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                       "cannot move %s into %s: %s", name, tdir,
-                       g_strerror (saved));
-          return FALSE;
-        }
-      f->stats->moved++;
-      return TRUE;
-    }
-  if (!mh_writer_dir_exists (tfd, name))
-    {
-      g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                   "the message dir %s is missing from the archive", name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Moves @m's dir into thread dir @tdir.  A crash between the rename and
- * the store's update leaves the dir at its target: that is fine too.
- * The common case, a dir at its place in .incoming and none at the
- * target, is one renameat2(); anything else is looked at first. */
+/* Moves @m's dir into thread dir @tdir and records it: at once, or (with
+ * @job) by the mover.  A crash between the rename and the store's update
+ * leaves the dir at its target: that is fine too. */
 static gboolean
 place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
-       GError **error)
+       MhMoverJob *job, GError **error)
 {
   MhArchive *a = f->a;
-  int from;
-  gboolean ok;
 
   if (g_strcmp0 (m->thread_dir, tdir) == 0)
     return TRUE;
-  from = m->thread_dir == NULL
-             ? a->incoming_fd
-             : mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, NULL);
-  if (from >= 0
-      && renameat2 (from, m->dir, tfd, m->dir, RENAME_NOREPLACE) == 0)
-    {
-      f->stats->moved++;
-      ok = TRUE;
-    }
-  else
-    ok = move_checked (f, from, m->dir, tdir, tfd, error);
-  if (from >= 0 && from != a->incoming_fd)
-    close (from);
-  if (!ok)
+  if (job != NULL)
+    mh_mover_job_add (job, m->dir, m->thread_dir);
+  else if (!mh_archive_move_message_dir (a, m->thread_dir, m->dir, tdir, tfd,
+                                         &f->stats->moved, error))
     return FALSE;
-  mh_debug_kill_point ("placed");
   if (!mh_store_set_message_dirs (a->store, m->key, tdir, NULL, error))
     return FALSE;
   g_free (m->thread_dir);
@@ -293,6 +247,7 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
   g_autofree char *data = NULL;
   Conv c = { 0 };
+  MhMoverJob *job = NULL;
   gsize len;
   gboolean ok = FALSE, created = FALSE;
   int tfd;
@@ -303,14 +258,26 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created, error);
   if (tfd < 0)
     goto out;
+  /* A thread dir made just now holds only what this step puts in: its
+   * moves and thread.json go to the mover, and it needs no sweep.  One
+   * that was there is laid out here, once the mover is through its
+   * queue, since its sweep asks the store what belongs. */
+  if (created)
+    {
+      job = mh_mover_job_new (tfd, c.tdir);
+      tfd = -1;
+    }
+  else if (!mh_mover_drain (f->mover, error))
+    goto out;
   for (guint j = 0; j < members->len; j++)
-    if (!place (f, members->pdata[j], c.tdir, tfd, error))
+    if (!place (f, members->pdata[j], c.tdir, tfd, job, error))
       goto out;
   data = mh_archive_thread_json (f->forest, t, c.tdir, members, &len);
-  /* A dir made just now holds only what was put in above. */
-  if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
-      || (!created && !sweep_thread_dir (f, members, c.tdir, tfd, error))
-      || !mh_store_set_thread (a->store, t->root_id, c.tdir, error))
+  if (job == NULL
+      && (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
+          || !sweep_thread_dir (f, members, c.tdir, tfd, error)))
+    goto out;
+  if (!mh_store_set_thread (a->store, t->root_id, c.tdir, error))
     goto out;
 
   c.last_date = t->last_date;
@@ -321,12 +288,17 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   c.html_off = mh_archive_out_size (&f->spool);
   mh_archive_index_rows (&f->spool, t, c.tdir, members);
   c.html_len = mh_archive_out_size (&f->spool) - c.html_off;
+  if (job != NULL)
+    mh_mover_push (f->mover, g_steal_pointer (&job), g_steal_pointer (&data),
+                   len);
   g_array_append_val (f->convs, c);
   g_hash_table_add (f->wanted, c.tdir);
   c.tdir = NULL;
   f->n_messages += members->len;
   ok = TRUE;
 out:
+  if (job != NULL)
+    mh_mover_job_free (job);
   if (tfd >= 0)
     close (tfd);
   g_free (c.tdir);
@@ -504,8 +476,14 @@ place_all (Finish *f, GError **error)
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   MhArchive *a = f->a;
   gpointer ctx[2] = { f->wanted, unused };
+  gboolean ok;
 
-  if (!lay_out_all (f, error))
+  f->mover = mh_mover_new (a);
+  ok = lay_out_all (f, error);
+  /* Every move is done before anything below, and before the commit. */
+  ok = mh_mover_free (g_steal_pointer (&f->mover), &f->stats->moved,
+                      ok ? error : NULL) && ok;
+  if (!ok)
     return FALSE;
   write_lists (f);
 

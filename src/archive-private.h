@@ -106,6 +106,37 @@ gboolean mh_archive_commit (MhArchive *a, GError **error);
 int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                                GError **error);
 
+/* archive-mover.c: the conversation step's file moves on a thread of
+ * their own (see there). */
+typedef struct _MhMover MhMover;
+typedef struct _MhMoverJob MhMoverJob;
+
+/* Moves message dir @name from thread dir @from_dir (NULL: .incoming)
+ * into @tdir, open as @tfd, unless it is there already; counts a move
+ * in *@moved.  The mover does this for its jobs; the synchronous path
+ * calls it directly. */
+gboolean mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
+                                      const char *name, const char *tdir,
+                                      int tfd, guint *moved,
+                                      GError **error);
+
+MhMover *mh_mover_new (MhArchive *a);
+/* A conversation's moves into @tdir (open as @tfd, which the job takes
+ * and closes when done), added one by one in order. */
+MhMoverJob *mh_mover_job_new (int tfd, const char *tdir);
+void mh_mover_job_add (MhMoverJob *job, const char *name,
+                       const char *from_dir);
+/* Frees a job that was not pushed, closing its dir. */
+void mh_mover_job_free (MhMoverJob *job);
+/* Queues @job, whose thread.json (@json, taken) is written after its
+ * moves; waits while the queue is full. */
+void mh_mover_push (MhMover *mv, MhMoverJob *job, char *json,
+                    gsize json_len);
+/* Waits until every queued job is done; FALSE with the first failure. */
+gboolean mh_mover_drain (MhMover *mv, GError **error);
+/* Drains, stops the thread, adds its moves to *@moved. */
+gboolean mh_mover_free (MhMover *mv, guint *moved, GError **error);
+
 /* archive-files.c */
 
 /* Writes @data to @name below @dir_fd unless it holds those bytes

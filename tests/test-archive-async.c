@@ -3,7 +3,9 @@
  * first, and the bounded queue neither hangs nor reorders. */
 #include <string.h>
 
+#include "mailharvest/error.h"
 #include "mailharvest/message.h"
+#include "mailharvest/writer.h"
 
 #include "archive-testlib.h"
 
@@ -204,6 +206,66 @@ test_async_queue_full (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got, ==, reference);
 }
 
+/* The conversation step moves new conversations' dirs on a thread of its
+ * own: a move that fails there still fails the step, naming the dir, and
+ * nothing of the step is committed. */
+static void
+test_layout_failure (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "lost", NULL);
+  g_autofree char *incoming = NULL;
+  g_autofree char *victim = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  g_autoptr(GDir) dir = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  const char *name;
+  guint n = 0;
+
+  ao.account = "local";
+  ao.output = out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+    {
+      g_autofree char *path = corpus (async_files[i]);
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
+      g_assert_no_error (error);
+      mh_archive_add_result_clear (&r);
+    }
+
+  /* One recorded message's dir goes missing before the layout: the last
+   * in name order, so that other moves come first. */
+  incoming = g_build_filename (out, "local", ".incoming", NULL);
+  dir = g_dir_open (incoming, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      n++;
+      if (victim == NULL || strcmp (name, victim) > 0)
+        {
+          g_free (victim);
+          victim = g_strdup (name);
+        }
+    }
+  g_assert_cmpuint (n, >, 3);
+  {
+    g_autofree char *path = g_build_filename (incoming, victim, NULL);
+
+    g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
+  }
+
+  g_assert_false (mh_archive_finish (a, &fs, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, victim));
+  g_assert_nonnull (strstr (error->message, "missing"));
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -216,6 +278,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/async-queue-full", test_async_queue_full);
+  ADD ("/archive/layout-failure", test_layout_failure);
 #undef ADD
   return g_test_run ();
 }

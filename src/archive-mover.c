@@ -1,0 +1,273 @@
+/* archive-mover.c - the conversation step's moves, on a thread of their
+ * own.
+ *
+ * Laying out a conversation is half store and threading work (rows,
+ * forest, thread.json's text, the store's updates) and half file system
+ * work (a rename per message, thread.json written and renamed).  The
+ * step runs when the fetch is over and one core is idle: the main
+ * thread hands each new conversation's moves and thread.json here and
+ * goes on with the next conversation.
+ *
+ * The order of the file system's changes is the one the main thread
+ * would have made: one mover works through the queue in order, and the
+ * main thread drains it before it touches the file system itself (a
+ * thread dir that existed already is laid out synchronously, since its
+ * sweep asks the store).  The store's updates run ahead of the moves,
+ * but inside the step's one transaction, which commits only after the
+ * queue is drained: a run killed in between rolls them back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "archive-private.h"
+#include "mailharvest/error.h"
+#include "mailharvest/writer.h"
+
+/* Conversations queued at most: their thread.json texts wait here. */
+#define MAX_QUEUED 64
+
+typedef struct {
+  char *name;            /* message dir */
+  char *from;            /* thread dir it is in, NULL: .incoming */
+} Move;
+
+typedef struct {
+  int tfd;               /* the thread dir, closed when done */
+  char *tdir;
+  GArray *moves;         /* Move */
+  char *json;            /* thread.json */
+  gsize json_len;
+} Job;
+
+struct _MhMover {
+  MhArchive *a;
+  GThread *thread;
+  GMutex lock;
+  GCond cond;            /* a job queued, one done, or room made */
+  GQueue queue;          /* Job, oldest first */
+  gboolean busy;         /* the mover holds a job */
+  gboolean quit;
+  GError *error;         /* the first failure; later jobs are dropped */
+  guint moved;
+};
+
+static void
+move_clear (gpointer data)
+{
+  Move *m = data;
+
+  g_free (m->name);
+  g_free (m->from);
+}
+
+static void
+job_free (Job *j)
+{
+  if (j->tfd >= 0)
+    close (j->tfd);
+  g_free (j->tdir);
+  g_array_unref (j->moves);
+  g_free (j->json);
+  g_free (j);
+}
+
+/* The slow path of a move: the dir is at @from, at @tfd already (a
+ * killed run moved it), or at both (a killed run moved an older copy:
+ * the one at @from wins). */
+static gboolean
+move_checked (int from, const char *name, const char *tdir, int tfd,
+              guint *moved, GError **error)
+{
+  if (from >= 0 && mh_writer_dir_exists (from, name))
+    {
+      if (mh_writer_dir_exists (tfd, name)
+          && !mh_writer_remove_tree (tfd, name, error))
+        return FALSE;
+      if (renameat (from, name, tfd, name) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "cannot move %s into %s: %s", name, tdir,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      (*moved)++;
+      return TRUE;
+    }
+  if (!mh_writer_dir_exists (tfd, name))
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                   "the message dir %s is missing from the archive", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
+                             const char *name, const char *tdir, int tfd,
+                             guint *moved, GError **error)
+{
+  int from = from_dir == NULL
+                 ? a->incoming_fd
+                 : mh_writer_open_dir (a->threads_fd, from_dir, FALSE, NULL);
+  gboolean ok;
+
+  /* The common case, a dir at its place and none at the target, is one
+   * system call; anything else is looked at first. */
+  if (from >= 0 && renameat2 (from, name, tfd, name, RENAME_NOREPLACE) == 0)
+    {
+      (*moved)++;
+      ok = TRUE;
+    }
+  else
+    ok = move_checked (from, name, tdir, tfd, moved, error);
+  if (from >= 0 && from != a->incoming_fd)
+    close (from);
+  if (ok)
+    mh_debug_kill_point ("placed");
+  return ok;
+}
+
+static gboolean
+run_job (MhMover *mv, Job *j, guint *moved, GError **error)
+{
+  for (guint i = 0; i < j->moves->len; i++)
+    {
+      Move *m = &g_array_index (j->moves, Move, i);
+
+      if (!mh_archive_move_message_dir (mv->a, m->from, m->name, j->tdir,
+                                        j->tfd, moved, error))
+        return FALSE;
+    }
+  return mh_archive_write_if_changed (j->tfd, "thread.json", j->json,
+                                      j->json_len, error);
+}
+
+static gpointer
+mover_thread (gpointer data)
+{
+  MhMover *mv = data;
+
+  g_mutex_lock (&mv->lock);
+  for (;;)
+    {
+      GError *error = NULL;
+      guint moved = 0;
+      Job *j;
+
+      while (g_queue_is_empty (&mv->queue) && !mv->quit)
+        g_cond_wait (&mv->cond, &mv->lock);
+      j = g_queue_pop_head (&mv->queue);
+      if (j == NULL)
+        break;
+      /* After a failure the rest is dropped: the step fails and rolls
+       * back, and the next run lays out again. */
+      if (mv->error == NULL)
+        {
+          mv->busy = TRUE;
+          g_mutex_unlock (&mv->lock);
+          (void) run_job (mv, j, &moved, &error);
+          g_mutex_lock (&mv->lock);
+          mv->busy = FALSE;
+          mv->moved += moved;
+          if (error != NULL)
+            mv->error = error;
+        }
+      job_free (j);
+      g_cond_broadcast (&mv->cond);
+    }
+  g_mutex_unlock (&mv->lock);
+  return NULL;
+}
+
+MhMover *
+mh_mover_new (MhArchive *a)
+{
+  MhMover *mv = g_new0 (MhMover, 1);
+
+  mv->a = a;
+  g_mutex_init (&mv->lock);
+  g_cond_init (&mv->cond);
+  g_queue_init (&mv->queue);
+  mv->thread = g_thread_new ("layout", mover_thread, mv);
+  return mv;
+}
+
+MhMoverJob *
+mh_mover_job_new (int tfd, const char *tdir)
+{
+  Job *j = g_new0 (Job, 1);
+
+  j->tfd = tfd;
+  j->tdir = g_strdup (tdir);
+  j->moves = g_array_new (FALSE, FALSE, sizeof (Move));
+  g_array_set_clear_func (j->moves, move_clear);
+  return (MhMoverJob *) j;
+}
+
+void
+mh_mover_job_add (MhMoverJob *job, const char *name, const char *from_dir)
+{
+  Job *j = (Job *) job;
+  Move m = { g_strdup (name), g_strdup (from_dir) };
+
+  g_array_append_val (j->moves, m);
+}
+
+void
+mh_mover_job_free (MhMoverJob *job)
+{
+  job_free ((Job *) job);
+}
+
+void
+mh_mover_push (MhMover *mv, MhMoverJob *job, char *json, gsize json_len)
+{
+  Job *j = (Job *) job;
+
+  j->json = json;
+  j->json_len = json_len;
+  g_mutex_lock (&mv->lock);
+  while (mv->queue.length >= MAX_QUEUED)
+    g_cond_wait (&mv->cond, &mv->lock);
+  g_queue_push_tail (&mv->queue, j);
+  g_cond_broadcast (&mv->cond);
+  g_mutex_unlock (&mv->lock);
+}
+
+gboolean
+mh_mover_drain (MhMover *mv, GError **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&mv->lock);
+  while (!g_queue_is_empty (&mv->queue) || mv->busy)
+    g_cond_wait (&mv->cond, &mv->lock);
+  ok = mv->error == NULL;
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&mv->error));
+  g_mutex_unlock (&mv->lock);
+  return ok;
+}
+
+gboolean
+mh_mover_free (MhMover *mv, guint *moved, GError **error)
+{
+  gboolean ok;
+
+  ok = mh_mover_drain (mv, error);
+  g_mutex_lock (&mv->lock);
+  mv->quit = TRUE;
+  g_cond_broadcast (&mv->cond);
+  g_mutex_unlock (&mv->lock);
+  g_thread_join (mv->thread);
+  *moved += mv->moved;
+  g_clear_error (&mv->error);
+  g_mutex_clear (&mv->lock);
+  g_cond_clear (&mv->cond);
+  g_free (mv);
+  return ok;
+}
