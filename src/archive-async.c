@@ -83,9 +83,22 @@ record (MhArchive *a, Ready *r)
       c->error = g_error_copy (a->commit_error);
       r->ok = FALSE;
     }
+  else if (a->disk_full)
+    {
+      /* Nor after a message that met a full disk: recorded, a later
+       * copy of the same message (other bytes, same Message-ID) would
+       * win over the earlier one fetched again next time, and the
+       * archive would depend on where the disk filled up.  Not a
+       * failure of its own: it is simply not done. */
+      c->result.status = MH_ARCHIVE_DEFERRED;
+      r->ok = FALSE;
+    }
   if (r->ok)
     r->ok = mh_archive_record (a, j->path, TRUE, &j->src, &r->prep,
                                &c->result, &c->error);
+  if (c->error != NULL
+      && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
+    a->disk_full = TRUE;
   if (!r->ok)
     (void) g_unlink (j->path);
   if (j->claimed)

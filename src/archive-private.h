@@ -43,6 +43,8 @@ struct _MhArchive {
                               * sync and commit */
   gboolean committer_stop;
   GError *commit_error;      /* the first failed sync or commit */
+  gboolean disk_full;        /* an asynchronous add met a full disk: the
+                              * ones after it are deferred */
   gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */

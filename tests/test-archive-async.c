@@ -206,6 +206,115 @@ test_async_queue_full (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got, ==, reference);
 }
 
+/* Adds copies of @paths (a copy each, the queue takes it) through the
+ * workers with uids from 1, and returns their completions' statuses. */
+static GArray *
+add_all_async (Fixture *f, MhArchive *a, const char *const *paths, guint n,
+               const char *tag)
+{
+  GArray *statuses = g_array_new (FALSE, FALSE, sizeof (int));
+  MhArchiveCompletion *c;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *bytes = NULL;
+      g_autofree char *copy = g_strdup_printf ("%s/%s-%u.eml", f->base, tag,
+                                               i);
+      g_autofree char *sum = mh_test_sha256_file (paths[i]);
+      gsize len;
+      MhArchiveSource src;
+
+      g_assert_true (g_file_get_contents (paths[i], &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (copy, bytes, (gssize) len, NULL));
+      async_source (&src, i);
+      src.sha256 = sum;
+      mh_archive_add_async (a, copy, &src);
+      /* One at a time: the first file written is the first message. */
+      c = mh_archive_next_completion (a, TRUE);
+      g_assert_nonnull (c);
+      g_array_append_val (statuses, c->result.status);
+      if (c->error != NULL)
+        {
+          int failed = -1;
+
+          g_assert_error (c->error, MH_ERROR, MH_ERROR_NO_SPACE);
+          g_array_index (statuses, int, statuses->len - 1) = failed;
+        }
+      mh_archive_completion_free (c);
+    }
+  g_assert_null (mh_archive_next_completion (a, TRUE));
+  return statuses;
+}
+
+/* A message that meets a full disk stops the recording: a later copy of
+ * the same message (other bytes, same Message-ID, date and sender) is
+ * not recorded in its place, or the next run, fetching the first again,
+ * would keep the second, and the archive would depend on where the disk
+ * filled up. */
+static void
+test_disk_full_order (Fixture *f, gconstpointer data)
+{
+  g_autofree char *first = g_build_filename (f->base, "copy-1.eml", NULL);
+  g_autofree char *second = g_build_filename (f->base, "copy-2.eml", NULL);
+  g_autofree char *sync_out = g_build_filename (f->base, "sync", NULL);
+  g_autofree char *out = g_build_filename (f->base, "full", NULL);
+  g_autofree char *reference = NULL;
+  g_autofree char *got = NULL;
+  const char *const paths[] = { first, second };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) st = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  MhArchive *a;
+
+  g_assert_true (g_file_set_contents (first,
+      "From: a@example.org\nTo: b@example.org\nSubject: copies\n"
+      "Message-ID: <copy@example.org>\n"
+      "Date: Mon, 2 Jan 2023 10:00:00 +0000\n\nthe body\n", -1, NULL));
+  g_assert_true (g_file_set_contents (second,
+      "Received: by mx.example.org; Mon, 2 Jan 2023 10:00:05 +0000\n"
+      "From: a@example.org\nTo: b@example.org\nSubject: copies\n"
+      "Message-ID: <copy@example.org>\n"
+      "Date: Mon, 2 Jan 2023 10:00:00 +0000\n\nthe body\n", -1, NULL));
+  ao.account = "local";
+
+  ao.output = sync_out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  st = add_all_async (f, a, paths, 2, "sync");
+  g_assert_cmpint (g_array_index (st, int, 0), ==, MH_ARCHIVE_ADDED);
+  g_assert_cmpint (g_array_index (st, int, 1), ==, MH_ARCHIVE_DUPLICATE);
+  g_clear_pointer (&st, g_array_unref);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  mh_archive_free (a);
+  reference = listing (sync_out, TRUE);
+
+  /* The first message's dir meets the full disk; the second is deferred,
+   * not recorded and not failed. */
+  ao.output = out;
+  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:1", TRUE);
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  st = add_all_async (f, a, paths, 2, "full");
+  g_assert_cmpint (g_array_index (st, int, 0), ==, -1);
+  g_assert_cmpint (g_array_index (st, int, 1), ==, MH_ARCHIVE_DEFERRED);
+  g_clear_pointer (&st, g_array_unref);
+  mh_archive_free (a);
+  g_unsetenv ("MH_DEBUG_FAIL_AT");
+
+  /* The next run adds both again and ends with the same archive. */
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  st = add_all_async (f, a, paths, 2, "again");
+  g_assert_cmpint (g_array_index (st, int, 0), ==, MH_ARCHIVE_ADDED);
+  g_assert_cmpint (g_array_index (st, int, 1), ==, MH_ARCHIVE_DUPLICATE);
+  g_clear_pointer (&st, g_array_unref);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  mh_archive_free (a);
+  got = listing (out, TRUE);
+  g_assert_cmpstr (got, ==, reference);
+}
+
 /* The conversation step moves new conversations' dirs on a thread of its
  * own: a move that fails there still fails the step, naming the dir, and
  * nothing of the step is committed. */
@@ -279,6 +388,7 @@ main (int argc, char **argv)
   ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/async-queue-full", test_async_queue_full);
   ADD ("/archive/layout-failure", test_layout_failure);
+  ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();
 }

@@ -80,6 +80,9 @@ typedef enum {
                          * bytes, or same Message-ID, date and sender):
                          * only the location was added */
   MH_ARCHIVE_KNOWN,     /* this location was recorded already */
+  MH_ARCHIVE_DEFERRED,  /* asynchronous adds only: not recorded, because
+                         * one before it in the queue met a full disk;
+                         * the next run fetches it again, in order */
 } MhArchiveAddStatus;
 
 typedef struct {
