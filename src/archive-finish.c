@@ -15,10 +15,6 @@
 #include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
-/* The store's page cache during the conversation step, which reads every
- * row and updates most: 10,000 messages make a 10 MB database. */
-#define FINISH_CACHE_KIB (8 * 1024)
-
 /* One message as the threader needs it: a single allocation holding the
  * input and every string it points at. */
 typedef struct {
@@ -568,16 +564,14 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       || !mh_archive_out_open (&f.json, a->account_fd, "threads.json", error)
       || !mh_archive_out_open (&f.html, a->account_fd, "index.html", error))
     goto out;
-  if (!mh_store_set_cache_size (a->store, FINISH_CACHE_KIB, error)
-      || !mh_store_begin (a->store, error))
+  if (!mh_store_begin (a->store, error))
     goto out;
   if (!place_all (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  if (!mh_archive_commit (a, error)
-      || !mh_store_set_cache_size (a->store, 0, error))
+  if (!mh_archive_commit (a, error))
     goto out;
   if (!mh_archive_out_commit (&f.json, error)
       || !mh_archive_out_commit (&f.html, error))

@@ -448,15 +448,6 @@ run_simple (MhStore *store, StatementId id, const char *what,
 }
 
 gboolean
-mh_store_set_cache_size (MhStore *store, guint kib, GError **error)
-{
-  g_autofree char *sql = g_strdup_printf ("PRAGMA cache_size = -%u;",
-                                          kib != 0 ? kib : 2000);
-
-  return exec_sql (store, sql, "cannot size the cache", error);
-}
-
-gboolean
 mh_store_begin (MhStore *store, GError **error)
 {
   if (store->in_transaction)

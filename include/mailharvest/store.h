@@ -108,13 +108,6 @@ void mh_store_free (MhStore *store);
 /* The path given to mh_store_open(); owned by @store. */
 const char *mh_store_get_path (MhStore *store);
 
-/* Lets the page cache hold up to @kib KiB (0: SQLite's default, 2 MiB),
- * for a pass that reads and changes most of the database: with the
- * default, a large transaction spills to the WAL and reads its pages
- * back. */
-gboolean mh_store_set_cache_size (MhStore *store, guint kib,
-                                  GError **error);
-
 /* Transactions.  mh_store_begin() fails when one is already open;
  * mh_store_commit() and mh_store_rollback() fail when none is. */
 gboolean mh_store_begin (MhStore *store, GError **error);
