@@ -26,6 +26,24 @@ async_source (MhArchiveSource *src, guint i)
   src->uid = i + 1;
 }
 
+/* Adds async_files one by one, without the workers. */
+static void
+add_corpus_one_by_one (MhArchive *a)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+    {
+      g_autofree char *path = corpus (async_files[i]);
+      g_autoptr(GError) error = NULL;
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
+      g_assert_no_error (error);
+      mh_archive_add_result_clear (&r);
+    }
+}
+
 /* Adds async_files through the worker threads (several rounds, so that
  * the workers interleave differently) and checks the archive against the
  * one adding them one by one gives, byte for byte, and the statuses. */
@@ -45,17 +63,7 @@ test_async_like_sync (Fixture *f, gconstpointer data)
     ao.output = sync_out;
     a = mh_archive_open (&ao, &error);
     g_assert_no_error (error);
-    for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
-      {
-        g_autofree char *path = corpus (async_files[i]);
-        MhArchiveSource src;
-        MhArchiveAddResult r = { 0 };
-
-        async_source (&src, i);
-        g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
-        g_assert_no_error (error);
-        mh_archive_add_result_clear (&r);
-      }
+    add_corpus_one_by_one (a);
     g_assert_true (mh_archive_finish (a, &fs, &error));
   }
   reference = listing (sync_out, TRUE);
@@ -336,17 +344,7 @@ test_layout_failure (Fixture *f, gconstpointer data)
   ao.output = out;
   a = mh_archive_open (&ao, &error);
   g_assert_no_error (error);
-  for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
-    {
-      g_autofree char *path = corpus (async_files[i]);
-      MhArchiveSource src;
-      MhArchiveAddResult r = { 0 };
-
-      async_source (&src, i);
-      g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
-      g_assert_no_error (error);
-      mh_archive_add_result_clear (&r);
-    }
+  add_corpus_one_by_one (a);
 
   /* One recorded message's dir goes missing before the layout: the last
    * in name order, so that other moves come first. */
