@@ -24,7 +24,8 @@
 #include "archive-private.h"
 
 typedef struct {
-  char *path;
+  char *path;            /* the raw file, or NULL: */
+  int fd;                /* the unnamed one, or -1 */
   char *mailbox;
   MhArchiveSource src;   /* strings point into this job */
   GStrv flags;
@@ -42,6 +43,8 @@ static void
 job_free (Job *j)
 {
   g_free (j->path);
+  if (j->fd >= 0)
+    close (j->fd);
   g_free (j->mailbox);
   g_strfreev (j->flags);
   g_strfreev (j->labels);
@@ -94,12 +97,16 @@ record (MhArchive *a, Ready *r)
       r->ok = FALSE;
     }
   if (r->ok)
-    r->ok = mh_archive_record (a, j->path, TRUE, &j->src, &r->prep,
-                               &c->result, &c->error);
+    {
+      MhArchiveRaw raw = { j->path, j->fd, TRUE };
+
+      r->ok = mh_archive_record (a, &raw, &j->src, &r->prep, &c->result,
+                                 &c->error);
+    }
   if (c->error != NULL
       && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
     a->disk_full = TRUE;
-  if (!r->ok)
+  if (!r->ok && j->path != NULL)
     (void) g_unlink (j->path);
   if (j->claimed)
     g_hash_table_remove (a->inflight, j->sha256);
@@ -202,8 +209,19 @@ run_job (MhArchive *a, Job *j)
   r->completion->uid = j->src.uid;
   r->ok = TRUE;
   if (j->claimed)
-    r->ok = mh_archive_prepare (a, j->path, TRUE, &j->src, FALSE, &r->prep,
-                                &r->completion->error);
+    {
+      MhArchiveRaw raw = { j->path, j->fd, TRUE };
+
+      r->ok = mh_archive_prepare (a, &raw, &j->src, FALSE, &r->prep,
+                                  &r->completion->error);
+    }
+  if (r->ok && j->fd >= 0 && r->prep.kind == MH_PREP_WRITTEN)
+    {
+      /* Linked as message.eml and parsed: its pages go the way of the
+       * other files written (writeback.h), before the lock is taken. */
+      mh_writeback_add (j->fd, r->prep.message->size);
+      j->fd = -1;
+    }
 
   g_mutex_lock (&a->lock);
   a->unprepared--;
@@ -287,9 +305,9 @@ wait_for_room (MhArchive *a)
     }
 }
 
-void
-mh_archive_add_async (MhArchive *a, const char *raw_path,
-                      const MhArchiveSource *src)
+static void
+add_job (MhArchive *a, const char *raw_path, int raw_fd,
+         const MhArchiveSource *src)
 {
   Job *j = g_new0 (Job, 1);
 
@@ -297,6 +315,7 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
     start_workers (a);
   wait_for_room (a);
   j->path = g_strdup (raw_path);
+  j->fd = raw_fd;
   j->mailbox = g_strdup (src->mailbox);
   j->flags = g_strdupv ((char **) src->flags);
   j->labels = g_strdupv ((char **) src->gm_labels);
@@ -321,6 +340,21 @@ mh_archive_add_async (MhArchive *a, const char *raw_path,
   g_mutex_unlock (&a->lock);
   a->outstanding++;
   g_async_queue_push (a->jobs, j);
+}
+
+void
+mh_archive_add_async (MhArchive *a, const char *raw_path,
+                      const MhArchiveSource *src)
+{
+  add_job (a, raw_path, -1, src);
+}
+
+void
+mh_archive_add_async_fd (MhArchive *a, int raw_fd,
+                         const MhArchiveSource *src)
+{
+  g_return_if_fail (raw_fd >= 0);
+  add_job (a, NULL, raw_fd, src);
 }
 
 MhArchiveCompletion *

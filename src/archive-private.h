@@ -80,19 +80,26 @@ gboolean mh_archive_commit_locked (MhArchive *a, GError **error);
  * there is none (the caller commits itself). */
 gboolean mh_archive_seal_batch (MhArchive *a);
 
+/* The raw message of an add: a named file, or an unnamed one. */
+typedef struct {
+  const char *path;  /* the file, or NULL when @fd is set */
+  int fd;            /* -1, or an unnamed file (O_TMPFILE) holding it:
+                      * linked in as message.eml, not closed here */
+  gboolean move;     /* @path is the archive's: renamed in (or removed),
+                      * not copied */
+} MhArchiveRaw;
+
 /* The part of mh_archive_add() that may run on several threads at once:
  * dedupe lookups, parse, and writing the message dir into .incoming.
  * @locked: the caller holds a->lock already. */
-gboolean mh_archive_prepare (MhArchive *a, const char *raw_path,
-                             gboolean move, const MhArchiveSource *src,
-                             gboolean locked, MhArchivePrep *p,
-                             GError **error);
+gboolean mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
+                             const MhArchiveSource *src, gboolean locked,
+                             MhArchivePrep *p, GError **error);
 
 /* The rest, with a->lock held and in queue order: records what @p found
  * (after mh_archive_prepare(), or all of it for MH_PREP_SERIAL). */
-gboolean mh_archive_record (MhArchive *a, const char *raw_path,
-                            gboolean move, const MhArchiveSource *src,
-                            MhArchivePrep *p,
+gboolean mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
+                            const MhArchiveSource *src, MhArchivePrep *p,
                             MhArchiveAddResult *result_out, GError **error);
 
 /* Appends the names in @dir_fd (but . and ..) to @names, sorted. */

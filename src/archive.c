@@ -253,24 +253,28 @@ mh_archive_get_tmp_dir (MhArchive *a)
   return a->tmp_dir;
 }
 
+/* The raw message's SHA-256 in hex, read from its start. */
 static char *
-hash_file (const char *path, GError **error)
+hash_raw (const MhArchiveRaw *raw, GError **error)
 {
   g_autoptr(MhSha256) sum = mh_sha256_new ();
   g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  const char *what = raw->path != NULL ? raw->path : "the fetched message";
+  int fd = raw->fd >= 0 ? raw->fd
+                        : open (raw->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  off_t off = 0;
 
   if (fd < 0)
     {
       int saved = errno;
 
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot open %s: %s", path,
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot open %s: %s", what,
                    g_strerror (saved));
       return NULL;
     }
   for (;;)
     {
-      ssize_t n = read (fd, buf, HASH_CHUNK);
+      ssize_t n = pread (fd, buf, HASH_CHUNK, off);
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -278,16 +282,19 @@ hash_file (const char *path, GError **error)
         {
           int saved = errno;
 
-          close (fd);
+          if (fd != raw->fd)
+            close (fd);
           g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot read %s: %s",
-                       path, g_strerror (saved));
+                       what, g_strerror (saved));
           return NULL;
         }
       if (n == 0)
         break;
       mh_sha256_update (sum, buf, (gsize) n);
+      off += n;
     }
-  close (fd);
+  if (fd != raw->fd)
+    close (fd);
   return g_strdup (mh_sha256_get_string (sum));
 }
 
@@ -597,10 +604,10 @@ store_message (const MhMessage *msg, const char *key, const char *msgid,
 }
 
 static void
-discard_raw (const char *raw_path, gboolean move)
+discard_raw (const MhArchiveRaw *raw)
 {
-  if (move)
-    (void) g_unlink (raw_path);
+  if (raw->path != NULL && raw->move)
+    (void) g_unlink (raw->path);
 }
 
 void
@@ -630,7 +637,7 @@ store_unlock (MhArchive *a, gboolean locked)
 }
 
 gboolean
-mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
+mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
                     const MhArchiveSource *src, gboolean locked,
                     MhArchivePrep *p, GError **error)
 {
@@ -656,7 +663,7 @@ mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
     }
 
   p->key = src->sha256 != NULL ? g_strdup (src->sha256)
-                               : hash_file (raw_path, error);
+                               : hash_raw (raw, error);
   if (p->key == NULL)
     return FALSE;
   store_lock (a, locked);
@@ -671,8 +678,12 @@ mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
     }
 
   popts.fallback_date = src->internaldate;
-  msg = src->raw != NULL ? mh_message_parse_bytes (src->raw, &popts)
-                         : mh_message_parse_file (raw_path, &popts, error);
+  if (src->raw != NULL)
+    msg = mh_message_parse_bytes (src->raw, &popts);
+  else if (raw->fd >= 0)
+    msg = mh_message_parse_fd (raw->fd, 0, -1, &popts, error);
+  else
+    msg = mh_message_parse_file (raw->path, &popts, error);
   if (msg == NULL)
     return FALSE;
   p->msgid = mh_msgid_normalize (msg->message_id);
@@ -698,8 +709,11 @@ mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
   meta.flags = src->flags;
   meta.internaldate = src->internaldate;
   meta.raw_sha256 = p->key;
-  if (!mh_writer_write_message (a->incoming_fd, dir, raw_path, move, msg,
-                                &meta, &res, error))
+  if (raw->fd >= 0 ? !mh_writer_write_message_fd (a->incoming_fd, dir, raw->fd,
+                                                 msg, &meta, &res, error)
+                   : !mh_writer_write_message (a->incoming_fd, dir, raw->path,
+                                               raw->move, msg, &meta, &res,
+                                               error))
     return FALSE;
   mh_debug_kill_point ("written");
 
@@ -711,13 +725,13 @@ mh_archive_prepare (MhArchive *a, const char *raw_path, gboolean move,
 }
 
 gboolean
-mh_archive_record (MhArchive *a, const char *raw_path, gboolean move,
+mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                    const MhArchiveSource *src, MhArchivePrep *p,
                    MhArchiveAddResult *result_out, GError **error)
 {
   memset (result_out, 0, sizeof *result_out);
   if (p->kind == MH_PREP_SERIAL
-      && !mh_archive_prepare (a, raw_path, move, src, TRUE, p, error))
+      && !mh_archive_prepare (a, raw, src, TRUE, p, error))
     return FALSE;
 
   if (p->kind == MH_PREP_WRITTEN && p->msgid != NULL)
@@ -740,12 +754,12 @@ mh_archive_record (MhArchive *a, const char *raw_path, gboolean move,
   switch (p->kind)
     {
     case MH_PREP_KNOWN:
-      discard_raw (raw_path, move);
+      discard_raw (raw);
       result_out->status = MH_ARCHIVE_KNOWN;
       return TRUE;
 
     case MH_PREP_DUPLICATE:
-      discard_raw (raw_path, move);
+      discard_raw (raw);
       if (!record_location (a, p->existing, src, error))
         return FALSE;
       result_out->status = MH_ARCHIVE_DUPLICATE;
@@ -782,10 +796,11 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
                 GError **error)
 {
   MhArchivePrep p = { MH_PREP_SERIAL, NULL, NULL, NULL, NULL, NULL, 0 };
+  MhArchiveRaw raw = { raw_path, -1, move };
   gboolean ok;
 
   g_mutex_lock (&a->lock);
-  ok = mh_archive_record (a, raw_path, move, src, &p, result_out, error);
+  ok = mh_archive_record (a, &raw, src, &p, result_out, error);
   g_mutex_unlock (&a->lock);
   mh_archive_prep_clear (&p);
   return ok;

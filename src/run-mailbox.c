@@ -144,7 +144,7 @@ mh_run_choose_mailboxes (RunAccount *ra, GError **error)
 
 typedef struct {
   int fd;
-  char *path;
+  char *path;            /* NULL for an unnamed file (O_TMPFILE) */
   MhSha256 *sum;         /* of the bytes so far, while they are in cache */
   GByteArray *copy;      /* the bytes so far, for a small message: the
                           * archive parses them without reading back */
@@ -160,6 +160,8 @@ typedef struct {
   GArray *body_uids;     /* Gmail: the UIDs left after the check */
   GError *stop;          /* a message failed for want of disk space: every
                           * next one would too, so the fetch stops */
+  gboolean named;        /* the file system has no O_TMPFILE: the bodies
+                          * go to named files in .tmp */
 } Sync;
 
 static void
@@ -195,12 +197,35 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   if (!check_stop (s, error))
     return NULL;
   b = g_new0 (Body, 1);
-
-  b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
-                              "fetch-XXXXXX", NULL);
   b->sum = mh_sha256_new ();
   if (total <= MH_ARCHIVE_IN_MEMORY)
     b->copy = g_byte_array_sized_new ((guint) total);
+
+  /* An unnamed file: linked into its message dir later, it never has a
+   * name in .tmp that the workers would rename out of the one dir they
+   * share (where each rename waits whenever the dir's block is being
+   * written back), and a killed run leaves nothing of it. */
+  if (!s->named)
+    {
+      b->fd = open (mh_archive_get_tmp_dir (s->ra->archive),
+                    O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (b->fd >= 0)
+        return b;
+      if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        {
+          int saved = errno;
+
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "cannot create a file in %s: %s",
+                       mh_archive_get_tmp_dir (s->ra->archive),
+                       g_strerror (saved));
+          body_free (b);
+          return NULL;
+        }
+      s->named = TRUE;
+    }
+  b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
+                              "fetch-XXXXXX", NULL);
   b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
   if (b->fd < 0)
     {
@@ -239,7 +264,9 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
           g_set_error (error, MH_ERROR,
                        saved == ENOSPC || saved == EDQUOT ? MH_ERROR_NO_SPACE
                                                           : MH_ERROR_IO,
-                       "cannot write %s: %s", b->path, g_strerror (saved));
+                       "cannot write %s: %s",
+                       b->path != NULL ? b->path : "the fetched message",
+                       g_strerror (saved));
           return FALSE;
         }
       data += n;
@@ -312,6 +339,17 @@ drain (Sync *s)
     take_completion (s, c);
 }
 
+/* Accounts for the adds finished so far. */
+static gboolean
+take_ready (Sync *s, GError **error)
+{
+  MhArchiveCompletion *c;
+
+  while ((c = mh_archive_next_completion (s->ra->archive, FALSE)) != NULL)
+    take_completion (s, c);
+  return check_stop (s, error);
+}
+
 /* The body is complete: hand it to the archive's worker, which parses and
  * writes it while this thread goes on reading the next ones. */
 static gboolean
@@ -323,11 +361,12 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   Body *b = handle;
   MhArchiveSource src;
   g_autoptr(GPtrArray) flags = g_ptr_array_new ();
-  MhArchiveCompletion *c;
 
   if (b == NULL)
     return TRUE;
-  if (close (b->fd) != 0)
+  /* A named file is closed here, for the errors its close reports; an
+   * unnamed one goes to the archive open (its errors show at the sync). */
+  if (b->path != NULL && close (b->fd) != 0)
     {
       int saved = errno;
 
@@ -337,20 +376,21 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
       body_free (b);
       return FALSE;
     }
-  b->fd = -1;
   source_for (s, info, &src, flags);
   src.sha256 = mh_sha256_get_string (b->sum);
   if (b->copy != NULL)
     src.raw = g_byte_array_free_to_bytes (g_steal_pointer (&b->copy));
   ra->result->fetched++;
-  mh_archive_add_async (ra->archive, b->path, &src);
+  if (b->path != NULL)
+    mh_archive_add_async (ra->archive, b->path, &src);
+  else
+    mh_archive_add_async_fd (ra->archive, b->fd, &src);
   g_clear_pointer (&src.raw, g_bytes_unref);
   /* The file is the archive's now. */
+  b->fd = -1;
   g_clear_pointer (&b->path, g_free);
   body_free (b);
-  while ((c = mh_archive_next_completion (ra->archive, FALSE)) != NULL)
-    take_completion (s, c);
-  return check_stop (s, error);
+  return take_ready (s, error);
 }
 
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY

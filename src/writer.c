@@ -283,40 +283,34 @@ write_file (int dir_fd, const char *name, const char *data, gsize len,
   return finish_file (fd, name, len, error);
 }
 
-/* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
+/* Copies the open file @in (from its start: pread, its offset is not
+ * used) to @name in @dir_fd, hashing it on the way.  @what names @in in
+ * errors. */
 static gboolean
-copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
-         guint64 *size_out, GError **error)
+copy_fd_in (int in, const char *what, int dir_fd, const char *name,
+            MhSha256 *sum, guint64 *size_out, GError **error)
 {
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  int in = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  int out;
+  int out = create_file (dir_fd, name, error);
   gboolean ok = TRUE;
 
   *size_out = 0;
-  if (in < 0)
-    return io_error (error, "cannot open", path);
-  out = create_file (dir_fd, name, error);
   if (out < 0)
-    {
-      close (in);
-      return FALSE;
-    }
+    return FALSE;
   while (ok)
     {
-      ssize_t n = read (in, buf, COPY_CHUNK);
+      ssize_t n = pread (in, buf, COPY_CHUNK, (off_t) *size_out);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        ok = io_error (error, "cannot read", path);
+        ok = io_error (error, "cannot read", what);
       if (n <= 0)
         break;
       ok = write_all (out, buf, (gsize) n, name, error);
       mh_sha256_update (sum, buf, (gsize) n);
       *size_out += (guint64) n;
     }
-  close (in);
   if (!ok)
     {
       close (out);
@@ -325,30 +319,56 @@ copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
   return finish_file (out, name, *size_out, error);
 }
 
+/* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
 static gboolean
-hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
-              guint64 *size_out, GError **error)
+copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
+         guint64 *size_out, GError **error)
 {
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  gboolean ok = TRUE;
+  int in = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  gboolean ok;
 
   *size_out = 0;
-  if (fd < 0)
-    return io_error (error, "cannot open", name);
-  while (ok)
+  if (in < 0)
+    return io_error (error, "cannot open", path);
+  ok = copy_fd_in (in, path, dir_fd, name, sum, size_out, error);
+  close (in);
+  return ok;
+}
+
+/* Hashes the open file @fd from its start (pread). */
+static gboolean
+hash_fd (int fd, const char *name, MhSha256 *sum, guint64 *size_out,
+         GError **error)
+{
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+
+  *size_out = 0;
+  for (;;)
     {
-      ssize_t n = read (fd, buf, COPY_CHUNK);
+      ssize_t n = pread (fd, buf, COPY_CHUNK, (off_t) *size_out);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        ok = io_error (error, "cannot read", name);
-      if (n <= 0)
-        break;
+        return io_error (error, "cannot read", name);
+      if (n == 0)
+        return TRUE;
       mh_sha256_update (sum, buf, (gsize) n);
       *size_out += (guint64) n;
     }
+}
+
+static gboolean
+hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
+              guint64 *size_out, GError **error)
+{
+  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  gboolean ok;
+
+  *size_out = 0;
+  if (fd < 0)
+    return io_error (error, "cannot open", name);
+  ok = hash_fd (fd, name, sum, size_out, error);
   close (fd);
   return ok;
 }
@@ -588,11 +608,71 @@ put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
   return copy_in (raw_path, dir_fd, "message.eml", sum, size, error);
 }
 
+/* The raw message is the unnamed file @raw_fd (O_TMPFILE): it gets its
+ * name, message.eml, with one link and no rename out of a shared dir.
+ * Without /proc (or where the link is refused) it is copied instead.
+ * @raw_fd stays the caller's: the parse may still read it. */
+static gboolean
+link_raw (int dir_fd, int raw_fd, MhSha256 *sum, gboolean hash,
+          guint64 *size, GError **error)
+{
+  char proc[48];
+  struct stat st;
+
+  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", raw_fd);
+  if (linkat (AT_FDCWD, proc, dir_fd, "message.eml", AT_SYMLINK_FOLLOW) != 0)
+    {
+      if (errno == ENOSPC || errno == EDQUOT || errno == EIO)
+        return io_error (error, "cannot link", "message.eml");
+      return copy_fd_in (raw_fd, "the fetched message", dir_fd,
+                         "message.eml", sum, size, error);
+    }
+  if (hash)
+    {
+      if (!hash_fd (raw_fd, "message.eml", sum, size, error))
+        return FALSE;
+    }
+  else if (fstat (raw_fd, &st) != 0)
+    return io_error (error, "cannot stat", "message.eml");
+  else
+    *size = (guint64) st.st_size;
+  /* Without a sync per file the caller hands @raw_fd to the write-behind
+   * queue once it is done with it (writeback.h). */
+  if (writer_sync && fdatasync (raw_fd) != 0)
+    return io_error (error, "cannot sync", "message.eml");
+  return TRUE;
+}
+
+static gboolean
+write_message (int parent_fd, const char *name, const char *raw_path,
+               int raw_fd, gboolean move, MhMessage *msg,
+               const MhWriteMeta *meta, MhWriteResult **result_out,
+               GError **error);
+
 gboolean
 mh_writer_write_message (int parent_fd, const char *name,
                          const char *raw_path, gboolean move, MhMessage *msg,
                          const MhWriteMeta *meta, MhWriteResult **result_out,
                          GError **error)
+{
+  return write_message (parent_fd, name, raw_path, -1, move, msg, meta,
+                        result_out, error);
+}
+
+gboolean
+mh_writer_write_message_fd (int parent_fd, const char *name, int raw_fd,
+                            MhMessage *msg, const MhWriteMeta *meta,
+                            MhWriteResult **result_out, GError **error)
+{
+  return write_message (parent_fd, name, NULL, raw_fd, FALSE, msg, meta,
+                        result_out, error);
+}
+
+static gboolean
+write_message (int parent_fd, const char *name, const char *raw_path,
+               int raw_fd, gboolean move, MhMessage *msg,
+               const MhWriteMeta *meta, MhWriteResult **result_out,
+               GError **error)
 {
   g_autoptr(MhSha256) sum = mh_sha256_new ();
   g_autoptr(GHashTable) by_source = g_hash_table_new (NULL, NULL);
@@ -632,8 +712,10 @@ mh_writer_write_message (int parent_fd, const char *name,
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
-       && put_raw (dir_fd, raw_path, move, &moved, sum,
-                   known_sha == NULL, &size, error);
+       && (raw_fd >= 0 ? link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
+                                   &size, error)
+                       : put_raw (dir_fd, raw_path, move, &moved, sum,
+                                  known_sha == NULL, &size, error));
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {

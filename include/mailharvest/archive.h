@@ -139,6 +139,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhArchiveCompletion, mh_archive_completion_free)
 void mh_archive_add_async (MhArchive *archive, const char *raw_path,
                            const MhArchiveSource *source);
 
+/* The same for an unnamed file (open (mh_archive_get_tmp_dir (),
+ * O_TMPFILE | O_RDWR)) holding the raw message, which the archive takes:
+ * it is linked into its message dir, or closed.  A killed run leaves
+ * nothing of it behind, and no thread renames anything out of .tmp. */
+void mh_archive_add_async_fd (MhArchive *archive, int raw_fd,
+                              const MhArchiveSource *source);
+
 /* Returns the next finished add, (transfer full); NULL when none is
  * ready (@wait FALSE) or none is outstanding (@wait TRUE). */
 MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,

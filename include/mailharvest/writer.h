@@ -65,6 +65,18 @@ gboolean mh_writer_write_message (int parent_fd, const char *name,
                                   MhWriteResult **result_out,
                                   GError **error);
 
+/* Same, for a raw message in the unnamed file @raw_fd (opened with
+ * O_TMPFILE on the same file system): it is linked in as message.eml
+ * (through /proc/self/fd; copied where that fails), never renamed out of
+ * a dir that other threads use.  @raw_fd is not closed: @msg may have
+ * been parsed from it.  Without a sync per file the caller hands it to
+ * mh_writeback_add() when done. */
+gboolean mh_writer_write_message_fd (int parent_fd, const char *name,
+                                     int raw_fd, MhMessage *msg,
+                                     const MhWriteMeta *meta,
+                                     MhWriteResult **result_out,
+                                     GError **error);
+
 /* Rewrites NAME/message.json below @parent_fd with the locations of
  * @meta (a message found again in a second mailbox), atomically: a temp
  * file, fdatasync, rename.  Other fields are kept as they are. */
