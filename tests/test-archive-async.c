@@ -2,6 +2,7 @@
  * is the one adding the files one by one gives, whatever thread finished
  * first, and the bounded queue neither hangs nor reorders. */
 #include <string.h>
+#include <unistd.h>
 
 #include "mailharvest/error.h"
 #include "mailharvest/message.h"
@@ -88,12 +89,25 @@ test_async_like_sync (Fixture *f, gconstpointer data)
           g_autofree char *sum = mh_test_sha256_file (path);
           gsize len;
           MhArchiveSource src;
+          int fd = -1;
 
-          /* The queue takes the file (it is moved into the archive). */
           g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
-          copy = g_strdup_printf ("%s/%s-%u.eml", f->base, name, i);
-          g_assert_true (g_file_set_contents (copy, bytes, (gssize) len,
-                                              NULL));
+          if (round & 2)
+            {
+              /* Rounds 2 and 3 hand an unnamed file over, as the fetch
+               * does: it is linked into the message dir. */
+              fd = open (mh_archive_get_tmp_dir (a),
+                         O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+              g_assert_cmpint (fd, >=, 0);
+              g_assert_cmpint (write (fd, bytes, len), ==, (gssize) len);
+            }
+          else
+            {
+              /* The queue takes the file (it is moved into the archive). */
+              copy = g_strdup_printf ("%s/%s-%u.eml", f->base, name, i);
+              g_assert_true (g_file_set_contents (copy, bytes, (gssize) len,
+                                                  NULL));
+            }
           async_source (&src, i);
           src.sha256 = sum;
           /* Odd rounds hand the bytes over too, as the fetch does for
@@ -101,7 +115,10 @@ test_async_like_sync (Fixture *f, gconstpointer data)
            * same. */
           if (round % 2 == 1)
             src.raw = g_bytes_new (bytes, len);
-          mh_archive_add_async (a, copy, &src);
+          if (fd >= 0)
+            mh_archive_add_async_fd (a, fd, &src);
+          else
+            mh_archive_add_async (a, copy, &src);
           g_clear_pointer (&src.raw, g_bytes_unref);
         }
       while ((c = mh_archive_next_completion (a, TRUE)) != NULL)

@@ -552,6 +552,62 @@ test_move (Fixture *f, gconstpointer data)
   g_assert_cmpuint (result->size, ==, len);
 }
 
+/* An unnamed file (O_TMPFILE) as the raw message: linked in as
+ * message.eml where it lives on the same file system, copied where it
+ * does not (a tmpfs in /dev/shm, when that is another file system), and
+ * left open for the caller either way. */
+static void
+test_unnamed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *src = fixture_path ("import", "basic/basic.eml");
+  g_autofree char *contents = NULL;
+  g_autofree char *want = mh_test_sha256_file (src);
+  const char *dirs[] = { f->base, "/dev/shm" };
+  struct stat out_st;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+  g_assert_cmpint (fstat (f->out_fd, &out_st), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("m%u", i);
+      g_autofree char *eml = g_build_filename (f->out, name, "message.eml",
+                                               NULL);
+      g_autofree char *got = NULL;
+      g_autoptr(MhMessage) msg = NULL;
+      g_autoptr(MhWriteResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      struct stat fd_st, eml_st;
+      int fd = open (dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+      if (fd < 0)
+        {
+          g_test_message ("no O_TMPFILE in %s: %s", dirs[i],
+                          g_strerror (errno));
+          g_assert_cmpuint (i, >, 0);
+          continue;
+        }
+      g_assert_cmpint (write (fd, contents, len), ==, (gssize) len);
+      msg = mh_message_parse_fd (fd, 0, -1, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (mh_writer_write_message_fd (f->out_fd, name, fd, msg,
+                                                 NULL, &result, &error));
+      g_assert_no_error (error);
+      got = mh_test_sha256_file (eml);
+      g_assert_cmpstr (got, ==, want);
+      g_assert_cmpstr (result->sha256, ==, want);
+      g_assert_cmpuint (result->size, ==, len);
+      /* Still the caller's: the message was parsed from it. */
+      g_assert_cmpint (fstat (fd, &fd_st), ==, 0);
+      g_assert_cmpint (g_stat (eml, &eml_st), ==, 0);
+      if (fd_st.st_dev == out_st.st_dev)
+        g_assert_cmpuint (eml_st.st_ino, ==, fd_st.st_ino);
+      else
+        g_assert_cmpuint (eml_st.st_ino, !=, fd_st.st_ino);
+      g_assert_cmpint (close (fd), ==, 0);
+    }
+}
+
 static void
 test_bad_name (Fixture *f, gconstpointer data)
 {
@@ -612,6 +668,7 @@ main (int argc, char **argv)
   ADD ("/writer/clean-stale", test_clean_stale);
   ADD ("/writer/update-locations", test_update_locations);
   ADD ("/writer/move", test_move);
+  ADD ("/writer/unnamed", test_unnamed);
   ADD ("/writer/bad-name", test_bad_name);
   ADD ("/writer/deterministic", test_deterministic);
 #undef ADD
