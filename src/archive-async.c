@@ -72,10 +72,7 @@ typedef struct {
   gboolean ok;
 } Ready;
 
-/* Records @r and hands its completion over.  Called with a->lock held,
- * which it releases for the store's part (under a->store_lock), so that
- * the queue is not held up by SQLite: a->recording keeps every other
- * thread out of the record step meanwhile, and the order with it. */
+/* Records @r (a->lock held) and hands its completion over. */
 static void
 record (MhArchive *a, Ready *r)
 {
@@ -103,13 +100,8 @@ record (MhArchive *a, Ready *r)
     {
       MhArchiveRaw raw = { j->path, j->fd, TRUE };
 
-      g_mutex_unlock (&a->lock);
-      g_mutex_lock (&a->store_lock);
       r->ok = mh_archive_record (a, &raw, &j->src, &r->prep, &c->result,
                                  &c->error);
-      g_mutex_unlock (&a->store_lock);
-      g_mutex_lock (&a->lock);
-      mh_archive_apply_seal (a);
     }
   if (c->error != NULL
       && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
@@ -134,11 +126,6 @@ record_ready (MhArchive *a)
 {
   Ready *r;
 
-  /* Another thread is recording: it takes these turns too, as it looks
-   * for the next one under the lock after each record. */
-  if (a->recording)
-    return;
-  a->recording = TRUE;
   while (!a->commit_wanted
          && (r = g_hash_table_lookup (a->prepared, &a->next_record)) != NULL)
     {
@@ -146,7 +133,6 @@ record_ready (MhArchive *a)
       a->next_record++;
       record (a, r);
     }
-  a->recording = FALSE;
 }
 
 /* The committer: for each sealed batch, one syncfs with the lock
@@ -168,12 +154,10 @@ committer (gpointer data)
         g_cond_wait (&a->commit_cond, &a->lock);
       if (!a->commit_wanted)
         break;
-      /* The queue goes on meanwhile: nothing is recorded while a batch
-       * is sealed, and the workers' lookups wait only for the commit. */
       g_mutex_unlock (&a->lock);
       rc = syncfs (a->account_fd);
       saved = errno;
-      g_mutex_lock (&a->store_lock);
+      g_mutex_lock (&a->lock);
       if (rc != 0)
         {
           g_set_error (&error, MH_ERROR, MH_ERROR_IO, "cannot sync %s: %s",
@@ -187,8 +171,6 @@ committer (gpointer data)
           if (!mh_store_commit (a->store, &error))
             (void) mh_store_rollback (a->store, NULL);
         }
-      g_mutex_unlock (&a->store_lock);
-      g_mutex_lock (&a->lock);
       if (error != NULL && a->commit_error == NULL)
         a->commit_error = error;
       else
@@ -201,25 +183,13 @@ committer (gpointer data)
   return NULL;
 }
 
-void
-mh_archive_apply_seal (MhArchive *a)
-{
-  /* Only the recording thread sets seal_pending: it is ours to act on,
-   * and no record happens after it until the commit. */
-  if (a->seal_pending)
-    {
-      a->seal_pending = FALSE;
-      a->commit_wanted = TRUE;
-      g_cond_broadcast (&a->commit_cond);
-    }
-}
-
 gboolean
 mh_archive_seal_batch (MhArchive *a)
 {
   if (a->committer == NULL)
     return FALSE;
-  a->seal_pending = TRUE;
+  a->commit_wanted = TRUE;
+  g_cond_broadcast (&a->commit_cond);
   return TRUE;
 }
 

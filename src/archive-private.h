@@ -23,14 +23,7 @@ struct _MhArchive {
   int tmp_fd;
   int lock_fd;               /* OUTPUT/ACCOUNT/.lock, flock()ed */
   MhStore *store;
-  GMutex lock;               /* the queue: the fields below it but those
-                              * under store_lock */
-  GMutex store_lock;         /* the store's connection and batch_count,
-                              * batch_started, layout_pending and
-                              * seal_pending; taken after a->lock, never
-                              * before it.  Workers look things up under
-                              * it while another thread records, so that
-                              * SQLite's time never holds up the queue */
+  GMutex lock;               /* the store, and the fields below it */
   GThread *workers[MH_ARCHIVE_MAX_WORKERS]; /* archive-async.c */
   guint n_workers;           /* 0 until the first asynchronous add */
   GAsyncQueue *jobs;
@@ -53,11 +46,6 @@ struct _MhArchive {
   gboolean disk_full;        /* an asynchronous add met a full disk: the
                               * ones after it are deferred */
   gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
-  gboolean recording;        /* a thread is in the record step (a->lock):
-                              * the others leave their turns to it */
-  gboolean seal_pending;     /* the record step filled a batch: the
-                              * recording thread seals it (commit_wanted)
-                              * once it holds a->lock again */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
 };
@@ -84,17 +72,13 @@ void mh_archive_prep_clear (MhArchivePrep *p);
 
 /* Syncs the file system and commits the store's open transaction, if
  * any: everything recorded is then on disk, files first.  The caller
- * holds a->store_lock or is alone with the archive. */
+ * holds a->lock or is alone with the archive. */
 gboolean mh_archive_commit_locked (MhArchive *a, GError **error);
 
-/* Called in the record step (a->store_lock held) when a batch is full:
- * marks it for the committer thread (seal_pending) and returns TRUE, or
- * returns FALSE when there is none (the caller commits itself). */
+/* Called in the record step (a->lock held) when a batch is full: hands
+ * it to the committer thread and returns TRUE, or returns FALSE when
+ * there is none (the caller commits itself). */
 gboolean mh_archive_seal_batch (MhArchive *a);
-
-/* After a record step, with a->lock held again: hands a batch it filled
- * to the committer (commit_wanted). */
-void mh_archive_apply_seal (MhArchive *a);
 
 /* The raw message of an add: a named file, or an unnamed one. */
 typedef struct {
@@ -107,13 +91,13 @@ typedef struct {
 
 /* The part of mh_archive_add() that may run on several threads at once:
  * dedupe lookups, parse, and writing the message dir into .incoming.
- * @locked: the caller holds a->store_lock already. */
+ * @locked: the caller holds a->lock already. */
 gboolean mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
                              const MhArchiveSource *src, gboolean locked,
                              MhArchivePrep *p, GError **error);
 
-/* The rest, with a->store_lock held and in queue order: records what @p
- * found (after mh_archive_prepare(), or all of it for MH_PREP_SERIAL). */
+/* The rest, with a->lock held and in queue order: records what @p found
+ * (after mh_archive_prepare(), or all of it for MH_PREP_SERIAL). */
 gboolean mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                             const MhArchiveSource *src, MhArchivePrep *p,
                             MhArchiveAddResult *result_out, GError **error);

@@ -121,7 +121,6 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
   a->tmp_fd = a->lock_fd = -1;
   g_mutex_init (&a->lock);
-  g_mutex_init (&a->store_lock);
   g_cond_init (&a->commit_cond);
   g_cond_init (&a->space_cond);
   g_queue_init (&a->ready);
@@ -230,7 +229,6 @@ mh_archive_free (MhArchive *a)
   g_free (a->dir);
   g_free (a->tmp_dir);
   g_mutex_clear (&a->lock);
-  g_mutex_clear (&a->store_lock);
   g_cond_clear (&a->commit_cond);
   g_cond_clear (&a->space_cond);
   g_clear_error (&a->commit_error);
@@ -315,9 +313,7 @@ mh_archive_commit (MhArchive *a, GError **error)
       g_mutex_unlock (&a->lock);
       return FALSE;
     }
-  g_mutex_lock (&a->store_lock);
   ok = mh_archive_commit_locked (a, error);
-  g_mutex_unlock (&a->store_lock);
   g_mutex_unlock (&a->lock);
   return ok;
 }
@@ -625,19 +621,19 @@ mh_archive_prep_clear (MhArchivePrep *p)
 }
 
 /* The store is shared by the workers: every use outside the record step
- * (which holds it throughout) takes a->store_lock. */
+ * (which holds the lock throughout) takes the lock. */
 static void
 store_lock (MhArchive *a, gboolean locked)
 {
   if (!locked)
-    g_mutex_lock (&a->store_lock);
+    g_mutex_lock (&a->lock);
 }
 
 static void
 store_unlock (MhArchive *a, gboolean locked)
 {
   if (!locked)
-    g_mutex_unlock (&a->store_lock);
+    g_mutex_unlock (&a->lock);
 }
 
 gboolean
@@ -804,10 +800,7 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
   gboolean ok;
 
   g_mutex_lock (&a->lock);
-  g_mutex_lock (&a->store_lock);
   ok = mh_archive_record (a, &raw, src, &p, result_out, error);
-  g_mutex_unlock (&a->store_lock);
-  mh_archive_apply_seal (a);
   g_mutex_unlock (&a->lock);
   mh_archive_prep_clear (&p);
   return ok;
