@@ -279,11 +279,12 @@ take_done (MhArchive *a)
 }
 
 /* Bounds the queue: waits while MH_ARCHIVE_QUEUE files wait to be
- * prepared (which bounds the disk .tmp holds), or MH_ARCHIVE_WAITING jobs
- * are not taken back (prepared ones waiting for their record: the rows
- * to record, a few KB at most).  Prepared jobs wait for their turn to record while
- * the committer syncs a batch: counting them as full made the network
- * thread, and the server with it, stop for every sync. */
+ * prepared (which bounds the disk raw files in flight take), or
+ * MH_ARCHIVE_WAITING jobs are not taken back (prepared ones waiting for
+ * their record: the rows to record, a few KB at most).  Prepared jobs
+ * wait for their turn to record while the committer syncs a batch:
+ * counting them as full made the network thread, and the server with it,
+ * stop for every sync. */
 static void
 wait_for_room (MhArchive *a)
 {

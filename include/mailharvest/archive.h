@@ -8,7 +8,9 @@
  *
  *   OUTPUT/ACCOUNT/state.sqlite       the store (store.h)
  *   OUTPUT/ACCOUNT/.incoming/MESSAGE  messages written but not yet placed
- *   OUTPUT/ACCOUNT/.tmp/              raw files being fetched
+ *   OUTPUT/ACCOUNT/.tmp/              raw files being fetched (unnamed,
+ *                                     O_TMPFILE, where the file system
+ *                                     has it; named files otherwise)
  *   OUTPUT/ACCOUNT/threads/THREAD/MESSAGE, thread.json
  *   OUTPUT/ACCOUNT/threads.json, index.html
  *
@@ -51,7 +53,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhArchive, mh_archive_free)
 
 MhStore *mh_archive_get_store (MhArchive *archive);
 /* OUTPUT/ACCOUNT, and the dir for raw files in flight (same file system
- * as the archive, so that they are renamed into place, never copied). */
+ * as the archive, so that they are linked or renamed into place, never
+ * copied). */
 const char *mh_archive_get_dir (MhArchive *archive);
 const char *mh_archive_get_tmp_dir (MhArchive *archive);
 
@@ -116,7 +119,8 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
  * mh_archive_next_completion (.., TRUE) returned NULL.
  * At most MH_ARCHIVE_QUEUE files wait to be parsed, and at most
  * MH_ARCHIVE_WAITING adds are not taken back; mh_archive_add_async()
- * blocks until there is room, which bounds disk use in .tmp and memory. */
+ * blocks until there is room, which bounds the disk raw files in flight
+ * take and memory. */
 #define MH_ARCHIVE_QUEUE 32
 #define MH_ARCHIVE_WAITING 1024
 /* The largest message a caller should hand over in memory as well
