@@ -13,9 +13,16 @@
 #include "mailharvest/safename.h"
 #include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
+#include "writer-private.h"
 
 /* See mh_writer_set_sync(). */
 static gboolean writer_sync = TRUE;
+
+gboolean
+mh_writer_syncs_each_file (void)
+{
+  return writer_sync;
+}
 
 void
 mh_writer_set_sync (gboolean sync)
@@ -26,15 +33,14 @@ mh_writer_set_sync (gboolean sync)
   mh_writeback_enable (!sync);
 }
 
-#define COPY_CHUNK 65536
 #define TMP_PREFIX ".tmp-"
 /* message.json is small; a bigger one is not ours. */
 #define MAX_MANIFEST (64 * 1024 * 1024)
 /* Nesting of dirs mh_writer_remove_tree() descends. */
 #define MAX_REMOVE_DEPTH 128
 
-static gboolean
-io_error (GError **error, const char *what, const char *name)
+gboolean
+mh_writer_io_error (GError **error, const char *what, const char *name)
 {
   int saved = errno;
 
@@ -73,7 +79,7 @@ open_dir (int parent_fd, const char *name, gboolean create,
         }
       else if (errno != EEXIST)
         {
-          io_error (error, "cannot create directory", name);
+          mh_writer_io_error (error, "cannot create directory", name);
           return -1;
         }
     }
@@ -86,7 +92,7 @@ open_dir (int parent_fd, const char *name, gboolean create,
                      "%s: not a directory (symbolic links are not followed)",
                      name);
       else
-        io_error (error, "cannot open directory", name);
+        mh_writer_io_error (error, "cannot open directory", name);
     }
   return fd;
 }
@@ -128,7 +134,7 @@ remove_tree (int parent_fd, const char *name, guint depth, GError **error)
   if (unlinkat (parent_fd, name, 0) == 0 || errno == ENOENT)
     return TRUE;
   if (errno != EISDIR && errno != EPERM)
-    return io_error (error, "cannot remove", name);
+    return mh_writer_io_error (error, "cannot remove", name);
   if (depth >= MAX_REMOVE_DEPTH)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
@@ -138,12 +144,12 @@ remove_tree (int parent_fd, const char *name, guint depth, GError **error)
   fd = openat (parent_fd, name,
                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return io_error (error, "cannot open directory", name);
+    return mh_writer_io_error (error, "cannot open directory", name);
   d = fdopendir (fd);
   if (d == NULL)
     {
       close (fd);
-      return io_error (error, "cannot read directory", name);
+      return mh_writer_io_error (error, "cannot read directory", name);
     }
   while (ok && (e = readdir (d)) != NULL)
     {
@@ -153,7 +159,7 @@ remove_tree (int parent_fd, const char *name, guint depth, GError **error)
     }
   closedir (d);
   if (ok && unlinkat (parent_fd, name, AT_REMOVEDIR) != 0)
-    return io_error (error, "cannot remove directory", name);
+    return mh_writer_io_error (error, "cannot remove directory", name);
   return ok;
 }
 
@@ -173,14 +179,14 @@ mh_writer_clean_stale (int dir_fd, GError **error)
 
   if (fd < 0)
     {
-      io_error (error, "cannot open directory", ".");
+      mh_writer_io_error (error, "cannot open directory", ".");
       return -1;
     }
   d = fdopendir (fd);
   if (d == NULL)
     {
       close (fd);
-      io_error (error, "cannot read directory", ".");
+      mh_writer_io_error (error, "cannot read directory", ".");
       return -1;
     }
   while ((e = readdir (d)) != NULL)
@@ -202,8 +208,8 @@ typedef struct {
   guint64 size;
 } Sink;
 
-static gboolean
-write_all (int fd, const guint8 *data, gsize len, const char *name,
+gboolean
+mh_writer_write_all (int fd, const guint8 *data, gsize len, const char *name,
            GError **error)
 {
   while (len > 0)
@@ -213,7 +219,7 @@ write_all (int fd, const guint8 *data, gsize len, const char *name,
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return io_error (error, "cannot write", name);
+        return mh_writer_io_error (error, "cannot write", name);
       data += n;
       len -= (gsize) n;
     }
@@ -226,22 +232,22 @@ sink_write (const guint8 *data, gsize len, gpointer user_data,
 {
   Sink *s = user_data;
 
-  if (!write_all (s->fd, data, len, s->name, error))
+  if (!mh_writer_write_all (s->fd, data, len, s->name, error))
     return FALSE;
   mh_sha256_update (s->sum, data, len);
   s->size += len;
   return TRUE;
 }
 
-static int
-create_file (int dir_fd, const char *name, GError **error)
+int
+mh_writer_create_file (int dir_fd, const char *name, GError **error)
 {
   int fd = openat (dir_fd, name,
                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                    0644);
 
   if (fd < 0)
-    io_error (error, "cannot create", name);
+    mh_writer_io_error (error, "cannot create", name);
   return fd;
 }
 
@@ -249,8 +255,8 @@ create_file (int dir_fd, const char *name, GError **error)
  * reach the disk before the data it points to.  Without a sync per file
  * (mh_writer_set_sync) the caller syncs the whole file system before it
  * records anything, and the file goes to the write-behind queue. */
-static gboolean
-finish_file (int fd, const char *name, guint64 size, GError **error)
+gboolean
+mh_writer_finish_file (int fd, const char *name, guint64 size, GError **error)
 {
   gboolean ok = TRUE;
 
@@ -261,9 +267,9 @@ finish_file (int fd, const char *name, guint64 size, GError **error)
       return TRUE;
     }
   if (fdatasync (fd) != 0)
-    ok = io_error (error, "cannot sync", name);
+    ok = mh_writer_io_error (error, "cannot sync", name);
   if (close (fd) != 0 && ok)
-    ok = io_error (error, "cannot close", name);
+    ok = mh_writer_io_error (error, "cannot close", name);
   return ok;
 }
 
@@ -271,113 +277,23 @@ static gboolean
 write_file (int dir_fd, const char *name, const char *data, gsize len,
             GError **error)
 {
-  int fd = create_file (dir_fd, name, error);
+  int fd = mh_writer_create_file (dir_fd, name, error);
 
   if (fd < 0)
     return FALSE;
-  if (!write_all (fd, (const guint8 *) data, len, name, error))
+  if (!mh_writer_write_all (fd, (const guint8 *) data, len, name, error))
     {
       close (fd);
       return FALSE;
     }
-  return finish_file (fd, name, len, error);
-}
-
-/* Copies the open file @in (from its start: pread, its offset is not
- * used) to @name in @dir_fd, hashing it on the way.  @what names @in in
- * errors. */
-static gboolean
-copy_fd_in (int in, const char *what, int dir_fd, const char *name,
-            MhSha256 *sum, guint64 *size_out, GError **error)
-{
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  int out = create_file (dir_fd, name, error);
-  gboolean ok = TRUE;
-
-  *size_out = 0;
-  if (out < 0)
-    return FALSE;
-  while (ok)
-    {
-      ssize_t n = pread (in, buf, COPY_CHUNK, (off_t) *size_out);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        ok = io_error (error, "cannot read", what);
-      if (n <= 0)
-        break;
-      ok = write_all (out, buf, (gsize) n, name, error);
-      mh_sha256_update (sum, buf, (gsize) n);
-      *size_out += (guint64) n;
-    }
-  if (!ok)
-    {
-      close (out);
-      return FALSE;
-    }
-  return finish_file (out, name, *size_out, error);
-}
-
-/* Copies the file at @path to @name in @dir_fd, hashing it on the way. */
-static gboolean
-copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
-         guint64 *size_out, GError **error)
-{
-  int in = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  gboolean ok;
-
-  *size_out = 0;
-  if (in < 0)
-    return io_error (error, "cannot open", path);
-  ok = copy_fd_in (in, path, dir_fd, name, sum, size_out, error);
-  close (in);
-  return ok;
-}
-
-/* Hashes the open file @fd from its start (pread). */
-static gboolean
-hash_fd (int fd, const char *name, MhSha256 *sum, guint64 *size_out,
-         GError **error)
-{
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-
-  *size_out = 0;
-  for (;;)
-    {
-      ssize_t n = pread (fd, buf, COPY_CHUNK, (off_t) *size_out);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return io_error (error, "cannot read", name);
-      if (n == 0)
-        return TRUE;
-      mh_sha256_update (sum, buf, (gsize) n);
-      *size_out += (guint64) n;
-    }
-}
-
-static gboolean
-hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
-              guint64 *size_out, GError **error)
-{
-  int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  gboolean ok;
-
-  *size_out = 0;
-  if (fd < 0)
-    return io_error (error, "cannot open", name);
-  ok = hash_fd (fd, name, sum, size_out, error);
-  close (fd);
-  return ok;
+  return mh_writer_finish_file (fd, name, len, error);
 }
 
 static gboolean
 sync_dir (int fd, const char *name, GError **error)
 {
   if (writer_sync && fsync (fd) != 0)
-    return io_error (error, "cannot sync directory", name);
+    return mh_writer_io_error (error, "cannot sync directory", name);
   return TRUE;
 }
 
@@ -414,7 +330,7 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
   MhWrittenAttachment *w;
   Sink sink = { 0 };
 
-  sink.fd = create_file (att_fd, name, error);
+  sink.fd = mh_writer_create_file (att_fd, name, error);
   if (sink.fd < 0)
     return FALSE;
   sink.name = name;
@@ -424,7 +340,7 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
       close (sink.fd);
       return FALSE;
     }
-  if (!finish_file (sink.fd, name, sink.size, error))
+  if (!mh_writer_finish_file (sink.fd, name, sink.size, error))
     return FALSE;
 
   w = g_new0 (MhWrittenAttachment, 1);
@@ -513,7 +429,7 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
         {
           g_free (tmp);
           errno = ENOSPC;
-          io_error (error, "cannot create a temporary directory for", name);
+          mh_writer_io_error (error, "cannot create a temporary directory for", name);
           return NULL;
         }
       if (mkdirat (parent_fd, tmp, 0755) == 0)
@@ -521,7 +437,7 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
       g_free (tmp);
       if (errno != EEXIST)
         {
-          io_error (error, "cannot create a temporary directory for", name);
+          mh_writer_io_error (error, "cannot create a temporary directory for", name);
           return NULL;
         }
     }
@@ -544,103 +460,20 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
         return sync_dir (parent_fd, name, error)
                && mh_writer_remove_tree (parent_fd, tmp, error);
       if (errno != EINVAL && errno != ENOSYS)
-        return io_error (error, "cannot replace", name);
+        return mh_writer_io_error (error, "cannot replace", name);
     }
   else if (errno != EINVAL && errno != ENOSYS)
-    return io_error (error, "cannot rename into place", name);
+    return mh_writer_io_error (error, "cannot rename into place", name);
 
   /* No renameat2 flags here: rename the old dir aside (a ".tmp-" name, so
    * a crash leaves it to mh_writer_clean_stale) and the new one in. */
   aside = g_strconcat (tmp, ".old", NULL);
   if (renameat (parent_fd, name, parent_fd, aside) != 0 && errno != ENOENT)
-    return io_error (error, "cannot move aside", name);
+    return mh_writer_io_error (error, "cannot move aside", name);
   if (renameat (parent_fd, tmp, parent_fd, name) != 0)
-    return io_error (error, "cannot rename into place", name);
+    return mh_writer_io_error (error, "cannot rename into place", name);
   return sync_dir (parent_fd, name, error)
          && mh_writer_remove_tree (parent_fd, aside, error);
-}
-
-static gboolean
-put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
-         MhSha256 *sum, gboolean hash, guint64 *size, GError **error)
-{
-  *moved = FALSE;
-  if (move)
-    {
-      if (renameat (AT_FDCWD, raw_path, dir_fd, "message.eml") == 0)
-        {
-          struct stat st;
-          int fd;
-
-          *moved = TRUE;
-          /* The caller knows the hash already: the size is all we need. */
-          if (!hash)
-            {
-              if (fstatat (dir_fd, "message.eml", &st,
-                           AT_SYMLINK_NOFOLLOW) != 0)
-                return io_error (error, "cannot stat", "message.eml");
-              *size = (guint64) st.st_size;
-            }
-          else if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
-            return FALSE;
-          /* The data may still be in the page cache only. */
-          fd = openat (dir_fd, "message.eml",
-                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-          if (!writer_sync)
-            {
-              /* Its pages are dropped once written back (writeback.h);
-               * without an fd they just stay cached. */
-              mh_writeback_add (fd, *size);
-              return TRUE;
-            }
-          if (fd < 0 || fdatasync (fd) != 0)
-            {
-              if (fd >= 0)
-                close (fd);
-              return io_error (error, "cannot sync", "message.eml");
-            }
-          close (fd);
-          return TRUE;
-        }
-      if (errno != EXDEV)
-        return io_error (error, "cannot move", raw_path);
-    }
-  return copy_in (raw_path, dir_fd, "message.eml", sum, size, error);
-}
-
-/* The raw message is the unnamed file @raw_fd (O_TMPFILE): it gets its
- * name, message.eml, with one link and no rename out of a shared dir.
- * Without /proc (or where the link is refused) it is copied instead.
- * @raw_fd stays the caller's: the parse may still read it. */
-static gboolean
-link_raw (int dir_fd, int raw_fd, MhSha256 *sum, gboolean hash,
-          guint64 *size, GError **error)
-{
-  char proc[48];
-  struct stat st;
-
-  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", raw_fd);
-  if (linkat (AT_FDCWD, proc, dir_fd, "message.eml", AT_SYMLINK_FOLLOW) != 0)
-    {
-      if (errno == ENOSPC || errno == EDQUOT || errno == EIO)
-        return io_error (error, "cannot link", "message.eml");
-      return copy_fd_in (raw_fd, "the fetched message", dir_fd,
-                         "message.eml", sum, size, error);
-    }
-  if (hash)
-    {
-      if (!hash_fd (raw_fd, "message.eml", sum, size, error))
-        return FALSE;
-    }
-  else if (fstat (raw_fd, &st) != 0)
-    return io_error (error, "cannot stat", "message.eml");
-  else
-    *size = (guint64) st.st_size;
-  /* Without a sync per file the caller hands @raw_fd to the write-behind
-   * queue once it is done with it (writeback.h). */
-  if (writer_sync && fdatasync (raw_fd) != 0)
-    return io_error (error, "cannot sync", "message.eml");
-  return TRUE;
 }
 
 static gboolean
@@ -712,9 +545,9 @@ write_message (int parent_fd, const char *name, const char *raw_path,
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
-       && (raw_fd >= 0 ? link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
+       && (raw_fd >= 0 ? mh_writer_link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
                                    &size, error)
-                       : put_raw (dir_fd, raw_path, move, &moved, sum,
+                       : mh_writer_put_raw (dir_fd, raw_path, move, &moved, sum,
                                   known_sha == NULL, &size, error));
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
@@ -762,7 +595,7 @@ read_manifest (int dir_fd, gsize *len_out, GError **error)
   if (fd < 0)
     {
       g_byte_array_unref (buf);
-      io_error (error, "cannot open", "message.json");
+      mh_writer_io_error (error, "cannot open", "message.json");
       return NULL;
     }
   for (;;)
@@ -774,7 +607,7 @@ read_manifest (int dir_fd, gsize *len_out, GError **error)
       if (n < 0 || buf->len + (gsize) n > MAX_MANIFEST)
         {
           if (n < 0)
-            io_error (error, "cannot read", "message.json");
+            mh_writer_io_error (error, "cannot read", "message.json");
           else
             g_set_error (error, MH_ERROR, MH_ERROR_LIMIT,
                          "message.json is larger than %d bytes",
@@ -840,7 +673,7 @@ mh_writer_update_locations (int parent_fd, const char *name,
   if (ok)
     mh_debug_kill_point ("location-written");
   if (ok && renameat (dir_fd, tmp, dir_fd, "message.json") != 0)
-    ok = io_error (error, "cannot replace", "message.json");
+    ok = mh_writer_io_error (error, "cannot replace", "message.json");
   if (ok)
     ok = sync_dir (dir_fd, name, error);
   else
