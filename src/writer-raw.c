@@ -100,8 +100,9 @@ hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
 }
 
 gboolean
-mh_writer_put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *moved,
-         MhSha256 *sum, gboolean hash, guint64 *size, GError **error)
+mh_writer_put_raw (int dir_fd, const char *raw_path, gboolean move,
+                   gboolean *moved, MhSha256 *sum, gboolean hash,
+                   guint64 *size, GError **error)
 {
   *moved = FALSE;
   if (move)
@@ -117,7 +118,8 @@ mh_writer_put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *mo
             {
               if (fstatat (dir_fd, "message.eml", &st,
                            AT_SYMLINK_NOFOLLOW) != 0)
-                return mh_writer_io_error (error, "cannot stat", "message.eml");
+                return mh_writer_io_error (error, "cannot stat",
+                                           "message.eml");
               *size = (guint64) st.st_size;
             }
           else if (!hash_file_at (dir_fd, "message.eml", sum, size, error))
@@ -153,7 +155,7 @@ mh_writer_put_raw (int dir_fd, const char *raw_path, gboolean move, gboolean *mo
  * @raw_fd stays the caller's: the parse may still read it. */
 gboolean
 mh_writer_link_raw (int dir_fd, int raw_fd, MhSha256 *sum, gboolean hash,
-          guint64 *size, GError **error)
+                    guint64 *size, GError **error)
 {
   char proc[48];
   struct stat st;

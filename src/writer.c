@@ -209,8 +209,8 @@ typedef struct {
 } Sink;
 
 gboolean
-mh_writer_write_all (int fd, const guint8 *data, gsize len, const char *name,
-           GError **error)
+mh_writer_write_all (int fd, const guint8 *data, gsize len,
+                     const char *name, GError **error)
 {
   while (len > 0)
     {
@@ -429,7 +429,9 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
         {
           g_free (tmp);
           errno = ENOSPC;
-          mh_writer_io_error (error, "cannot create a temporary directory for", name);
+          mh_writer_io_error (error,
+                              "cannot create a temporary directory for",
+                              name);
           return NULL;
         }
       if (mkdirat (parent_fd, tmp, 0755) == 0)
@@ -437,7 +439,9 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
       g_free (tmp);
       if (errno != EEXIST)
         {
-          mh_writer_io_error (error, "cannot create a temporary directory for", name);
+          mh_writer_io_error (error,
+                              "cannot create a temporary directory for",
+                              name);
           return NULL;
         }
     }
@@ -545,10 +549,11 @@ write_message (int parent_fd, const char *name, const char *raw_path,
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
-       && (raw_fd >= 0 ? mh_writer_link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
-                                   &size, error)
-                       : mh_writer_put_raw (dir_fd, raw_path, move, &moved, sum,
-                                  known_sha == NULL, &size, error));
+       && (raw_fd >= 0
+           ? mh_writer_link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
+                                 &size, error)
+           : mh_writer_put_raw (dir_fd, raw_path, move, &moved, sum,
+                                known_sha == NULL, &size, error));
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {
