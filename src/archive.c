@@ -17,7 +17,6 @@
 #include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
-#define HASH_CHUNK 65536
 #define DEFAULT_COMMIT_EVERY 200
 #define COMMIT_SECONDS 5
 
@@ -253,48 +252,35 @@ mh_archive_get_tmp_dir (MhArchive *a)
   return a->tmp_dir;
 }
 
-/* The raw message's SHA-256 in hex, read from its start. */
+/* The raw message's SHA-256 in hex. */
 static char *
 hash_raw (const MhArchiveRaw *raw, GError **error)
 {
   g_autoptr(MhSha256) sum = mh_sha256_new ();
-  g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
   const char *what = raw->path != NULL ? raw->path : "the fetched message";
   int fd = raw->fd >= 0 ? raw->fd
                         : open (raw->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  off_t off = 0;
+  guint64 size;
+  gboolean ok;
+  int saved;
 
   if (fd < 0)
     {
-      int saved = errno;
-
+      saved = errno;
       g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot open %s: %s", what,
                    g_strerror (saved));
       return NULL;
     }
-  for (;;)
-    {
-      ssize_t n = pread (fd, buf, HASH_CHUNK, off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-
-          if (fd != raw->fd)
-            close (fd);
-          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot read %s: %s",
-                       what, g_strerror (saved));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      mh_sha256_update (sum, buf, (gsize) n);
-      off += n;
-    }
+  ok = mh_sha256_update_fd (sum, fd, &size);
+  saved = errno;
   if (fd != raw->fd)
     close (fd);
+  if (!ok)
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot read %s: %s", what,
+                   g_strerror (saved));
+      return NULL;
+    }
   return g_strdup (mh_sha256_get_string (sum));
 }
 

@@ -1,4 +1,7 @@
 /* sha256.c - SHA-256 over OpenSSL's EVP. */
+#include <errno.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "mailharvest/sha256.h"
@@ -28,6 +31,28 @@ mh_sha256_update (MhSha256 *sum, const void *data, gsize len)
   g_return_if_fail (!sum->done);
   if (len > 0)
     EVP_DigestUpdate (sum->ctx, data, len);
+}
+
+gboolean
+mh_sha256_update_fd (MhSha256 *sum, int fd, guint64 *size_out)
+{
+  enum { CHUNK = 65536 };
+  g_autofree guint8 *buf = g_malloc (CHUNK);
+
+  *size_out = 0;
+  for (;;)
+    {
+      ssize_t n = pread (fd, buf, CHUNK, (off_t) *size_out);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        return TRUE;
+      mh_sha256_update (sum, buf, (gsize) n);
+      *size_out += (guint64) n;
+    }
 }
 
 const char *

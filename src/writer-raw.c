@@ -61,29 +61,6 @@ copy_in (const char *path, int dir_fd, const char *name, MhSha256 *sum,
   return ok;
 }
 
-/* Hashes the open file @fd from its start (pread). */
-static gboolean
-hash_fd (int fd, const char *name, MhSha256 *sum, guint64 *size_out,
-         GError **error)
-{
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-
-  *size_out = 0;
-  for (;;)
-    {
-      ssize_t n = pread (fd, buf, COPY_CHUNK, (off_t) *size_out);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return mh_writer_io_error (error, "cannot read", name);
-      if (n == 0)
-        return TRUE;
-      mh_sha256_update (sum, buf, (gsize) n);
-      *size_out += (guint64) n;
-    }
-}
-
 static gboolean
 hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
               guint64 *size_out, GError **error)
@@ -94,7 +71,8 @@ hash_file_at (int dir_fd, const char *name, MhSha256 *sum,
   *size_out = 0;
   if (fd < 0)
     return mh_writer_io_error (error, "cannot open", name);
-  ok = hash_fd (fd, name, sum, size_out, error);
+  ok = mh_sha256_update_fd (sum, fd, size_out)
+       || mh_writer_io_error (error, "cannot read", name);
   close (fd);
   return ok;
 }
@@ -170,8 +148,8 @@ mh_writer_link_raw (int dir_fd, int raw_fd, MhSha256 *sum, gboolean hash,
     }
   if (hash)
     {
-      if (!hash_fd (raw_fd, "message.eml", sum, size, error))
-        return FALSE;
+      if (!mh_sha256_update_fd (sum, raw_fd, size))
+        return mh_writer_io_error (error, "cannot read", "message.eml");
     }
   else if (fstat (raw_fd, &st) != 0)
     return mh_writer_io_error (error, "cannot stat", "message.eml");
