@@ -188,6 +188,32 @@ check_stop (Sync *s, GError **error)
   return FALSE;
 }
 
+/* The file for a body could not be created (errno).  A full disk (no
+ * inode, or no block for the dir) stops the fetch as a failed write
+ * does: every next body would fail the same way. */
+static gpointer
+create_failed (Sync *s, Body *b, GError **error)
+{
+  int saved = errno;
+  const char *where = mh_archive_get_tmp_dir (s->ra->archive);
+
+  /* Nothing was created: nothing to close or remove. */
+  b->fd = -1;
+  g_clear_pointer (&b->path, g_free);
+  body_free (b);
+  if ((saved == ENOSPC || saved == EDQUOT) && s->stop == NULL)
+    {
+      g_set_error (&s->stop, MH_ERROR, MH_ERROR_NO_SPACE,
+                   "cannot create a file in %s: %s", where,
+                   g_strerror (saved));
+      (void) check_stop (s, error);
+      return NULL;
+    }
+  g_set_error (error, MH_ERROR, MH_ERROR_IO,
+               "cannot create a file in %s: %s", where, g_strerror (saved));
+  return NULL;
+}
+
 static gpointer
 sink_begin (guint64 total, gpointer user_data, GError **error)
 {
@@ -205,6 +231,11 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
    * name in .tmp that the workers would rename out of the one dir they
    * share (where each rename waits whenever the dir's block is being
    * written back), and a killed run leaves nothing of it. */
+  if (mh_debug_fail_point ("fetch-full"))
+    {
+      errno = ENOSPC;
+      return create_failed (s, b, error);
+    }
   if (!s->named)
     {
       b->fd = open (mh_archive_get_tmp_dir (s->ra->archive),
@@ -212,31 +243,14 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
       if (b->fd >= 0)
         return b;
       if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-        {
-          int saved = errno;
-
-          g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                       "cannot create a file in %s: %s",
-                       mh_archive_get_tmp_dir (s->ra->archive),
-                       g_strerror (saved));
-          body_free (b);
-          return NULL;
-        }
+        return create_failed (s, b, error);
       s->named = TRUE;
     }
   b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
                               "fetch-XXXXXX", NULL);
   b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
   if (b->fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
-                   b->path, g_strerror (saved));
-      g_clear_pointer (&b->path, g_free);
-      body_free (b);
-      return NULL;
-    }
+    return create_failed (s, b, error);
   return b;
 }
 

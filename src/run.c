@@ -309,6 +309,13 @@ run_account (RunAccount *ra, GError **error)
             ra->result->error = g_strdup_printf ("mailbox %s: %s",
                                                  mb->name_utf8,
                                                  local->message);
+          /* With the disk full, the next mailboxes would fail as well.
+           * Worse, they would get ahead of this one: a copy of a message
+           * there (same Message-ID, other bytes) would be kept instead of
+           * the one here that an undisturbed run keeps, and the archive
+           * would depend on where the disk filled up. */
+          if (g_error_matches (local, MH_ERROR, MH_ERROR_NO_SPACE))
+            break;
         }
     }
 

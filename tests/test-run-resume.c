@@ -147,15 +147,21 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
 
 /* ---- the disk fills up --------------------------------------------- */
 
-/* A message dir cannot be created for want of space: the run says the
- * disk is full and stops that account instead of failing every message
- * after it one by one; the next run, with space again, ends with the
- * archive an undisturbed run makes. */
+/* The disk fills up: a message dir cannot be created (disk-full), or the
+ * file a fetched body goes to (fetch-full).  The run says the disk is
+ * full and stops that account instead of failing every message after it
+ * one by one; the next run, with space again, ends with the archive an
+ * undisturbed run makes. */
 static void
 test_disk_full (Fixture *fixture, gconstpointer data)
 {
+  /* Where the disk is full, and how many messages fail for it: a body
+   * without a file is not fetched at all, so none fails. */
+  static const struct {
+    const char *point;
+    gint64 failed;
+  } points[] = { { "disk-full:3", 1 }, { "fetch-full:3", 0 } };
   g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
                                        NULL, 0);
   g_autofree char *want = NULL;
@@ -167,22 +173,29 @@ test_disk_full (Fixture *fixture, gconstpointer data)
       "run", "-c", cfg, "--progress=never", NULL });
   mh_test_run_clear (&r);
   want = mh_test_listing (ref);
-
-  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:3", TRUE);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
-  g_unsetenv ("MH_DEBUG_FAIL_AT");
   re = g_regex_new ("^mailharvest: alice: .*stopped: the disk is full",
                     G_REGEX_MULTILINE, 0, NULL);
-  if (!g_regex_match (re, r.err, 0, NULL))
-    g_test_message ("stderr: %s", r.err);
-  g_assert_true (g_regex_match (re, r.err, 0, NULL));
-  g_assert_false (num (r.out, "alice", "ok"));
-  /* The one message that met the full disk, not every one after it. */
-  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
-  mh_test_run_clear (&r);
 
-  resume (cfg, out, want);
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("out%u", i);
+      g_autofree char *out = mh_test_new_dir (work_dir, name);
+
+      g_test_message ("MH_DEBUG_FAIL_AT=%s", points[i].point);
+      g_setenv ("MH_DEBUG_FAIL_AT", points[i].point, TRUE);
+      mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+          "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+      g_unsetenv ("MH_DEBUG_FAIL_AT");
+      if (!g_regex_match (re, r.err, 0, NULL))
+        g_test_message ("stderr: %s", r.err);
+      g_assert_true (g_regex_match (re, r.err, 0, NULL));
+      g_assert_false (num (r.out, "alice", "ok"));
+      /* Not every message after the one that met the full disk. */
+      g_assert_cmpint (num (r.out, "alice", "failed"), ==, points[i].failed);
+      mh_test_run_clear (&r);
+
+      resume (cfg, out, want);
+    }
 }
 
 int
