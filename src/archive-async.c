@@ -112,7 +112,10 @@ record (MhArchive *a, Ready *r)
     g_hash_table_remove (a->inflight, j->sha256);
   /* Pushed under the lock: completions come out in queue order. */
   g_async_queue_push (a->done, c);
-  g_cond_signal (&a->space_cond);
+  /* Only a wait for completions to take back ends here; a wait for the
+   * unprepared jobs is woken by run_job(). */
+  if (a->room_waiter && a->unprepared < MH_ARCHIVE_QUEUE)
+    g_cond_signal (&a->space_cond);
   mh_archive_prep_clear (&r->prep);
   job_free (j);
   g_free (r);
@@ -225,7 +228,10 @@ run_job (MhArchive *a, Job *j)
 
   g_mutex_lock (&a->lock);
   a->unprepared--;
-  g_cond_signal (&a->space_cond);
+  /* A full queue wakes the adding thread when half of it is done, not
+   * for each job: one wake-up (and one preempted worker) per few jobs. */
+  if (a->room_waiter && a->unprepared <= MH_ARCHIVE_QUEUE / 2)
+    g_cond_signal (&a->space_cond);
   g_hash_table_insert (a->prepared, &j->seq, r);
   record_ready (a);
   g_mutex_unlock (&a->lock);
@@ -299,7 +305,11 @@ wait_for_room (MhArchive *a)
       /* A completion pushed since take_done() is taken on the next turn;
        * one pushed later signals, under the lock. */
       if (!room && g_async_queue_length (a->done) <= 0)
-        g_cond_wait (&a->space_cond, &a->lock);
+        {
+          a->room_waiter = TRUE;
+          g_cond_wait (&a->space_cond, &a->lock);
+          a->room_waiter = FALSE;
+        }
       g_mutex_unlock (&a->lock);
       if (room)
         return;

@@ -31,7 +31,9 @@ struct _MhArchive {
   GQueue ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
   guint unprepared;          /* jobs queued or being prepared (a->lock) */
-  GCond space_cond;          /* a job was prepared or a completion pushed */
+  GCond space_cond;          /* room came back in the queue */
+  gboolean room_waiter;      /* the adding thread waits on space_cond:
+                              * only then is a signal worth a system call */
   guint64 next_seq;          /* given to the next queued job */
   guint64 next_record;       /* the job whose turn it is to record */
   GHashTable *prepared;      /* seq -> prepared job waiting for its turn */

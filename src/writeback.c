@@ -18,6 +18,9 @@
 /* Files held in all (queued and kept): mh_writeback_add() waits beyond,
  * so that the open descriptors stay few. */
 #define MAX_HELD 512
+/* Small files queued before the thread is woken for them: a wake-up per
+ * file cost a context switch (and a preempted worker) per file. */
+#define WAKE_BATCH 64
 
 typedef enum { ENTRY_FILE, ENTRY_DROP_ALL, ENTRY_QUIT } Kind;
 
@@ -71,6 +74,7 @@ run (gpointer data)
 
   while (!quit)
     {
+      GQueue batch;
       Entry *e;
       guint dropped = 0;
 
@@ -81,26 +85,28 @@ run (gpointer data)
           g_cond_wait (&work, &lock);
         }
       idle = FALSE;
-      e = g_queue_pop_head (&incoming);
+      batch = incoming;
+      g_queue_init (&incoming);
       g_mutex_unlock (&lock);
 
-      if (e->kind == ENTRY_FILE)
+      while (!quit && (e = g_queue_pop_head (&batch)) != NULL)
         {
-          if (e->size >= START_AT)
-            (void) sync_file_range (e->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-          g_queue_push_tail (&kept, e);
-          kept_bytes += e->size;
-          while (kept_bytes > MAX_BYTES || kept.length > MAX_FILES)
+          if (e->kind == ENTRY_FILE)
             {
-              Entry *old = g_queue_pop_head (&kept);
+              if (e->size >= START_AT)
+                (void) sync_file_range (e->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+              g_queue_push_tail (&kept, e);
+              kept_bytes += e->size;
+              while (kept_bytes > MAX_BYTES || kept.length > MAX_FILES)
+                {
+                  Entry *old = g_queue_pop_head (&kept);
 
-              kept_bytes -= old->size;
-              drop (old, TRUE);
-              dropped++;
+                  kept_bytes -= old->size;
+                  drop (old, TRUE);
+                  dropped++;
+                }
+              continue;
             }
-        }
-      else
-        {
           /* After a syncfs (or at the end) the kept files are clean. */
           quit = e->kind == ENTRY_QUIT;
           g_free (e);
@@ -111,6 +117,8 @@ run (gpointer data)
             }
           kept_bytes = 0;
         }
+      /* Nothing is queued after the quit (mh_writeback_enable()). */
+      g_warn_if_fail (g_queue_is_empty (&batch));
       release (dropped);
     }
   return NULL;
@@ -125,7 +133,8 @@ push (Kind kind, int fd, guint64 size)
   e->fd = fd;
   e->size = size;
   g_queue_push_tail (&incoming, e);
-  if (idle)
+  if (idle && (kind != ENTRY_FILE || size >= START_AT
+               || incoming.length >= WAKE_BATCH || space_waiters > 0))
     {
       idle = FALSE;
       g_cond_signal (&work);
@@ -146,6 +155,12 @@ mh_writeback_add (int fd, guint64 size)
     }
   while (held >= MAX_HELD)
     {
+      if (idle)
+        {
+          /* What waits in incoming is all the thread could free. */
+          idle = FALSE;
+          g_cond_signal (&work);
+        }
       space_waiters++;
       g_cond_wait (&space, &lock);
       space_waiters--;
