@@ -472,13 +472,31 @@ gboolean
 mh_store_set_attachments (MhStore *store, const char *key, GPtrArray *atts,
                           GError **error)
 {
-  g_autoptr(MhStoreMessage) msg = NULL;
   sqlite3_stmt *stmt;
   gboolean own_transaction = !store->in_transaction;
+  gboolean known = FALSE;
 
-  if (!mh_store_lookup_key (store, key, &msg, error))
+  /* Only whether the message is there: reading its row, a dozen strings,
+   * was a third of recording a message. */
+  if (!mh_store_check_key (store, key, error))
     return FALSE;
-  if (msg == NULL)
+  stmt = mh_store_stmt (store, ST_HAS_KEY, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, key, error))
+    return FALSE;
+  switch (sqlite3_step (stmt))
+    {
+    case SQLITE_ROW:
+      known = TRUE;
+      break;
+    case SQLITE_DONE:
+      break;
+    default:
+      mh_store_db_error (store, error, "cannot look up message");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  if (!known)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_IO,
                    "%s: no message with key %s", store->path, key);

@@ -21,6 +21,7 @@ typedef enum {
   ST_DONE_UIDS,
   ST_PUT_MESSAGE,
   ST_BY_KEY,
+  ST_HAS_KEY,
   ST_BY_ROWID,
   ST_BY_GM_MSGID,
   ST_BY_MESSAGE_ID,

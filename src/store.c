@@ -44,6 +44,7 @@ static const char *const statement_sql[N_STATEMENTS] = {
     " thread_index = ?11, thread_topic = ?12, size = ?13, dir = ?14,"
     " thread_dir = ?15",
   [ST_BY_KEY] = "SELECT " SELECT_COLUMNS " FROM message WHERE key = ?1",
+  [ST_HAS_KEY] = "SELECT 1 FROM message WHERE key = ?1",
   [ST_BY_ROWID] = "SELECT " SELECT_COLUMNS " FROM message WHERE rowid = ?1",
   [ST_BY_GM_MSGID] =
     "SELECT " SELECT_COLUMNS " FROM message WHERE gm_msgid = ?1"
