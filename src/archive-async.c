@@ -303,7 +303,8 @@ wait_for_room (MhArchive *a)
       room = a->unprepared < MH_ARCHIVE_QUEUE
              && a->outstanding < MH_ARCHIVE_WAITING;
       /* A completion pushed since take_done() is taken on the next turn;
-       * one pushed later signals, under the lock. */
+       * later, record() and run_job() signal under the lock, once there
+       * is room. */
       if (!room && g_async_queue_length (a->done) <= 0)
         {
           a->room_waiter = TRUE;

@@ -476,8 +476,8 @@ mh_store_set_attachments (MhStore *store, const char *key, GPtrArray *atts,
   gboolean own_transaction = !store->in_transaction;
   gboolean known = FALSE;
 
-  /* Only whether the message is there: reading its row, a dozen strings,
-   * was a third of recording a message. */
+  /* Only whether the message is there, not its row (a dozen strings
+   * copied and freed for nothing, on every message recorded). */
   if (!mh_store_check_key (store, key, error))
     return FALSE;
   stmt = mh_store_stmt (store, ST_HAS_KEY, error);
