@@ -119,6 +119,32 @@ test_bound (void)
   remove_dir (dir);
 }
 
+/* Small files do not wake the thread one by one; more of them than the
+ * queue holds in all (512) must still get through without a sync: the
+ * adding thread, full, wakes the writer instead of waiting for it. */
+static void
+test_many_small (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *first = g_build_filename (dir, "s0", NULL);
+  int first_fd = -1;
+
+  mh_writeback_enable (TRUE);
+  for (guint i = 0; i < 1500; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("s%u", i);
+      int fd = make_file (dir, name, 4096);
+
+      if (i == 0)
+        first_fd = fd;
+      mh_writeback_add (fd, 4096);
+    }
+  mh_writeback_enable (FALSE);
+  g_assert_false (fd_is_open (first_fd));
+  g_assert_cmpuint (resident_pages (first, 4096), ==, 0);
+  remove_dir (dir);
+}
+
 /* Off, a file handed in is closed at once. */
 static void
 test_off (void)
@@ -137,6 +163,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/writeback/drop", test_drop);
   g_test_add_func ("/writeback/bound", test_bound);
+  g_test_add_func ("/writeback/many-small", test_many_small);
   g_test_add_func ("/writeback/off", test_off);
   return g_test_run ();
 }
