@@ -465,6 +465,32 @@ note_unused_thread (const char *root_id, const char *dir, gpointer data)
   return TRUE;
 }
 
+/* Message dirs the moves found at neither place (archive-mover.c): the
+ * store forgets their messages, so that the next sync fetches them
+ * again.  This step's lists still name them; the pending mark stays, and
+ * the next finish lays out without them. */
+static gboolean
+forget_lost (Finish *f, GError **error)
+{
+  g_autoptr(GPtrArray) lost = g_steal_pointer (&f->a->lost);
+
+  for (guint i = 0; lost != NULL && i < lost->len; i++)
+    {
+      char **pair = lost->pdata[i];
+      gboolean found = FALSE;
+
+      if (!mh_store_forget_message (f->a->store, pair[0], pair[1], &found,
+                                    error))
+        return FALSE;
+      if (!found)
+        continue;
+      if (f->stats->lost++ == 0)
+        g_snprintf (f->stats->lost_dir, sizeof f->stats->lost_dir, "%s/%s",
+                    pair[0], pair[1]);
+    }
+  return TRUE;
+}
+
 static gboolean
 place_all (Finish *f, GError **error)
 {
@@ -479,7 +505,7 @@ place_all (Finish *f, GError **error)
   /* Every move is done before anything below, and before the commit. */
   ok = mh_mover_free (g_steal_pointer (&f->mover), &f->stats->moved,
                       ok ? error : NULL) && ok;
-  if (!ok)
+  if (!ok || !forget_lost (f, error))
     return FALSE;
   write_lists (f);
 
@@ -532,6 +558,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   g_array_set_clear_func (f.convs, conv_clear);
   f.wanted = g_hash_table_new (g_str_hash, g_str_equal);
 
+  g_clear_pointer (&a->lost, g_ptr_array_unref);
   if (!mh_archive_commit (a, error))
     goto out;
   if (!a->layout_pending
@@ -587,6 +614,14 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       goto out;
     }
   mh_writeback_drop_all ();
+  f.stats->threads = f.convs->len;
+  f.stats->messages = f.n_messages - f.stats->lost;
+  if (f.stats->lost > 0)
+    {
+      /* The lists name messages the store forgot: lay out again. */
+      ok = TRUE;
+      goto out;
+    }
   if (unlinkat (a->account_fd, MH_ARCHIVE_PENDING_MARK, 0) != 0
       && errno != ENOENT)
     {
@@ -597,8 +632,6 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       goto out;
     }
   a->layout_pending = FALSE;
-  f.stats->threads = f.convs->len;
-  f.stats->messages = f.n_messages;
   ok = TRUE;
 out:
   finish_clear (&f);

@@ -72,12 +72,29 @@ job_free (Job *j)
   g_free (j);
 }
 
+/* The dir is at neither place: removed by hand, or lost with the file
+ * system.  The step goes on without it, and mh_archive_finish() forgets
+ * the message (archive-finish.c). */
+static void
+note_lost (MhArchive *a, const char *name, const char *tdir)
+{
+  char **pair = g_new0 (char *, 3);
+
+  pair[0] = g_strdup (tdir);
+  pair[1] = g_strdup (name);
+  g_mutex_lock (&a->lock);
+  if (a->lost == NULL)
+    a->lost = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_ptr_array_add (a->lost, pair);
+  g_mutex_unlock (&a->lock);
+}
+
 /* The slow path of a move: the dir is at @from, at @tfd already (a
- * killed run moved it), or at both (a killed run moved an older copy:
- * the one at @from wins). */
+ * killed run moved it), at both (a killed run moved an older copy: the
+ * one at @from wins), or nowhere. */
 static gboolean
-move_checked (int from, const char *name, const char *tdir, int tfd,
-              guint *moved, GError **error)
+move_checked (MhArchive *a, int from, const char *name, const char *tdir,
+              int tfd, guint *moved, GError **error)
 {
   if (from >= 0 && mh_writer_dir_exists (from, name))
     {
@@ -97,11 +114,7 @@ move_checked (int from, const char *name, const char *tdir, int tfd,
       return TRUE;
     }
   if (!mh_writer_dir_exists (tfd, name))
-    {
-      g_set_error (error, MH_ERROR, MH_ERROR_IO,
-                   "the message dir %s is missing from the archive", name);
-      return FALSE;
-    }
+    note_lost (a, name, tdir);
   return TRUE;
 }
 
@@ -115,15 +128,22 @@ mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
                  : mh_writer_open_dir (a->threads_fd, from_dir, FALSE, NULL);
   gboolean ok;
 
+  if (mh_debug_fail_point ("move"))
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot move %s into %s: %s",
+                   name, tdir, g_strerror (EIO));
+      ok = FALSE;
+    }
   /* The common case, a dir at its place and none at the target, is one
    * system call; anything else is looked at first. */
-  if (from >= 0 && renameat2 (from, name, tfd, name, RENAME_NOREPLACE) == 0)
+  else if (from >= 0
+           && renameat2 (from, name, tfd, name, RENAME_NOREPLACE) == 0)
     {
       (*moved)++;
       ok = TRUE;
     }
   else
-    ok = move_checked (from, name, tdir, tfd, moved, error);
+    ok = move_checked (a, from, name, tdir, tfd, moved, error);
   if (from >= 0 && from != a->incoming_fd)
     close (from);
   if (ok)

@@ -48,6 +48,8 @@ struct _MhArchive {
   gboolean disk_full;        /* an asynchronous add met a full disk: the
                               * ones after it are deferred */
   gboolean layout_pending;   /* MH_ARCHIVE_PENDING_MARK exists */
+  GPtrArray *lost;           /* finish: char** {thread dir, message dir}
+                              * of message dirs found missing (a->lock) */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
 };

@@ -231,6 +231,7 @@ mh_archive_free (MhArchive *a)
   g_cond_clear (&a->commit_cond);
   g_cond_clear (&a->space_cond);
   g_clear_error (&a->commit_error);
+  g_clear_pointer (&a->lost, g_ptr_array_unref);
   g_free (a);
 }
 

@@ -139,5 +139,16 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
     }
   stats->threads = fs.threads;
   stats->messages = fs.messages;
+  if (fs.lost > 0)
+    {
+      stats->failed++;
+      g_ptr_array_add (stats->failures,
+                       g_strdup_printf ("%s: message dirs missing from "
+                                        "the archive: %u (the first: %s); "
+                                        "their messages are forgotten, and "
+                                        "the next import adds them again",
+                                        stats->account_dir, fs.lost,
+                                        fs.lost_dir));
+    }
   return TRUE;
 }

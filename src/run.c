@@ -328,6 +328,19 @@ run_account (RunAccount *ra, GError **error)
     return FALSE;
   ra->result->threads = fs.threads;
   ra->result->messages = fs.messages;
+  if (fs.lost > 0)
+    {
+      /* Not all there until the next run: not "all done". */
+      g_autofree char *msg = g_strdup_printf (
+          "message dirs missing from the archive: %u (the first: %s; "
+          "removed by hand?); their messages are forgotten, and the next "
+          "run fetches them again", fs.lost, fs.lost_dir);
+
+      mh_run_log (ra, MH_RUN_LOG_ERROR, "%s", msg);
+      if (ra->result->error == NULL)
+        ra->result->error = g_steal_pointer (&msg);
+      all_ok = FALSE;
+    }
   if (fs.removed_dirs > 0)
     mh_run_log (ra, MH_RUN_LOG_INFO,
                 "%u messages moved to the conversation they belong to; %u "

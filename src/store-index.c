@@ -366,6 +366,24 @@ mh_store_set_message_dirs (MhStore *store, const char *key,
 }
 
 gboolean
+mh_store_forget_message (MhStore *store, const char *thread_dir,
+                         const char *dir, gboolean *found_out,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_FORGET_MESSAGE, error);
+
+  *found_out = FALSE;
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
+      || !mh_store_bind_text (store, stmt, 2, dir, error)
+      || !mh_store_step_done (store, stmt, "cannot forget message", error))
+    return FALSE;
+  *found_out = sqlite3_changes (store->db) > 0;
+  if (*found_out)
+    mh_store_count_change (store);
+  return TRUE;
+}
+
+gboolean
 mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
                          const char *dir, gboolean *found_out,
                          GError **error)

@@ -59,6 +59,8 @@ static const char *const statement_sql[N_STATEMENTS] = {
     " WHERE key = ?1",
   [ST_THREAD_HAS_DIR] =
     "SELECT 1 FROM message WHERE thread_dir = ?1 AND dir = ?2 LIMIT 1",
+  [ST_FORGET_MESSAGE] =
+    "DELETE FROM message WHERE thread_dir = ?1 AND dir = ?2",
   [ST_ADD_LOCATION] =
     "INSERT INTO location (mailbox, uidvalidity, uid, message_key)"
     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox, uidvalidity, uid)"

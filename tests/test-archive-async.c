@@ -340,20 +340,40 @@ test_disk_full_order (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got, ==, reference);
 }
 
-/* The conversation step moves new conversations' dirs on a thread of its
- * own: a move that fails there still fails the step, naming the dir, and
- * nothing of the step is committed. */
-static void
-test_layout_failure (Fixture *f, gconstpointer data)
+/* The messages of async_files, laid out undisturbed (some are the same
+ * message twice). */
+static guint
+corpus_messages (Fixture *f)
 {
-  g_autofree char *out = g_build_filename (f->base, "lost", NULL);
-  g_autofree char *incoming = NULL;
-  g_autofree char *victim = NULL;
+  g_autofree char *out = g_build_filename (f->base, "ref", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(MhArchive) a = NULL;
-  g_autoptr(GDir) dir = NULL;
   MhArchiveOptions ao = { 0 };
   MhArchiveFinishStats fs;
+
+  ao.account = "local";
+  ao.output = out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  add_corpus_one_by_one (a);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, >, 3);
+  return fs.messages;
+}
+
+/* Opens a fresh archive "local" in @out with async_files added, and
+ * returns the name of one recorded message dir in .incoming: the last in
+ * name order, so that other moves come first. */
+static MhArchive *
+open_with_corpus (const char *out, char **victim_out)
+{
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchive *a;
   const char *name;
   guint n = 0;
 
@@ -362,32 +382,88 @@ test_layout_failure (Fixture *f, gconstpointer data)
   a = mh_archive_open (&ao, &error);
   g_assert_no_error (error);
   add_corpus_one_by_one (a);
-
-  /* One recorded message's dir goes missing before the layout: the last
-   * in name order, so that other moves come first. */
-  incoming = g_build_filename (out, "local", ".incoming", NULL);
   dir = g_dir_open (incoming, 0, &error);
   g_assert_no_error (error);
+  *victim_out = NULL;
   while ((name = g_dir_read_name (dir)) != NULL)
     {
       n++;
-      if (victim == NULL || strcmp (name, victim) > 0)
+      if (*victim_out == NULL || strcmp (name, *victim_out) > 0)
         {
-          g_free (victim);
-          victim = g_strdup (name);
+          g_free (*victim_out);
+          *victim_out = g_strdup (name);
         }
     }
   g_assert_cmpuint (n, >, 3);
-  {
-    g_autofree char *path = g_build_filename (incoming, victim, NULL);
+  return a;
+}
 
-    g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
-  }
+/* A move that fails fails the step, with an error naming the dir, also
+ * when the mover thread met it (every thread dir is new here). */
+static void
+test_layout_failure (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "fail", NULL);
+  g_autofree char *victim = NULL;
+  g_autoptr(GError) error = NULL;
+  guint want = corpus_messages (f);
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveFinishStats fs;
 
+  g_setenv ("MH_DEBUG_FAIL_AT", "move:3", TRUE);
   g_assert_false (mh_archive_finish (a, &fs, &error));
+  g_unsetenv ("MH_DEBUG_FAIL_AT");
   g_assert_error (error, MH_ERROR, MH_ERROR_IO);
-  g_assert_nonnull (strstr (error->message, victim));
-  g_assert_nonnull (strstr (error->message, "missing"));
+  g_assert_nonnull (strstr (error->message, "cannot move"));
+  g_clear_error (&error);
+  /* Nothing was lost: the next finish places everything. */
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, ==, want);
+  g_assert_cmpuint (fs.lost, ==, 0);
+}
+
+/* A message dir gone before the layout (removed by hand, say) does not
+ * stop the step: the store forgets its message, so that the next sync
+ * fetches it again, and the next finish lays out without it. */
+static void
+test_layout_lost (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "lost", NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *mark = g_build_filename (out, "local", ".layout-pending",
+                                            NULL);
+  g_autofree char *lists = g_build_filename (out, "local", "threads.json",
+                                             NULL);
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+  guint want = corpus_messages (f);
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveFinishStats fs;
+  guint64 count = 0;
+
+  path = g_build_filename (out, "local", ".incoming", victim, NULL);
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, 1);
+  g_assert_true (g_str_has_suffix (fs.lost_dir, victim));
+  g_assert_cmpuint (fs.messages, ==, want - 1);
+  g_assert_true (mh_store_count_messages (mh_archive_get_store (a), &count,
+                                          &error));
+  g_assert_cmpuint (count, ==, want - 1);
+  g_assert_true (g_file_test (mark, G_FILE_TEST_EXISTS));
+
+  /* The next finish lays out again, and the lists forget it too. */
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, 0);
+  g_assert_cmpuint (fs.messages, ==, want - 1);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (lists, &json, NULL, &error));
+  g_assert_null (strstr (json, victim));
 }
 
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
@@ -403,6 +479,7 @@ main (int argc, char **argv)
   ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/async-queue-full", test_async_queue_full);
   ADD ("/archive/layout-failure", test_layout_failure);
+  ADD ("/archive/layout-lost", test_layout_lost);
   ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();

@@ -2,11 +2,13 @@
  * test Dovecot: killed at every step of adding and placing a message, or
  * stopped by a full disk, and then run again, it ends with the archive
  * an undisturbed run makes. */
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
+#include "mailharvest/writer.h"
 #include "run-cases.h"
 
 /* ---- runs killed at many points ------------------------------------- */
@@ -145,6 +147,59 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
       kill_and_resume (cfg, ref1, &cases[i], i, want2);
 }
 
+/* ---- a message dir removed by hand --------------------------------- */
+
+/* Killed with every message recorded and none placed, then one message
+ * dir removed from .incoming: the next run says so and forgets that
+ * message instead of failing every run from then on, and the run after
+ * fetches it again and ends with the archive an undisturbed run makes. */
+static void
+test_lost_dir (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *incoming = g_build_filename (out, "alice", ".incoming",
+                                                NULL);
+  g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
+                                       NULL, 0);
+  g_autofree char *want = NULL;
+  g_autofree char *victim = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  want = mh_test_listing (ref);
+
+  mh_test_run (&r, "finishing:1", (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--progress=never", NULL });
+  g_assert_cmpint (r.signal, ==, SIGKILL);
+  mh_test_run_clear (&r);
+  dir = g_dir_open (incoming, 0, &error);
+  g_assert_no_error (error);
+  victim = g_strdup (g_dir_read_name (dir));
+  g_assert_nonnull (victim);
+  path = g_build_filename (incoming, victim, NULL);
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
+
+  /* The account is not complete until the next run (status 1), but no
+   * message failed, and the dir is named. */
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "-o", out, "--json", "--progress=never", NULL });
+  if (strstr (r.err, victim) == NULL)
+    g_test_message ("stderr: %s", r.err);
+  g_assert_nonnull (strstr (r.err, victim));
+  g_assert_nonnull (strstr (r.err, "missing from the archive"));
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+
+  resume (cfg, out, want);
+}
+
 /* ---- the disk fills up --------------------------------------------- */
 
 /* The disk fills up: a message dir cannot be created (disk-full), or the
@@ -206,6 +261,8 @@ main (int argc, char **argv)
   g_test_add ("/run/killed", Fixture, NULL, setup, test_killed_runs,
               teardown);
   g_test_add ("/run/disk-full", Fixture, NULL, setup, test_disk_full,
+              teardown);
+  g_test_add ("/run/lost-dir", Fixture, NULL, setup, test_lost_dir,
               teardown);
   return g_test_run ();
 }

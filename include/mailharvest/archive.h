@@ -170,6 +170,11 @@ typedef struct {
   guint messages;       /* messages in the archive */
   guint moved;          /* message dirs moved into another thread dir */
   guint removed_dirs;   /* thread dirs removed (merged or renamed) */
+  guint lost;           /* message dirs found missing (removed by hand?):
+                         * their messages are forgotten, so that the next
+                         * sync fetches them again, and the next finish
+                         * lays out again */
+  char lost_dir[128];   /* the first of them, THREAD/MESSAGE */
 } MhArchiveFinishStats;
 
 /* Threads every message of the account, moves each message dir into its
@@ -188,7 +193,9 @@ void mh_debug_kill_point (const char *name);
 /* For tests of failures: TRUE on the N-th call with @name when the
  * environment variable MH_DEBUG_FAIL_AT is "NAME:N"; the caller then
  * fails as the point says ("disk-full": creating a message dir fails with
- * ENOSPC).  FALSE otherwise. */
+ * ENOSPC; "fetch-full": creating the file of a fetched body does; "move":
+ * moving a message dir into its thread dir fails with EIO).  FALSE
+ * otherwise. */
 gboolean mh_debug_fail_point (const char *name);
 
 G_END_DECLS

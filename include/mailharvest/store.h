@@ -223,6 +223,13 @@ gboolean mh_store_set_message_dirs (MhStore *store, const char *key,
                                     const char *thread_dir, const char *dir,
                                     GError **error);
 
+/* Forgets the message recorded with @dir inside @thread_dir (its files
+ * are gone), and its locations and attachments with it: the next sync
+ * fetches it again.  Sets *@found_out to whether there was one. */
+gboolean mh_store_forget_message (MhStore *store, const char *thread_dir,
+                                  const char *dir, gboolean *found_out,
+                                  GError **error);
+
 /* Sets *@found_out to TRUE when a message is recorded with @dir inside
  * @thread_dir. */
 gboolean mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
