@@ -149,6 +149,20 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
 
 /* ---- a message dir removed by hand --------------------------------- */
 
+/* Loads the standard mail and runs @cfg undisturbed: the listing of the
+ * archive in @ref, the one the runs of a test must end with. */
+static char *
+undisturbed (const char *cfg, const char *ref)
+{
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  return mh_test_listing (ref);
+}
+
 /* Killed with every message recorded and none placed, then one message
  * dir removed from .incoming: the next run says so and forgets that
  * message instead of failing every run from then on, and the run after
@@ -169,11 +183,7 @@ test_lost_dir (Fixture *fixture, gconstpointer data)
   g_autoptr(GError) error = NULL;
   MhTestRun r;
 
-  std_mail ();
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--progress=never", NULL });
-  mh_test_run_clear (&r);
-  want = mh_test_listing (ref);
+  want = undisturbed (cfg, ref);
 
   mh_test_run (&r, "finishing:1", (const char *const[]) {
       "run", "-c", cfg, "-o", out, "--progress=never", NULL });
@@ -223,11 +233,7 @@ test_disk_full (Fixture *fixture, gconstpointer data)
   g_autoptr(GRegex) re = NULL;
   MhTestRun r;
 
-  std_mail ();
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--progress=never", NULL });
-  mh_test_run_clear (&r);
-  want = mh_test_listing (ref);
+  want = undisturbed (cfg, ref);
   re = g_regex_new ("^mailharvest: alice: .*stopped: the disk is full",
                     G_REGEX_MULTILINE, 0, NULL);
 
