@@ -227,15 +227,15 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   if (total <= MH_ARCHIVE_IN_MEMORY)
     b->copy = g_byte_array_sized_new ((guint) total);
 
-  /* An unnamed file: linked into its message dir later, it never has a
-   * name in .tmp that the workers would rename out of the one dir they
-   * share (where each rename waits whenever the dir's block is being
-   * written back), and a killed run leaves nothing of it. */
   if (mh_debug_fail_point ("fetch-full"))
     {
       errno = ENOSPC;
       return create_failed (s, b, error);
     }
+  /* An unnamed file: linked into its message dir later, it never has a
+   * name in .tmp that the workers would rename out of the one dir they
+   * share (where each rename waits whenever the dir's block is being
+   * written back), and a killed run leaves nothing of it. */
   if (!s->named)
     {
       b->fd = open (mh_archive_get_tmp_dir (s->ra->archive),

@@ -365,6 +365,24 @@ mh_store_set_message_dirs (MhStore *store, const char *key,
   return TRUE;
 }
 
+/* Steps @stmt once: *@found_out says whether it gave a row. */
+static gboolean
+step_exists (MhStore *store, sqlite3_stmt *stmt, const char *what,
+             gboolean *found_out, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, what);
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  *found_out = rc == SQLITE_ROW;
+  return TRUE;
+}
+
 gboolean
 mh_store_forget_message (MhStore *store, const char *thread_dir,
                          const char *dir, gboolean *found_out,
@@ -389,22 +407,13 @@ mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
                          GError **error)
 {
   sqlite3_stmt *stmt = mh_store_stmt (store, ST_THREAD_HAS_DIR, error);
-  int rc;
 
   *found_out = FALSE;
   if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
       || !mh_store_bind_text (store, stmt, 2, dir, error))
     return FALSE;
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      mh_store_db_error (store, error, "cannot look up a message dir");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  *found_out = rc == SQLITE_ROW;
-  mh_store_stmt_done (stmt);
-  return TRUE;
+  return step_exists (store, stmt, "cannot look up a message dir", found_out,
+                      error);
 }
 
 /* Locations. */
@@ -501,19 +510,8 @@ mh_store_set_attachments (MhStore *store, const char *key, GPtrArray *atts,
   stmt = mh_store_stmt (store, ST_HAS_KEY, error);
   if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, key, error))
     return FALSE;
-  switch (sqlite3_step (stmt))
-    {
-    case SQLITE_ROW:
-      known = TRUE;
-      break;
-    case SQLITE_DONE:
-      break;
-    default:
-      mh_store_db_error (store, error, "cannot look up message");
-      mh_store_stmt_done (stmt);
-      return FALSE;
-    }
-  mh_store_stmt_done (stmt);
+  if (!step_exists (store, stmt, "cannot look up message", &known, error))
+    return FALSE;
   if (!known)
     {
       g_set_error (error, MH_ERROR, MH_ERROR_IO,
