@@ -4,7 +4,28 @@
 #include <malloc.h>
 #endif
 
+#include <sys/resource.h>
+
 #include "mailharvest/cli.h"
+
+/* The archive holds written files open until the commit that makes them
+ * durable, so that their pages can be dropped then without a wait
+ * (writeback.h); it sizes how many by the descriptor limit.  The usual
+ * soft limit of 1,024 is a leftover of select(), which nothing here uses:
+ * raise it towards the hard limit, as far as this program has use for. */
+#define WANTED_FILES 16384
+
+static void
+raise_file_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= WANTED_FILES)
+    return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WANTED_FILES
+                  ? WANTED_FILES : rl.rlim_max;
+  (void) setrlimit (RLIMIT_NOFILE, &rl);
+}
 
 int
 main (int argc, char **argv)
@@ -26,5 +47,6 @@ main (int argc, char **argv)
   mallopt (M_TRIM_THRESHOLD, 32 * 1024 * 1024);
   mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 #endif
+  raise_file_limit ();
   return mh_cli_main (argc, argv);
 }

@@ -4,6 +4,7 @@
  * when the device queue is full, and the workers that write the archive
  * should be parsing meanwhile, not waiting for the disk. */
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mailharvest/writeback.h"
@@ -14,10 +15,18 @@
 #define START_AT (256 * 1024)
 /* Started files the thread keeps: beyond, the oldest is waited for. */
 #define MAX_BYTES (48 * 1024 * 1024)
-#define MAX_FILES 256
-/* Files held in all (queued and kept): mh_writeback_add() waits beyond,
- * so that the open descriptors stay few. */
-#define MAX_HELD 512
+/* Files held in all (queued and kept), each an open descriptor:
+ * mh_writeback_add() waits beyond.  The bound comes from the descriptor
+ * limit at mh_writeback_enable(): half of what is left after RESERVED for
+ * the rest of the program, at most HELD_MOST.  A commit batch writes some
+ * four files per message, and a file still kept at the batch's syncfs is
+ * dropped without a wait; one pushed out before it is waited for on its
+ * own, each a synchronous write of a small file.  With 1,024 descriptors
+ * the bound is 384 files, some 90 messages; with more (main() raises the
+ * soft limit to the hard one) it is 4,096, a whole batch. */
+#define RESERVED 256
+#define HELD_LEAST 32
+#define HELD_MOST 4096
 /* Small files queued before the thread is woken for them: a wake-up per
  * file cost a context switch (and a preempted worker) per file. */
 #define WAKE_BATCH 64
@@ -39,6 +48,8 @@ static guint space_waiters; /* threads waiting in mh_writeback_add() */
 static gboolean idle;      /* the thread waits for work: only then is a
                             * signal worth its system call */
 static GThread *thread;
+static guint max_held = HELD_LEAST;  /* set by mh_writeback_enable() */
+static guint max_files;               /* kept files: most of max_held */
 
 static void
 drop (Entry *e, gboolean wait)
@@ -97,7 +108,7 @@ run (gpointer data)
                 (void) sync_file_range (e->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
               g_queue_push_tail (&kept, e);
               kept_bytes += e->size;
-              while (kept_bytes > MAX_BYTES || kept.length > MAX_FILES)
+              while (kept_bytes > MAX_BYTES || kept.length > max_files)
                 {
                   Entry *old = g_queue_pop_head (&kept);
 
@@ -153,7 +164,7 @@ mh_writeback_add (int fd, guint64 size)
       (void) close (fd);
       return;
     }
-  while (held >= MAX_HELD)
+  while (held >= max_held)
     {
       if (idle)
         {
@@ -186,7 +197,16 @@ mh_writeback_enable (gboolean enable)
 
   g_mutex_lock (&lock);
   if (enable && thread == NULL)
-    thread = g_thread_new ("writeback", run, NULL);
+    {
+      struct rlimit rl;
+      rlim_t n = HELD_LEAST;
+
+      if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * RESERVED)
+        n = (rl.rlim_cur - RESERVED) / 2;
+      max_held = (guint) CLAMP (n, (rlim_t) HELD_LEAST, (rlim_t) HELD_MOST);
+      max_files = max_held - max_held / 8;
+      thread = g_thread_new ("writeback", run, NULL);
+    }
   else if (!enable && thread != NULL)
     {
       push (ENTRY_QUIT, -1, 0);
