@@ -151,6 +151,7 @@ committer (gpointer data)
   for (;;)
     {
       GError *error = NULL;
+      guint64 mark;
       int rc, saved;
 
       while (!a->commit_wanted && !a->committer_stop)
@@ -158,6 +159,7 @@ committer (gpointer data)
       if (!a->commit_wanted)
         break;
       g_mutex_unlock (&a->lock);
+      mark = mh_writeback_mark ();
       rc = syncfs (a->account_fd);
       saved = errno;
       g_mutex_lock (&a->lock);
@@ -169,7 +171,7 @@ committer (gpointer data)
         }
       else
         {
-          mh_writeback_drop_all ();
+          mh_writeback_drop_until (mark);
           a->batch_count = 0;
           if (!mh_store_commit (a->store, &error))
             (void) mh_store_rollback (a->store, NULL);

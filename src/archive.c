@@ -308,11 +308,14 @@ mh_archive_commit (MhArchive *a, GError **error)
 gboolean
 mh_archive_commit_locked (MhArchive *a, GError **error)
 {
+  guint64 mark;
+
   if (!mh_store_in_transaction (a->store))
     return TRUE;
   /* Written before recorded: everything the batch wrote reaches the disk
    * before the store says it exists (the writer does not sync file by
    * file, see mh_writer_set_sync()). */
+  mark = mh_writeback_mark ();
   if (syncfs (a->account_fd) != 0)
     {
       int saved = errno;
@@ -321,8 +324,8 @@ mh_archive_commit_locked (MhArchive *a, GError **error)
                    a->dir, g_strerror (saved));
       return FALSE;
     }
-  /* Everything written so far is clean now: let its pages go. */
-  mh_writeback_drop_all ();
+  /* Everything written before the sync is clean now: let its pages go. */
+  mh_writeback_drop_until (mark);
   a->batch_count = 0;
   return mh_store_commit (a->store, error);
 }

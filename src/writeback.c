@@ -31,12 +31,14 @@
  * file cost a context switch (and a preempted worker) per file. */
 #define WAKE_BATCH 64
 
-typedef enum { ENTRY_FILE, ENTRY_DROP_ALL, ENTRY_QUIT } Kind;
+typedef enum { ENTRY_FILE, ENTRY_DROP, ENTRY_QUIT } Kind;
 
 typedef struct {
   Kind kind;
   int fd;
   guint64 size;
+  guint64 seq;   /* a file: how many were handed in before it; a drop:
+                  * its mark (the files before it are dropped) */
 } Entry;
 
 static GMutex lock;
@@ -44,6 +46,7 @@ static GCond work;         /* incoming got an entry */
 static GCond space;        /* held went down */
 static GQueue incoming = G_QUEUE_INIT;
 static guint held;         /* files in incoming and in the thread's list */
+static guint64 handed;     /* files handed in so far: the next one's seq */
 static guint space_waiters; /* threads waiting in mh_writeback_add() */
 static gboolean idle;      /* the thread waits for work: only then is a
                             * signal worth its system call */
@@ -86,7 +89,7 @@ run (gpointer data)
   while (!quit)
     {
       GQueue batch;
-      Entry *e;
+      Entry *e, *old;
       guint dropped = 0;
 
       g_mutex_lock (&lock);
@@ -110,23 +113,25 @@ run (gpointer data)
               kept_bytes += e->size;
               while (kept_bytes > MAX_BYTES || kept.length > max_files)
                 {
-                  Entry *old = g_queue_pop_head (&kept);
-
+                  old = g_queue_pop_head (&kept);
                   kept_bytes -= old->size;
                   drop (old, TRUE);
                   dropped++;
                 }
               continue;
             }
-          /* After a syncfs (or at the end) the kept files are clean. */
+          /* After a syncfs the files handed in before it are clean; at
+           * the end every file is dropped. */
           quit = e->kind == ENTRY_QUIT;
-          g_free (e);
-          while ((e = g_queue_pop_head (&kept)) != NULL)
+          while ((old = g_queue_peek_head (&kept)) != NULL
+                 && (quit || old->seq < e->seq))
             {
-              drop (e, FALSE);
+              g_queue_pop_head (&kept);
+              kept_bytes -= old->size;
+              drop (old, FALSE);
               dropped++;
             }
-          kept_bytes = 0;
+          g_free (e);
         }
       /* Nothing is queued after the quit (mh_writeback_enable()). */
       g_warn_if_fail (g_queue_is_empty (&batch));
@@ -136,13 +141,14 @@ run (gpointer data)
 }
 
 static void
-push (Kind kind, int fd, guint64 size)
+push (Kind kind, int fd, guint64 size, guint64 seq)
 {
   Entry *e = g_new (Entry, 1);
 
   e->kind = kind;
   e->fd = fd;
   e->size = size;
+  e->seq = seq;
   g_queue_push_tail (&incoming, e);
   if (idle && (kind != ENTRY_FILE || size >= START_AT
                || incoming.length >= WAKE_BATCH || space_waiters > 0))
@@ -177,17 +183,34 @@ mh_writeback_add (int fd, guint64 size)
       space_waiters--;
     }
   held++;
-  push (ENTRY_FILE, fd, size);
+  push (ENTRY_FILE, fd, size, handed++);
+  g_mutex_unlock (&lock);
+}
+
+guint64
+mh_writeback_mark (void)
+{
+  guint64 mark;
+
+  g_mutex_lock (&lock);
+  mark = handed;
+  g_mutex_unlock (&lock);
+  return mark;
+}
+
+void
+mh_writeback_drop_until (guint64 mark)
+{
+  g_mutex_lock (&lock);
+  if (thread != NULL)
+    push (ENTRY_DROP, -1, 0, mark);
   g_mutex_unlock (&lock);
 }
 
 void
 mh_writeback_drop_all (void)
 {
-  g_mutex_lock (&lock);
-  if (thread != NULL)
-    push (ENTRY_DROP_ALL, -1, 0);
-  g_mutex_unlock (&lock);
+  mh_writeback_drop_until (G_MAXUINT64);
 }
 
 void
@@ -209,7 +232,7 @@ mh_writeback_enable (gboolean enable)
     }
   else if (!enable && thread != NULL)
     {
-      push (ENTRY_QUIT, -1, 0);
+      push (ENTRY_QUIT, -1, 0, G_MAXUINT64);
       t = thread;
       thread = NULL;
     }

@@ -29,7 +29,7 @@ mh_writer_set_sync (gboolean sync)
 {
   writer_sync = sync;
   /* Without a sync per file, the caller syncs the file system per batch
-   * and calls mh_writeback_drop_all() after it. */
+   * and has mh_writeback_drop_until() drop what the sync made clean. */
   mh_writeback_enable (!sync);
 }
 

@@ -94,6 +94,34 @@ test_drop (void)
   remove_dir (dir);
 }
 
+/* A drop after a sync lets go of the files handed in before the mark
+ * taken ahead of it, and keeps the ones handed in since, which the sync
+ * may not have reached: dropped, they would only start a write each. */
+static void
+test_mark (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *path = g_build_filename (dir, "before", NULL);
+  int before, after;
+  guint64 mark;
+
+  mh_writeback_enable (TRUE);
+  before = make_file (dir, "before", FILE_SIZE);
+  mh_writeback_add (before, FILE_SIZE);
+  mark = mh_writeback_mark ();
+  after = make_file (dir, "after", 4096);
+  mh_writeback_add (after, 4096);
+  mh_writeback_drop_until (mark);
+  /* The thread works on its own: wait for the drop to have happened. */
+  while (fd_is_open (before))
+    g_usleep (1000);
+  g_assert_cmpuint (resident_pages (path, FILE_SIZE), ==, 0);
+  g_assert_true (fd_is_open (after));
+  mh_writeback_enable (FALSE);
+  g_assert_false (fd_is_open (after));
+  remove_dir (dir);
+}
+
 /* Beyond its byte bound the queue waits for the oldest files and drops
  * them without a drop_all. */
 static void
@@ -178,6 +206,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/writeback/drop", test_drop);
+  g_test_add_func ("/writeback/mark", test_mark);
   g_test_add_func ("/writeback/bound", test_bound);
   g_test_add_func ("/writeback/many-small", test_many_small);
   g_test_add_func ("/writeback/off", test_off);

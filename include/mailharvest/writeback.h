@@ -13,9 +13,11 @@
  * (sync_file_range WRITE, which does not wait and makes nothing durable:
  * durability stays with the archive's syncfs before each commit).  When
  * the queue holds more than a few tens of MB, the oldest files are waited
- * for and their pages dropped (POSIX_FADV_DONTNEED); after a syncfs every
- * queued file is clean and mh_writeback_drop_all() drops them all without
- * waiting.  The pages come back to the allocator warm, and the next files
+ * for and their pages dropped (POSIX_FADV_DONTNEED); after a syncfs the
+ * files handed in before it began are clean, and mh_writeback_drop_until()
+ * drops them without waiting.  Files handed in while the syncfs ran stay
+ * for the next one: dropped now, each would start a write of its own and
+ * keep its dirty pages.  The pages come back to the allocator warm, and the next files
  * reuse them.
  *
  * Only cache state changes here: a failure of any of these calls is
@@ -33,9 +35,16 @@ G_BEGIN_DECLS
  * closed at once. */
 void mh_writeback_add (int fd, guint64 size);
 
+/* A mark in the stream of files handed in: take it before a syncfs. */
+guint64 mh_writeback_mark (void);
+
+/* Has every file handed in before @mark dropped and closed, without
+ * waiting for it.  Call after the syncfs that followed the mark. */
+void mh_writeback_drop_until (guint64 mark);
+
 /* Has every file queued so far dropped and closed, without waiting for
- * it.  Call after the file system was synced (the pages are clean then;
- * the dirty pages of a file not synced yet just stay cached). */
+ * it.  For the end of a run, after the last sync (the dirty pages of a
+ * file not synced just stay cached). */
 void mh_writeback_drop_all (void);
 
 /* Turns queueing on (starting the thread) or off (dropping and closing
