@@ -17,8 +17,8 @@
  * files handed in before it began are clean, and mh_writeback_drop_until()
  * drops them without waiting.  Files handed in while the syncfs ran stay
  * for the next one: dropped now, each would start a write of its own and
- * keep its dirty pages.  The pages come back to the allocator warm, and the next files
- * reuse them.
+ * keep its dirty pages.  The pages come back to the allocator warm, and
+ * the next files reuse them.
  *
  * Only cache state changes here: a failure of any of these calls is
  * ignored, as the data is the same either way.  Write errors surface at
