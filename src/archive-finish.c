@@ -598,22 +598,19 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  if (!mh_archive_commit (a, error))
-    goto out;
+  /* threads.json and index.html go in before the commit, so that its one
+   * syncfs covers them with the moves and thread.json files (a second
+   * sync for them alone was a wait of its own at the end of every run).
+   * A run killed after they are in, but before the commit, lays out
+   * again and writes them anew. */
   if (!mh_archive_out_commit (&f.json, error)
       || !mh_archive_out_commit (&f.html, error))
-    goto out;
-  /* The manifests are derived data: rebuilt by the next finish if a power
-   * failure loses them, so one sync at the end is enough. */
-  if (syncfs (a->account_fd) != 0)
     {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot sync %s: %s",
-                   a->dir, g_strerror (saved));
+      (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  mh_writeback_drop_all ();
+  if (!mh_archive_commit (a, error))
+    goto out;
   f.stats->threads = f.convs->len;
   f.stats->messages = f.n_messages - f.stats->lost;
   if (f.stats->lost > 0)
