@@ -383,16 +383,30 @@ step_exists (MhStore *store, sqlite3_stmt *stmt, const char *what,
   return TRUE;
 }
 
+/* Statement @id with a message dir's place bound: ?1 its thread dir, ?2
+ * its name.  NULL on failure. */
+static sqlite3_stmt *
+dir_stmt (MhStore *store, StatementId id, const char *thread_dir,
+          const char *dir, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, id, error);
+
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
+      || !mh_store_bind_text (store, stmt, 2, dir, error))
+    return NULL;
+  return stmt;
+}
+
 gboolean
 mh_store_forget_message (MhStore *store, const char *thread_dir,
                          const char *dir, gboolean *found_out,
                          GError **error)
 {
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_FORGET_MESSAGE, error);
+  sqlite3_stmt *stmt = dir_stmt (store, ST_FORGET_MESSAGE, thread_dir, dir,
+                                 error);
 
   *found_out = FALSE;
-  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
-      || !mh_store_bind_text (store, stmt, 2, dir, error)
+  if (stmt == NULL
       || !mh_store_step_done (store, stmt, "cannot forget message", error))
     return FALSE;
   *found_out = sqlite3_changes (store->db) > 0;
@@ -406,11 +420,11 @@ mh_store_thread_has_dir (MhStore *store, const char *thread_dir,
                          const char *dir, gboolean *found_out,
                          GError **error)
 {
-  sqlite3_stmt *stmt = mh_store_stmt (store, ST_THREAD_HAS_DIR, error);
+  sqlite3_stmt *stmt = dir_stmt (store, ST_THREAD_HAS_DIR, thread_dir, dir,
+                                 error);
 
   *found_out = FALSE;
-  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, thread_dir, error)
-      || !mh_store_bind_text (store, stmt, 2, dir, error))
+  if (stmt == NULL)
     return FALSE;
   return step_exists (store, stmt, "cannot look up a message dir", found_out,
                       error);
