@@ -244,26 +244,26 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   g_autofree char *data = NULL;
   Conv c = { 0 };
   MhMoverJob *job = NULL;
+  struct stat st;
   gsize len;
   gboolean ok = FALSE, created = FALSE;
-  int tfd;
+  int tfd = -1;
 
   if (members == NULL)
     return FALSE;
   c.tdir = mh_layout_thread_dir (t->first_date, t->subject, t->root_id);
-  tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created, error);
-  if (tfd < 0)
-    goto out;
-  /* A thread dir made just now holds only what this step puts in: its
-   * moves and thread.json go to the mover, and it needs no sweep.  One
-   * that was there is laid out here, once the mover is through its
+  /* A thread dir that is not there yet holds only what this step puts
+   * in: the mover makes it, moves the messages in and writes
+   * thread.json, and it needs no sweep.  One that is there (or that this
+   * step made already) is laid out here, once the mover is through its
    * queue, since its sweep asks the store what belongs. */
-  if (created)
-    {
-      job = mh_mover_job_new (tfd, c.tdir);
-      tfd = -1;
-    }
-  else if (!mh_mover_drain (f->mover, error))
+  if (!g_hash_table_contains (f->wanted, c.tdir)
+      && fstatat (a->threads_fd, c.tdir, &st, AT_SYMLINK_NOFOLLOW) != 0
+      && errno == ENOENT)
+    job = mh_mover_job_new_dir (a->threads_fd, c.tdir);
+  else if (!mh_mover_drain (f->mover, error)
+           || (tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created,
+                                         error)) < 0)
     goto out;
   for (guint j = 0; j < members->len; j++)
     if (!place (f, members->pdata[j], c.tdir, tfd, job, error))

@@ -33,7 +33,9 @@ typedef struct {
 } Move;
 
 typedef struct {
-  int tfd;               /* the thread dir, closed when done */
+  int tfd;               /* the thread dir, closed when done; -1: the
+                          * mover makes it (a new one) */
+  int parent_fd;         /* threads/, borrowed, for a dir to make */
   char *tdir;
   GArray *moves;         /* Move */
   char *json;            /* thread.json */
@@ -44,7 +46,12 @@ struct _MhMover {
   MhArchive *a;
   GThread *thread;
   GMutex lock;
-  GCond cond;            /* a job queued, one done, or room made */
+  /* Each side is woken only while it waits: a futex call per job and
+   * side was a tenth of the step's main thread. */
+  GCond work;            /* a job queued, or quit */
+  GCond done;            /* a job done */
+  gboolean mover_waits;
+  gboolean main_waits;
   GQueue queue;          /* Job, oldest first */
   gboolean busy;         /* the mover holds a job */
   gboolean quit;
@@ -154,6 +161,23 @@ mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
 static gboolean
 run_job (MhMover *mv, Job *j, guint *moved, GError **error)
 {
+  if (j->tfd < 0)
+    {
+      gboolean created = FALSE;
+
+      /* The main thread found no dir of this name; one made since is
+       * not ours to fill unswept. */
+      j->tfd = mh_writer_make_dir (j->parent_fd, j->tdir, &created, error);
+      if (j->tfd < 0)
+        return FALSE;
+      if (!created)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                       "thread dir %s appeared during the conversation "
+                       "step", j->tdir);
+          return FALSE;
+        }
+    }
   for (guint i = 0; i < j->moves->len; i++)
     {
       Move *m = &g_array_index (j->moves, Move, i);
@@ -179,7 +203,11 @@ mover_thread (gpointer data)
       Job *j;
 
       while (g_queue_is_empty (&mv->queue) && !mv->quit)
-        g_cond_wait (&mv->cond, &mv->lock);
+        {
+          mv->mover_waits = TRUE;
+          g_cond_wait (&mv->work, &mv->lock);
+          mv->mover_waits = FALSE;
+        }
       j = g_queue_pop_head (&mv->queue);
       if (j == NULL)
         break;
@@ -197,7 +225,8 @@ mover_thread (gpointer data)
             mv->error = error;
         }
       job_free (j);
-      g_cond_broadcast (&mv->cond);
+      if (mv->main_waits)
+        g_cond_signal (&mv->done);
     }
   g_mutex_unlock (&mv->lock);
   return NULL;
@@ -210,7 +239,8 @@ mh_mover_new (MhArchive *a)
 
   mv->a = a;
   g_mutex_init (&mv->lock);
-  g_cond_init (&mv->cond);
+  g_cond_init (&mv->work);
+  g_cond_init (&mv->done);
   g_queue_init (&mv->queue);
   mv->thread = g_thread_new ("layout", mover_thread, mv);
   return mv;
@@ -222,9 +252,19 @@ mh_mover_job_new (int tfd, const char *tdir)
   Job *j = g_new0 (Job, 1);
 
   j->tfd = tfd;
+  j->parent_fd = -1;
   j->tdir = g_strdup (tdir);
   j->moves = g_array_new (FALSE, FALSE, sizeof (Move));
   g_array_set_clear_func (j->moves, move_clear);
+  return (MhMoverJob *) j;
+}
+
+MhMoverJob *
+mh_mover_job_new_dir (int parent_fd, const char *tdir)
+{
+  Job *j = (Job *) mh_mover_job_new (-1, tdir);
+
+  j->parent_fd = parent_fd;
   return (MhMoverJob *) j;
 }
 
@@ -252,9 +292,14 @@ mh_mover_push (MhMover *mv, MhMoverJob *job, char *json, gsize json_len)
   j->json_len = json_len;
   g_mutex_lock (&mv->lock);
   while (mv->queue.length >= MAX_QUEUED)
-    g_cond_wait (&mv->cond, &mv->lock);
+    {
+      mv->main_waits = TRUE;
+      g_cond_wait (&mv->done, &mv->lock);
+      mv->main_waits = FALSE;
+    }
   g_queue_push_tail (&mv->queue, j);
-  g_cond_broadcast (&mv->cond);
+  if (mv->mover_waits)
+    g_cond_signal (&mv->work);
   g_mutex_unlock (&mv->lock);
 }
 
@@ -265,7 +310,11 @@ mh_mover_drain (MhMover *mv, GError **error)
 
   g_mutex_lock (&mv->lock);
   while (!g_queue_is_empty (&mv->queue) || mv->busy)
-    g_cond_wait (&mv->cond, &mv->lock);
+    {
+      mv->main_waits = TRUE;
+      g_cond_wait (&mv->done, &mv->lock);
+      mv->main_waits = FALSE;
+    }
   ok = mv->error == NULL;
   if (!ok)
     g_propagate_error (error, g_steal_pointer (&mv->error));
@@ -281,13 +330,14 @@ mh_mover_free (MhMover *mv, guint *moved, GError **error)
   ok = mh_mover_drain (mv, error);
   g_mutex_lock (&mv->lock);
   mv->quit = TRUE;
-  g_cond_broadcast (&mv->cond);
+  g_cond_signal (&mv->work);
   g_mutex_unlock (&mv->lock);
   g_thread_join (mv->thread);
   *moved += mv->moved;
   g_clear_error (&mv->error);
   g_mutex_clear (&mv->lock);
-  g_cond_clear (&mv->cond);
+  g_cond_clear (&mv->work);
+  g_cond_clear (&mv->done);
   g_free (mv);
   return ok;
 }

@@ -137,6 +137,9 @@ MhMover *mh_mover_new (MhArchive *a);
 /* A conversation's moves into @tdir (open as @tfd, which the job takes
  * and closes when done), added one by one in order. */
 MhMoverJob *mh_mover_job_new (int tfd, const char *tdir);
+/* The same for a thread dir that does not exist yet: the mover makes
+ * @tdir below @parent_fd (borrowed), and fails if it exists by then. */
+MhMoverJob *mh_mover_job_new_dir (int parent_fd, const char *tdir);
 void mh_mover_job_add (MhMoverJob *job, const char *name,
                        const char *from_dir);
 /* Frees a job that was not pushed, closing its dir. */
