@@ -3,24 +3,23 @@
  * threads.json. */
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "archive-private.h"
+#include "mailharvest/json-out.h"
 #include "mailharvest/manifest.h"
 
 /* Participants listed per conversation at most. */
 #define MAX_PARTICIPANTS 64
 
 static void
-add_date (JsonBuilder *b, const char *name, gint64 t)
+add_date (MhJsonOut *j, const char *name, gint64 t)
 {
   g_autofree char *s = mh_manifest_format_date (t);
 
-  mh_manifest_add_string (b, name, s);
+  mh_json_out_member (j, name, s);
 }
 
 static void
-build_message (MhThreadForest *forest, JsonBuilder *b,
+build_message (MhThreadForest *forest, MhJsonOut *j,
                const MhStoreMessage *m)
 {
   MhThreadNode *node = mh_thread_forest_lookup (forest, m->key);
@@ -28,25 +27,24 @@ build_message (MhThreadForest *forest, JsonBuilder *b,
                                                   : node;
   MhThreadNode *parent = orig->parent;
 
-  json_builder_begin_object (b);
-  mh_manifest_add_string (b, "message_id", m->message_id);
-  mh_manifest_add_string (b, "key", m->key);
-  mh_manifest_add_string (b, "parent", parent != NULL ? parent->id : NULL);
-  mh_manifest_add_string (b, "parent_key",
-                          parent != NULL ? parent->key : NULL);
-  mh_manifest_add_string (b, "duplicate_of", node->duplicate_of != NULL
-                                  ? node->duplicate_of->key : NULL);
-  json_builder_set_member_name (b, "depth");
-  json_builder_add_int_value (b, orig->depth);
-  add_date (b, "date", m->date);
-  mh_manifest_add_string (b, "from", m->from_addr);
-  mh_manifest_add_string (b, "subject", m->subject);
-  mh_manifest_add_string (b, "dir", m->dir);
-  json_builder_end_object (b);
+  mh_json_out_begin_object (j);
+  mh_json_out_member (j, "message_id", m->message_id);
+  mh_json_out_member (j, "key", m->key);
+  mh_json_out_member (j, "parent", parent != NULL ? parent->id : NULL);
+  mh_json_out_member (j, "parent_key", parent != NULL ? parent->key : NULL);
+  mh_json_out_member (j, "duplicate_of", node->duplicate_of != NULL
+                                             ? node->duplicate_of->key
+                                             : NULL);
+  mh_json_out_member_int (j, "depth", orig->depth);
+  add_date (j, "date", m->date);
+  mh_json_out_member (j, "from", m->from_addr);
+  mh_json_out_member (j, "subject", m->subject);
+  mh_json_out_member (j, "dir", m->dir);
+  mh_json_out_end_object (j);
 }
 
 static void
-build_thread (MhThreadForest *forest, JsonBuilder *b, const MhThreadTree *t,
+build_thread (MhThreadForest *forest, MhJsonOut *out, const MhThreadTree *t,
               const char *tdir, GPtrArray *members)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
@@ -71,34 +69,24 @@ build_thread (MhThreadForest *forest, JsonBuilder *b, const MhThreadTree *t,
           }
     }
 
-  json_builder_begin_object (b);
-  mh_manifest_add_string (b, "id", t->root_id);
-  mh_manifest_add_string (b, "subject", t->subject);
-  add_date (b, "first_date", t->first_date);
-  add_date (b, "last_date", t->last_date);
-  json_builder_set_member_name (b, "message_count");
-  json_builder_add_int_value (b, members->len);
-  json_builder_set_member_name (b, "participants");
-  json_builder_begin_array (b);
+  mh_json_out_begin_object (out);
+  mh_json_out_member (out, "id", t->root_id);
+  mh_json_out_member (out, "subject", t->subject);
+  add_date (out, "first_date", t->first_date);
+  add_date (out, "last_date", t->last_date);
+  mh_json_out_member_int (out, "message_count", members->len);
+  mh_json_out_key (out, "participants");
+  mh_json_out_begin_array (out);
   for (guint j = 0; j < parts->len; j++)
-    json_builder_add_string_value (b, parts->pdata[j]);
-  json_builder_end_array (b);
-  mh_manifest_add_string (b, "dir", tdir);
-  json_builder_set_member_name (b, "messages");
-  json_builder_begin_array (b);
+    mh_json_out_string (out, parts->pdata[j]);
+  mh_json_out_end_array (out);
+  mh_json_out_member (out, "dir", tdir);
+  mh_json_out_key (out, "messages");
+  mh_json_out_begin_array (out);
   for (guint j = 0; j < members->len; j++)
-    build_message (forest, b, members->pdata[j]);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
-
-static char *
-to_json (JsonBuilder *b, gsize *len_out)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
-
-  /* The same layout as message.json. */
-  return mh_manifest_to_data (root, len_out);
+    build_message (forest, out, members->pdata[j]);
+  mh_json_out_end_array (out);
+  mh_json_out_end_object (out);
 }
 
 void
@@ -176,8 +164,10 @@ char *
 mh_archive_thread_json (MhThreadForest *forest, const MhThreadTree *t,
                         const char *tdir, GPtrArray *members, gsize *len_out)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  MhJsonOut j;
 
-  build_thread (forest, b, t, tdir, members);
-  return to_json (b, len_out);
+  mh_json_out_init (&j);
+  build_thread (forest, &j, t, tdir, members);
+  /* The same layout as message.json. */
+  return mh_json_out_finish (&j, len_out);
 }

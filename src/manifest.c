@@ -1,6 +1,7 @@
-/* manifest.c - message.json built with json-glib. */
+/* manifest.c - message.json, written with json-out.h. */
 #include <string.h>
 
+#include "mailharvest/json-out.h"
 #include "mailharvest/manifest.h"
 
 /* The order of message.json's keys; mh_manifest_set_locations() keeps it
@@ -32,20 +33,6 @@ mh_written_attachment_free (MhWrittenAttachment *att)
   g_free (att);
 }
 
-void
-mh_manifest_add_string (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  if (value == NULL)
-    json_builder_add_null_value (b);
-  else
-    {
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-
-      json_builder_add_string_value (b, valid);
-    }
-}
-
 char *
 mh_manifest_format_date (gint64 date)
 {
@@ -55,32 +42,28 @@ mh_manifest_format_date (gint64 date)
 }
 
 static void
-add_date (JsonBuilder *b, const char *key, gint64 date, gboolean known)
+add_date (MhJsonOut *j, const char *key, gint64 date, gboolean known)
 {
   g_autofree char *s = known ? mh_manifest_format_date (date) : NULL;
 
-  mh_manifest_add_string (b, key, s);
+  mh_json_out_member (j, key, s);
 }
 
 static void
-add_string_array (JsonBuilder *b, const char *key, const char *const *v,
+add_string_array (MhJsonOut *j, const char *key, const char *const *v,
                   gsize n)
 {
-  json_builder_set_member_name (b, key);
-  json_builder_begin_array (b);
+  mh_json_out_key (j, key);
+  mh_json_out_begin_array (j);
   for (gsize i = 0; v != NULL && i < n && v[i] != NULL; i++)
-    {
-      g_autofree char *valid = g_utf8_make_valid (v[i], -1);
-
-      json_builder_add_string_value (b, valid);
-    }
-  json_builder_end_array (b);
+    mh_json_out_string (j, v[i]);
+  mh_json_out_end_array (j);
 }
 
 static void
-add_ptr_array (JsonBuilder *b, const char *key, GPtrArray *a)
+add_ptr_array (MhJsonOut *j, const char *key, GPtrArray *a)
 {
-  add_string_array (b, key, a != NULL ? (const char *const *) a->pdata : NULL,
+  add_string_array (j, key, a != NULL ? (const char *const *) a->pdata : NULL,
                     a != NULL ? a->len : 0);
 }
 
@@ -101,50 +84,50 @@ origin_name (MhOrigin origin)
     }
 }
 
-static void add_attachments (JsonBuilder *b, const MhMessage *msg,
+static void add_attachments (MhJsonOut *j, const MhMessage *msg,
                              GHashTable *written, guint depth);
 
 static void
-add_headers (JsonBuilder *b, const MhMessage *msg)
+add_headers (MhJsonOut *j, const MhMessage *msg)
 {
-  mh_manifest_add_string (b, "message_id", msg->message_id);
-  mh_manifest_add_string (b, "in_reply_to", msg->in_reply_to);
-  add_ptr_array (b, "references", msg->references);
-  mh_manifest_add_string (b, "subject", msg->subject);
-  add_date (b, "date", msg->date,
+  mh_json_out_member (j, "message_id", msg->message_id);
+  mh_json_out_member (j, "in_reply_to", msg->in_reply_to);
+  add_ptr_array (j, "references", msg->references);
+  mh_json_out_member (j, "subject", msg->subject);
+  add_date (j, "date", msg->date,
             msg->date_source == NULL
                 || strcmp (msg->date_source, "none") != 0);
-  mh_manifest_add_string (b, "date_source", msg->date_source);
-  mh_manifest_add_string (b, "from", msg->from);
-  mh_manifest_add_string (b, "to", msg->to);
-  mh_manifest_add_string (b, "cc", msg->cc);
+  mh_json_out_member (j, "date_source", msg->date_source);
+  mh_json_out_member (j, "from", msg->from);
+  mh_json_out_member (j, "to", msg->to);
+  mh_json_out_member (j, "cc", msg->cc);
 }
 
 /* An embedded message: its headers, where its bodies went, its own
  * attachments and warnings. */
 static void
-add_embedded (JsonBuilder *b, const MhMessage *inner,
+add_embedded (MhJsonOut *j, const MhMessage *inner,
               const MhWrittenAttachment *w, GHashTable *written,
               guint depth)
 {
-  json_builder_set_member_name (b, "message");
-  json_builder_begin_object (b);
-  add_headers (b, inner);
-  mh_manifest_add_string (b, "text", w != NULL ? w->text_path : NULL);
-  mh_manifest_add_string (b, "html", w != NULL ? w->html_path : NULL);
-  json_builder_set_member_name (b, "text_derived");
-  json_builder_add_boolean_value (b, inner->text_derived);
-  add_attachments (b, inner, written, depth + 1);
-  add_ptr_array (b, "warnings", inner->warnings);
-  json_builder_end_object (b);
+  mh_json_out_key (j, "message");
+  mh_json_out_begin_object (j);
+  add_headers (j, inner);
+  mh_json_out_member (j, "text", w != NULL ? w->text_path : NULL);
+  mh_json_out_member (j, "html", w != NULL ? w->html_path : NULL);
+  mh_json_out_key (j, "text_derived");
+  mh_json_out_bool (j, inner->text_derived);
+  add_attachments (j, inner, written, depth + 1);
+  add_ptr_array (j, "warnings", inner->warnings);
+  mh_json_out_end_object (j);
 }
 
 static void
-add_attachments (JsonBuilder *b, const MhMessage *msg, GHashTable *written,
+add_attachments (MhJsonOut *j, const MhMessage *msg, GHashTable *written,
                  guint depth)
 {
-  json_builder_set_member_name (b, "attachments");
-  json_builder_begin_array (b);
+  mh_json_out_key (j, "attachments");
+  mh_json_out_begin_array (j);
   for (guint i = 0; msg->attachments != NULL && i < msg->attachments->len;
        i++)
     {
@@ -152,28 +135,28 @@ add_attachments (JsonBuilder *b, const MhMessage *msg, GHashTable *written,
       const MhWrittenAttachment *w =
           written != NULL ? g_hash_table_lookup (written, att) : NULL;
 
-      json_builder_begin_object (b);
-      mh_manifest_add_string (b, "filename", att->filename);
-      mh_manifest_add_string (b, "path", w != NULL ? w->path : NULL);
-      mh_manifest_add_string (b, "content_type", att->content_type);
-      json_builder_set_member_name (b, "size");
+      mh_json_out_begin_object (j);
+      mh_json_out_member (j, "filename", att->filename);
+      mh_json_out_member (j, "path", w != NULL ? w->path : NULL);
+      mh_json_out_member (j, "content_type", att->content_type);
+      mh_json_out_key (j, "size");
       if (w != NULL)
-        json_builder_add_int_value (b, (gint64) w->size);
+        mh_json_out_int (j, (gint64) w->size);
       else
-        json_builder_add_null_value (b);
-      mh_manifest_add_string (b, "sha256", w != NULL ? w->sha256 : NULL);
-      mh_manifest_add_string (b, "disposition", att->disposition);
-      mh_manifest_add_string (b, "content_id", att->content_id);
-      mh_manifest_add_string (b, "part", att->part);
-      mh_manifest_add_string (b, "origin", origin_name (att->origin));
-      json_builder_set_member_name (b, "referenced");
-      json_builder_add_boolean_value (b, att->referenced);
+        mh_json_out_null (j);
+      mh_json_out_member (j, "sha256", w != NULL ? w->sha256 : NULL);
+      mh_json_out_member (j, "disposition", att->disposition);
+      mh_json_out_member (j, "content_id", att->content_id);
+      mh_json_out_member (j, "part", att->part);
+      mh_json_out_member (j, "origin", origin_name (att->origin));
+      mh_json_out_key (j, "referenced");
+      mh_json_out_bool (j, att->referenced);
       if (att->origin == MH_ORIGIN_MESSAGE && att->embedded != NULL
           && depth < 64)
-        add_embedded (b, att->embedded, w, written, depth);
-      json_builder_end_object (b);
+        add_embedded (j, att->embedded, w, written, depth);
+      mh_json_out_end_object (j);
     }
-  json_builder_end_array (b);
+  mh_json_out_end_array (j);
 }
 
 /* Splits the X-Gmail-Labels header of Takeout mbox files. */
@@ -199,50 +182,50 @@ split_labels (const char *header)
 }
 
 static void
-add_uint64_string (JsonBuilder *b, const char *key, guint64 v)
+add_uint64_string (MhJsonOut *j, const char *key, guint64 v)
 {
   g_autofree char *s = NULL;
 
   if (v != 0)
     s = g_strdup_printf ("%" G_GUINT64_FORMAT, v);
-  mh_manifest_add_string (b, key, s);
+  mh_json_out_member (j, key, s);
 }
 
 /* The members that describe where the message was found. */
 static void
-add_locations (JsonBuilder *b, const MhWriteMeta *meta)
+add_locations (MhJsonOut *j, const MhWriteMeta *meta)
 {
   const MhLocation *first =
       meta != NULL && meta->n_locations > 0 ? &meta->locations[0] : NULL;
 
-  mh_manifest_add_string (b, "account", meta != NULL ? meta->account : NULL);
-  mh_manifest_add_string (b, "mailbox", first != NULL ? first->mailbox : NULL);
-  json_builder_set_member_name (b, "uid");
+  mh_json_out_member (j, "account", meta != NULL ? meta->account : NULL);
+  mh_json_out_member (j, "mailbox", first != NULL ? first->mailbox : NULL);
+  mh_json_out_key (j, "uid");
   if (first != NULL)
-    json_builder_add_int_value (b, first->uid);
+    mh_json_out_int (j, first->uid);
   else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "uidvalidity");
+    mh_json_out_null (j);
+  mh_json_out_key (j, "uidvalidity");
   if (first != NULL)
-    json_builder_add_int_value (b, first->uidvalidity);
+    mh_json_out_int (j, first->uidvalidity);
   else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "mailboxes");
-  json_builder_begin_array (b);
+    mh_json_out_null (j);
+  mh_json_out_key (j, "mailboxes");
+  mh_json_out_begin_array (j);
   for (guint i = 0; meta != NULL && i < meta->n_locations; i++)
     {
-      json_builder_begin_object (b);
-      mh_manifest_add_string (b, "mailbox", meta->locations[i].mailbox);
-      json_builder_set_member_name (b, "uidvalidity");
-      json_builder_add_int_value (b, meta->locations[i].uidvalidity);
-      json_builder_set_member_name (b, "uid");
-      json_builder_add_int_value (b, meta->locations[i].uid);
-      json_builder_end_object (b);
+      mh_json_out_begin_object (j);
+      mh_json_out_member (j, "mailbox", meta->locations[i].mailbox);
+      mh_json_out_key (j, "uidvalidity");
+      mh_json_out_int (j, meta->locations[i].uidvalidity);
+      mh_json_out_key (j, "uid");
+      mh_json_out_int (j, meta->locations[i].uid);
+      mh_json_out_end_object (j);
     }
-  json_builder_end_array (b);
-  add_string_array (b, "flags", meta != NULL ? meta->flags : NULL,
+  mh_json_out_end_array (j);
+  add_string_array (j, "flags", meta != NULL ? meta->flags : NULL,
                     G_MAXSIZE);
-  add_date (b, "internaldate", meta != NULL ? meta->internaldate : 0,
+  add_date (j, "internaldate", meta != NULL ? meta->internaldate : 0,
             meta != NULL && meta->internaldate != 0);
 }
 
@@ -255,52 +238,53 @@ meta_has_gmail (const MhWriteMeta *meta)
 }
 
 static void
-add_gmail (JsonBuilder *b, const MhMessage *msg, const MhWriteMeta *meta)
+add_gmail (MhJsonOut *j, const MhMessage *msg, const MhWriteMeta *meta)
 {
   g_auto(GStrv) header_labels = NULL;
   const char *const *labels = meta != NULL ? meta->gmail_labels : NULL;
 
-  json_builder_set_member_name (b, "gmail");
-  json_builder_begin_object (b);
-  add_uint64_string (b, "msgid", meta != NULL ? meta->gmail_msgid : 0);
+  mh_json_out_key (j, "gmail");
+  mh_json_out_begin_object (j);
+  add_uint64_string (j, "msgid", meta != NULL ? meta->gmail_msgid : 0);
   if (meta != NULL && meta->gmail_thrid != 0)
-    add_uint64_string (b, "thrid", meta->gmail_thrid);
+    add_uint64_string (j, "thrid", meta->gmail_thrid);
   else
-    mh_manifest_add_string (b, "thrid", msg != NULL ? msg->gm_thrid : NULL);
+    mh_json_out_member (j, "thrid", msg != NULL ? msg->gm_thrid : NULL);
   if (labels == NULL && msg != NULL)
     {
       header_labels = split_labels (msg->gm_labels);
       labels = (const char *const *) header_labels;
     }
-  add_string_array (b, "labels", labels, G_MAXSIZE);
-  json_builder_end_object (b);
+  add_string_array (j, "labels", labels, G_MAXSIZE);
+  mh_json_out_end_object (j);
 }
 
-JsonNode *
+char *
 mh_manifest_build (const MhMessage *msg, const MhWriteMeta *meta,
                    const char *sha256, guint64 size, const char *text_path,
-                   const char *html_path, GHashTable *written)
+                   const char *html_path, GHashTable *written,
+                   gsize *length_out)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  MhJsonOut j;
 
-  json_builder_begin_object (b);
-  add_headers (b, msg);
-  add_locations (b, meta);
-  json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) size);
-  mh_manifest_add_string (b, "sha256", sha256);
+  mh_json_out_init (&j);
+  mh_json_out_begin_object (&j);
+  add_headers (&j, msg);
+  add_locations (&j, meta);
+  mh_json_out_member_int (&j, "size", (gint64) size);
+  mh_json_out_member (&j, "sha256", sha256);
   /* "gmail" is there only when something Gmail-specific is known. */
   if (meta_has_gmail (meta) || msg->gm_thrid != NULL
       || msg->gm_labels != NULL)
-    add_gmail (b, msg, meta);
-  mh_manifest_add_string (b, "text", text_path);
-  mh_manifest_add_string (b, "html", html_path);
-  json_builder_set_member_name (b, "text_derived");
-  json_builder_add_boolean_value (b, msg->text_derived);
-  add_attachments (b, msg, written, 0);
-  add_ptr_array (b, "warnings", msg->warnings);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+    add_gmail (&j, msg, meta);
+  mh_json_out_member (&j, "text", text_path);
+  mh_json_out_member (&j, "html", html_path);
+  mh_json_out_key (&j, "text_derived");
+  mh_json_out_bool (&j, msg->text_derived);
+  add_attachments (&j, msg, written, 0);
+  add_ptr_array (&j, "warnings", msg->warnings);
+  mh_json_out_end_object (&j);
+  return mh_json_out_finish (&j, length_out);
 }
 
 static gboolean
@@ -324,23 +308,31 @@ is_known_key (const char *key)
 JsonNode *
 mh_manifest_set_locations (JsonNode *root, const MhWriteMeta *meta)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) fresh_node = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GList) members = NULL;
+  g_autofree char *fresh_text = NULL;
   JsonObject *old, *fresh, *out;
   JsonNode *result;
+  MhJsonOut j;
+  gsize fresh_len = 0;
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return NULL;
   old = json_node_get_object (root);
 
-  json_builder_begin_object (b);
-  add_locations (b, meta);
+  /* The new members, written as a fresh manifest writes them, and read
+   * back to be merged: this path runs only for a copy found again. */
+  mh_json_out_init (&j);
+  mh_json_out_begin_object (&j);
+  add_locations (&j, meta);
   if (meta_has_gmail (meta))
-    add_gmail (b, NULL, meta);
-  json_builder_end_object (b);
-  fresh_node = json_builder_get_root (b);
-  fresh = json_node_get_object (fresh_node);
+    add_gmail (&j, NULL, meta);
+  mh_json_out_end_object (&j);
+  fresh_text = mh_json_out_finish (&j, &fresh_len);
+  if (!json_parser_load_from_data (parser, fresh_text, (gssize) fresh_len,
+                                   NULL))
+    return NULL;
+  fresh = json_node_get_object (json_parser_get_root (parser));
 
   result = json_node_new (JSON_NODE_OBJECT);
   out = json_object_new ();
@@ -383,16 +375,9 @@ mh_manifest_set_locations (JsonNode *root, const MhWriteMeta *meta)
 char *
 mh_manifest_to_data (JsonNode *root, gsize *length_out)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *data = NULL;
-  char *out;
+  MhJsonOut j;
 
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  data = json_generator_to_data (gen, NULL);
-  out = g_strconcat (data, "\n", NULL);
-  if (length_out != NULL)
-    *length_out = strlen (out);
-  return out;
+  mh_json_out_init (&j);
+  mh_json_out_node (&j, root);
+  return mh_json_out_finish (&j, length_out);
 }

@@ -515,7 +515,6 @@ write_message (int parent_fd, const char *name, const char *raw_path,
   g_autoptr(GHashTable) by_source = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (
       (GDestroyNotify) mh_written_attachment_free);
-  g_autoptr(JsonNode) manifest = NULL;
   const char *known_sha = meta != NULL ? meta->raw_sha256 : NULL;
   const char *raw_sha;
   g_autofree char *tmp = NULL;
@@ -557,9 +556,8 @@ write_message (int parent_fd, const char *name, const char *raw_path,
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {
-      manifest = mh_manifest_build (msg, meta, raw_sha,
-                                    size, text_path, html_path, by_source);
-      json = mh_manifest_to_data (manifest, &json_len);
+      json = mh_manifest_build (msg, meta, raw_sha, size, text_path,
+                                html_path, by_source, &json_len);
       ok = write_file (dir_fd, "message.json", json, json_len, error)
            && sync_dir (dir_fd, name, error);
     }

@@ -56,15 +56,16 @@ typedef struct {
 
 void mh_written_attachment_free (MhWrittenAttachment *att);
 
-/* Builds the manifest of @msg (transfer full).  @written maps each
- * MhAttachment* of @msg and of its embedded messages to its
- * MhWrittenAttachment*; attachments missing from it are listed with a
- * null path.  @text_path and @html_path are "body.txt"/"body.html" or
- * NULL; @sha256 and @size describe message.eml. */
-JsonNode *mh_manifest_build (const MhMessage *msg, const MhWriteMeta *meta,
-                             const char *sha256, guint64 size,
-                             const char *text_path, const char *html_path,
-                             GHashTable *written);
+/* The manifest of @msg as text (transfer full), with its length in
+ * *@length_out.  @written maps each MhAttachment* of @msg and of its
+ * embedded messages to its MhWrittenAttachment*; attachments missing from
+ * it are listed with a null path.  @text_path and @html_path are
+ * "body.txt"/"body.html" or NULL; @sha256 and @size describe
+ * message.eml. */
+char *mh_manifest_build (const MhMessage *msg, const MhWriteMeta *meta,
+                         const char *sha256, guint64 size,
+                         const char *text_path, const char *html_path,
+                         GHashTable *written, gsize *length_out);
 
 /* Returns a copy of the manifest @root with the location fields (account,
  * mailbox, uid, uidvalidity, mailboxes, flags, internaldate, and gmail
@@ -73,14 +74,9 @@ JsonNode *mh_manifest_build (const MhMessage *msg, const MhWriteMeta *meta,
 JsonNode *mh_manifest_set_locations (JsonNode *root,
                                      const MhWriteMeta *meta);
 
-/* Pretty-printed JSON with a final newline (transfer full). */
+/* @root as the archive writes JSON (json-out.h), with a final newline
+ * (transfer full). */
 char *mh_manifest_to_data (JsonNode *root, gsize *length_out);
-
-/* What every JSON file of the archive uses: a member @key holding @value
- * made valid UTF-8 (json-glib writes whatever bytes it gets, and a header
- * need not be valid), or null for NULL. */
-void mh_manifest_add_string (JsonBuilder *b, const char *key,
-                             const char *value);
 
 /* @date (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ", or NULL when
  * it is out of range.  (transfer full) */
