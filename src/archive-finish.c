@@ -87,7 +87,7 @@ place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
   else if (!mh_archive_move_message_dir (a, m->thread_dir, m->dir, tdir, tfd,
                                          &f->stats->moved, error))
     return FALSE;
-  if (!mh_store_set_message_dirs (a->store, m->key, tdir, NULL, error))
+  if (!mh_store_set_thread_dir (a->store, m, tdir, error))
     return FALSE;
   g_free (m->thread_dir);
   m->thread_dir = g_strdup (tdir);

@@ -365,6 +365,24 @@ mh_store_set_message_dirs (MhStore *store, const char *key,
   return TRUE;
 }
 
+gboolean
+mh_store_set_thread_dir (MhStore *store, const MhStoreMessage *msg,
+                         const char *thread_dir, GError **error)
+{
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_SET_THREAD_DIR, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, msg->rowid);
+  if (!mh_store_bind_text (store, stmt, 2, thread_dir, error)
+      || !mh_store_step_done (store, stmt, "cannot record message dirs",
+                              error)
+      || !check_changed (store, msg->key, error))
+    return FALSE;
+  mh_store_count_change (store);
+  return TRUE;
+}
+
 /* Steps @stmt once: *@found_out says whether it gave a row. */
 static gboolean
 step_exists (MhStore *store, sqlite3_stmt *stmt, const char *what,

@@ -57,6 +57,8 @@ static const char *const statement_sql[N_STATEMENTS] = {
   [ST_SET_DIRS] =
     "UPDATE message SET thread_dir = ?2, dir = coalesce (?3, dir)"
     " WHERE key = ?1",
+  [ST_SET_THREAD_DIR] =
+    "UPDATE message SET thread_dir = ?2 WHERE rowid = ?1",
   [ST_THREAD_HAS_DIR] =
     "SELECT 1 FROM message WHERE thread_dir = ?1 AND dir = ?2 LIMIT 1",
   [ST_FORGET_MESSAGE] =
@@ -140,6 +142,17 @@ static const char schema_v1[] =
   "  root_id TEXT PRIMARY KEY NOT NULL,"
   "  dir TEXT NOT NULL);"
   "PRAGMA user_version = 1;";
+
+/* Version 2: message dirs are looked up by their own name, not by their
+ * thread dir's.  The conversation step sets thread_dir on every new
+ * message; with thread_dir indexed, each of those updates also moved an
+ * index entry (a third of the step's store time).  A dir name is all but
+ * unique by itself, so the rare lookups by (thread_dir, dir) lose
+ * nothing. */
+static const char migrate_v2[] =
+  "DROP INDEX IF EXISTS message_by_thread_dir;"
+  "CREATE INDEX IF NOT EXISTS message_by_dir ON message (dir);"
+  "PRAGMA user_version = 2;";
 
 
 gboolean
@@ -324,9 +337,9 @@ create_or_check_schema (MhStore *store, GError **error)
   if (version == MH_STORE_SCHEMA_VERSION)
     return TRUE;
 
-  /* Version 0 is a new file.  The check is repeated inside the write
-   * transaction so that two processes creating the file at once do not
-   * both create the tables. */
+  /* Version 0 is a new file, 1 an older one.  The check is repeated
+   * inside the write transaction so that two processes creating or
+   * updating the file at once do not both do it. */
   if (!exec_sql (store, "BEGIN IMMEDIATE", "cannot lock the database",
                  error))
     return FALSE;
@@ -336,7 +349,11 @@ create_or_check_schema (MhStore *store, GError **error)
   if (version == 0 &&
       !exec_sql (store, schema_v1, "cannot create the schema", error))
     goto fail;
-  if (!exec_sql (store, "COMMIT", "cannot create the schema", error))
+  /* A new file takes the same steps as an old one. */
+  if (version < 2
+      && !exec_sql (store, migrate_v2, "cannot update the schema", error))
+    goto fail;
+  if (!exec_sql (store, "COMMIT", "cannot update the schema", error))
     goto fail;
   return TRUE;
 

@@ -107,6 +107,42 @@ test_newer_version (Fixture *fx, gconstpointer data)
   g_assert_cmpint (raw_int (fx->path, "PRAGMA user_version"), ==, 99);
 }
 
+/* A file of schema version 1 (thread_dir indexed) is brought to
+ * version 2 at open, in one transaction, and keeps its rows. */
+static void
+test_version_1 (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = make_key (1);
+  MhStore *store = open_store (fx);
+  gboolean found = FALSE;
+
+  put (store, 1, "one@example.com");
+  g_assert_true (mh_store_set_message_dirs (store, key, "T1", NULL, &error));
+  mh_store_free (store);
+  raw_exec (fx->path, "DROP INDEX message_by_dir;"
+                      "CREATE INDEX message_by_thread_dir"
+                      " ON message (thread_dir);"
+                      "PRAGMA user_version = 1;");
+
+  store = open_store (fx);
+  g_assert_cmpint (raw_int (fx->path, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"
+                            " WHERE name = 'message_by_thread_dir'"), ==, 0);
+  g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"
+                            " WHERE name = 'message_by_dir'"), ==, 1);
+  g_assert_true (mh_store_thread_has_dir (store, "T1",
+                                          "20231114T221320Z_00000001",
+                                          &found, &error));
+  g_assert_no_error (error);
+  g_assert_true (found);
+  g_assert_true (mh_store_thread_has_dir (store, "T2",
+                                          "20231114T221320Z_00000001",
+                                          &found, &error));
+  g_assert_false (found);
+  mh_store_free (store);
+}
+
 static void
 test_not_sqlite (Fixture *fx, gconstpointer data)
 {
@@ -311,6 +347,7 @@ main (int argc, char **argv)
   ADD ("open/create", test_create);
   ADD ("open/reopen", test_reopen);
   ADD ("open/newer-version", test_newer_version);
+  ADD ("open/version-1", test_version_1);
   ADD ("open/not-sqlite", test_not_sqlite);
   ADD ("open/foreign", test_foreign);
   ADD ("open/corrupt", test_corrupt);

@@ -372,6 +372,18 @@ test_thread_dirs (Fixture *fx, gconstpointer data)
   g_assert_error (error, MH_ERROR, MH_ERROR_IO);
   g_clear_error (&error);
 
+  /* By row number, as the conversation step places a message it read. */
+  g_assert_true (mh_store_set_thread_dir (store, msg, "T3", &error));
+  g_clear_pointer (&msg, mh_store_message_free);
+  g_assert_true (mh_store_lookup_key (store, key1, &msg, &error));
+  g_assert_cmpstr (msg->thread_dir, ==, "T3");
+  g_assert_cmpstr (msg->dir, ==, "M2");
+  msg->rowid += 1000;
+  g_assert_false (mh_store_set_thread_dir (store, msg, "T4", &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, key1));
+  g_clear_error (&error);
+
   g_assert_true (mh_store_set_thread (store, "root1", "T1", &error));
   g_assert_true (mh_store_set_thread (store, "root2", "T2", &error));
   g_assert_true (mh_store_set_thread (store, "root1", "T1b", &error));

@@ -35,7 +35,7 @@
 G_BEGIN_DECLS
 
 /* The schema this code writes, kept in PRAGMA user_version. */
-#define MH_STORE_SCHEMA_VERSION 1
+#define MH_STORE_SCHEMA_VERSION 2
 
 #define MH_STORE_MAX_TEXT (4 * 1024 * 1024)
 #define MH_STORE_BUSY_TIMEOUT_MS 10000
@@ -222,6 +222,11 @@ gboolean mh_store_count_messages (MhStore *store, guint64 *count_out,
 gboolean mh_store_set_message_dirs (MhStore *store, const char *key,
                                     const char *thread_dir, const char *dir,
                                     GError **error);
+
+/* The same for a message just read (@msg->rowid), when only its thread
+ * dir changes: the conversation step's update, by row number. */
+gboolean mh_store_set_thread_dir (MhStore *store, const MhStoreMessage *msg,
+                                  const char *thread_dir, GError **error);
 
 /* Forgets the message recorded with @dir inside @thread_dir (its files
  * are gone), and its locations and attachments with it: the next sync
