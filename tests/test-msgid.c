@@ -251,6 +251,45 @@ test_subject_hostile (void)
   g_assert_true (g_utf8_validate (manyb, -1, NULL));
 }
 
+/* ASCII subjects take a short way round Unicode normalisation and case
+ * folding; with one non-ASCII letter after them they take the long one,
+ * and the two must agree. */
+static void
+test_subject_ascii (void)
+{
+  static const char alphabet[] =
+      "abcXYZ019 \t\v\f\r\n:;,.-_[](){}<>!?#'\"\x01\x1f\x7f";
+  g_autoptr(GRand) r = g_rand_new_with_seed (5256);
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      g_autofree char *with = NULL;
+      g_autofree char *short_way = NULL;
+      g_autofree char *long_way = NULL;
+      g_autofree char *expected = NULL;
+      gboolean reply1 = FALSE, reply2 = FALSE;
+      guint n = g_rand_int_range (r, 0, 40);
+
+      /* Reply and list markers now and then, to be stripped. */
+      if (g_rand_int_range (r, 0, 3) == 0)
+        g_string_append (s, "Re: ");
+      if (g_rand_int_range (r, 0, 4) == 0)
+        g_string_append (s, "[list] FWD: ");
+      for (guint i = 0; i < n; i++)
+        g_string_append_c (s, alphabet[g_rand_int_range (
+                                  r, 0, sizeof alphabet - 1)]);
+      /* A letter last: the appended one then follows it directly. */
+      g_string_append_c (s, 'Q');
+      short_way = mh_msgid_subject_base (s->str, &reply1);
+      with = g_strconcat (s->str, "\xc3\x89", NULL); /* É */
+      long_way = mh_msgid_subject_base (with, &reply2);
+      expected = g_strconcat (short_way, "\xc3\xa9", NULL); /* é */
+      g_assert_cmpstr (long_way, ==, expected);
+      g_assert_cmpint (reply1, ==, reply2);
+    }
+}
+
 static void
 test_subject_generic (void)
 {
@@ -349,6 +388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/msgid/in-reply-to/table", test_in_reply_to_table);
   g_test_add_func ("/msgid/subject/table", test_subject_table);
   g_test_add_func ("/msgid/subject/hostile", test_subject_hostile);
+  g_test_add_func ("/msgid/subject/ascii", test_subject_ascii);
   g_test_add_func ("/msgid/subject/generic", test_subject_generic);
   g_test_add_func ("/msgid/thread-index", test_thread_index);
   return g_test_run ();
