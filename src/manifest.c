@@ -1,5 +1,6 @@
 /* manifest.c - message.json, written with json-out.h. */
 #include <string.h>
+#include <time.h>
 
 #include "mailharvest/json-out.h"
 #include "mailharvest/manifest.h"
@@ -33,12 +34,24 @@ mh_written_attachment_free (MhWrittenAttachment *att)
   g_free (att);
 }
 
+/* The range GDateTime takes: years 1 to 9999. */
+#define FIRST_DATE G_GINT64_CONSTANT (-62135596800)
+#define LAST_DATE G_GINT64_CONSTANT (253402300799)
+
 char *
 mh_manifest_format_date (gint64 date)
 {
-  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (date);
+  time_t t = (time_t) date;
+  struct tm tm;
 
-  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+  /* gmtime_r and a format, not a GDateTime: this runs for every
+   * message and every line of thread.json and index.html.  The year is
+   * not padded, as GDateTime's %Y was not. */
+  if (date < FIRST_DATE || date > LAST_DATE || gmtime_r (&t, &tm) == NULL)
+    return NULL;
+  return g_strdup_printf ("%d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mailharvest/json-out.h"
+#include "mailharvest/manifest.h"
 
 #include "testlib.h"
 
@@ -287,6 +288,35 @@ test_node_depth (void)
   g_assert_nonnull (strstr (out, "null"));
 }
 
+/* The manifests' dates are what GDateTime made of them: years 1 to 9999,
+ * the year unpadded, NULL outside. */
+static void
+test_dates (void)
+{
+  static const gint64 edges[] = {
+    G_GINT64_CONSTANT (-62135596801), G_GINT64_CONSTANT (-62135596800),
+    G_GINT64_CONSTANT (-62000000000), -1, 0, 1, 951782400, 4107542399,
+    G_GINT64_CONSTANT (253402300799), G_GINT64_CONSTANT (253402300800),
+    G_MININT64, G_MAXINT64,
+  };
+  g_autoptr(GRand) r = g_rand_new_with_seed (1970);
+
+  for (guint i = 0; i < G_N_ELEMENTS (edges) + 20000; i++)
+    {
+      gint64 t = i < G_N_ELEMENTS (edges)
+                     ? edges[i]
+                     : (gint64) g_rand_double_range (r, -6.3e10, 2.6e11);
+      g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (t);
+      g_autofree char *want = dt != NULL
+                                  ? g_date_time_format (dt,
+                                                        "%Y-%m-%dT%H:%M:%SZ")
+                                  : NULL;
+      g_autofree char *got = mh_manifest_format_date (t);
+
+      g_assert_cmpstr (got, ==, want);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -296,5 +326,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json-out/controls", test_controls);
   g_test_add_func ("/json-out/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/json-out/node-depth", test_node_depth);
+  g_test_add_func ("/json-out/dates", test_dates);
   return g_test_run ();
 }
