@@ -178,25 +178,31 @@ mh_charset_clean_utf8 (const char *data, gsize len)
 
   while (p < end)
     {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
+      const char *stop = NULL;
+      gunichar c;
 
-      if (c == (gunichar) -1 || c == (gunichar) -2)
+      /* Valid runs go in whole: a body is mostly one. */
+      if (g_utf8_validate_len (p, end - p, &stop))
+        stop = end;
+      g_string_append_len (out, p, stop - p);
+      p = stop;
+      if (p >= end)
+        break;
+      /* The one character validation stopped at: NUL or broken is one
+       * replacement character for one byte. */
+      c = g_utf8_get_char_validated (p, end - p);
+      if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0)
         {
           g_string_append (out, "\xEF\xBF\xBD");
           p++;
-          continue;
         }
-      if (c == 0)
+      else
         {
-          g_string_append (out, "\xEF\xBF\xBD");
-          p++;
-          continue;
+          const char *next = g_utf8_next_char (p);
+
+          g_string_append_len (out, p, next - p);
+          p = next;
         }
-      {
-        const char *next = g_utf8_next_char (p);
-        g_string_append_len (out, p, next - p);
-        p = next;
-      }
     }
   return g_string_free (out, FALSE);
 }

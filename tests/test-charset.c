@@ -213,6 +213,67 @@ test_tnef_damaged (void)
 
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
+/* The character-by-character cleaner mh_charset_clean_utf8 replaced
+ * with one that copies valid runs whole: the reference it must match. */
+static char *
+clean_by_char (const char *data, gsize len)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = data, *end = data + len;
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2 || c == 0)
+        {
+          g_string_append (out, "\xEF\xBF\xBD");
+          p++;
+          continue;
+        }
+      g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_clean_utf8 (void)
+{
+  /* Pieces to build from: ASCII, NUL, valid 2-4 byte characters,
+   * surrogates, overlong forms, noncharacters, lone continuation and
+   * lead bytes, bytes never valid. */
+  static const char *const pieces[] = {
+    "a", "xyz ", "\n", "", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+    "\xed\xa0\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xef\xbf\xbe",
+    "\xf4\x90\x80\x80", "\x80", "\xbf", "\xc3", "\xe2\x82", "\xf0\x9f\x98",
+    "\xf5", "\xff", "\xfe",
+  };
+  static const gsize piece_len[] = {
+    1, 4, 1, 1, 2, 3, 4, 3, 2, 3, 3, 4, 1, 1, 1, 2, 3, 1, 1, 1,
+  };
+  g_autoptr(GRand) r = g_rand_new_with_seed (65533);
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      g_autoptr(GString) in = g_string_new (NULL);
+      g_autofree char *want = NULL;
+      g_autofree char *got = NULL;
+      guint n = g_rand_int_range (r, 0, 24);
+
+      for (guint i = 0; i < n; i++)
+        {
+          guint k = g_rand_int_range (r, 0, G_N_ELEMENTS (pieces));
+
+          g_string_append_len (in, pieces[k], piece_len[k]);
+        }
+      want = clean_by_char (in->str, in->len);
+      got = mh_charset_clean_utf8 (in->str, in->len);
+      g_assert_cmpstr (got, ==, want);
+      g_assert_true (g_utf8_validate (got, -1, NULL));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -220,6 +281,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/charset/table", test_charset_table);
   g_test_add_func ("/charset/all-bytes", test_charset_all_bytes);
+  g_test_add_func ("/charset/clean-utf8", test_clean_utf8);
   g_test_add_func ("/html2text/cases", test_html2text);
   g_test_add_func ("/html2text/meta-charset", test_html_meta_charset);
   g_test_add_func ("/tnef/members", test_tnef);
