@@ -576,26 +576,12 @@ mh_msgid_subject_base (const char *subject, gboolean *is_reply_out)
    * folding is ASCII's: the same result for a fraction of the work (the
    * conversation step computes this for every message, twice). */
   if (is_ascii (p, end))
+    folded = g_ascii_strdown (p, end - p);
+  else
     {
-      out = g_string_sized_new (end - p + 1);
-      for (; p < end; p++)
-        {
-          if (g_ascii_isspace (*p))
-            {
-              space = out->len > 0;
-              continue;
-            }
-          if (space)
-            g_string_append_c (out, ' ');
-          space = FALSE;
-          g_string_append_c (out, g_ascii_tolower (*p));
-        }
-      if (is_reply_out != NULL)
-        *is_reply_out = reply;
-      return g_string_free (g_steal_pointer (&out), FALSE);
+      norm = g_utf8_normalize (p, end - p, G_NORMALIZE_NFKC);
+      folded = g_utf8_casefold (norm != NULL ? norm : "", -1);
     }
-  norm = g_utf8_normalize (p, end - p, G_NORMALIZE_NFKC);
-  folded = g_utf8_casefold (norm != NULL ? norm : "", -1);
   out = g_string_sized_new (strlen (folded) + 1);
   for (p = folded; *p != '\0'; p = g_utf8_next_char (p))
     {
