@@ -30,13 +30,17 @@ struct _MhArchive {
   GAsyncQueue *done;
   GQueue ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
-  guint unprepared;          /* jobs queued or being prepared (a->lock) */
+  gint unprepared;           /* jobs queued or being prepared (atomic;
+                              * decremented under a->lock) */
   GCond space_cond;          /* room came back in the queue */
   gboolean room_waiter;      /* the adding thread waits on space_cond:
                               * only then is a signal worth a system call */
   guint64 next_seq;          /* given to the next queued job */
   guint64 next_record;       /* the job whose turn it is to record */
   GHashTable *prepared;      /* seq -> prepared job waiting for its turn */
+  GMutex inflight_lock;      /* inflight alone: the network thread
+                              * claims a hash without waiting for the
+                              * store's lock */
   GHashTable *inflight;      /* sha256 -> job writing that message */
   GThread *committer;        /* archive-async.c: syncs and commits a
                               * sealed batch while the workers go on */

@@ -120,6 +120,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
   a->tmp_fd = a->lock_fd = -1;
   g_mutex_init (&a->lock);
+  g_mutex_init (&a->inflight_lock);
   g_cond_init (&a->commit_cond);
   g_cond_init (&a->space_cond);
   g_queue_init (&a->ready);
@@ -228,6 +229,7 @@ mh_archive_free (MhArchive *a)
   g_free (a->dir);
   g_free (a->tmp_dir);
   g_mutex_clear (&a->lock);
+  g_mutex_clear (&a->inflight_lock);
   g_cond_clear (&a->commit_cond);
   g_cond_clear (&a->space_cond);
   g_clear_error (&a->commit_error);
@@ -365,7 +367,7 @@ mark_layout_pending (MhArchive *a, GError **error)
 {
   int fd;
 
-  if (a->layout_pending)
+  if (g_atomic_int_get (&a->layout_pending))
     return TRUE;
   fd = openat (a->account_fd, MH_ARCHIVE_PENDING_MARK,
                O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -378,7 +380,7 @@ mark_layout_pending (MhArchive *a, GError **error)
       return FALSE;
     }
   close (fd);
-  a->layout_pending = TRUE;
+  g_atomic_int_set (&a->layout_pending, TRUE);
   return TRUE;
 }
 
@@ -640,12 +642,20 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   gboolean known = FALSE, ok;
 
   memset (p, 0, sizeof *p);
-  store_lock (a, locked);
-  ok = mark_layout_pending (a, error)
-       && location_known (a, src, &known, error);
-  store_unlock (a, locked);
-  if (!ok)
-    return FALSE;
+  /* A worker (not @locked) prepares a message the run fetched because
+   * the store did not have its location, and mh_archive_record() looks
+   * at the location when it records, under the lock it holds anyway:
+   * the workers, which wait for each other's records on that lock, take
+   * it here only until the pending mark is made. */
+  if (locked || !g_atomic_int_get (&a->layout_pending))
+    {
+      store_lock (a, locked);
+      ok = mark_layout_pending (a, error)
+           && (!locked || location_known (a, src, &known, error));
+      store_unlock (a, locked);
+      if (!ok)
+        return FALSE;
+    }
   if (known)
     {
       p->kind = MH_PREP_KNOWN;
@@ -720,9 +730,26 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                    MhArchiveAddResult *result_out, GError **error)
 {
   memset (result_out, 0, sizeof *result_out);
-  if (p->kind == MH_PREP_SERIAL
-      && !mh_archive_prepare (a, raw, src, TRUE, p, error))
-    return FALSE;
+  if (p->kind == MH_PREP_SERIAL)
+    {
+      if (!mh_archive_prepare (a, raw, src, TRUE, p, error))
+        return FALSE;
+    }
+  else if (p->kind != MH_PREP_KNOWN)
+    {
+      /* Prepared by a worker, which did not look at the location: one
+       * fetched twice in a run (a retry after a lost connection) is
+       * recorded once, as if the two had come one by one. */
+      gboolean known = FALSE;
+
+      if (!location_known (a, src, &known, error))
+        return FALSE;
+      if (known && p->kind == MH_PREP_WRITTEN
+          && !mh_writer_remove_tree (a->incoming_fd, p->message->dir, error))
+        return FALSE;
+      if (known)
+        p->kind = MH_PREP_KNOWN;
+    }
 
   if (p->kind == MH_PREP_WRITTEN && p->msgid != NULL)
     {

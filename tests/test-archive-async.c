@@ -143,6 +143,74 @@ test_async_like_sync (Fixture *f, gconstpointer data)
     }
 }
 
+/* The entries of @dir. */
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+/* One location fetched twice in a run (a retry after a lost connection),
+ * with other bytes the second time: the workers prepare both at once and
+ * do not look at the location; the record step does, so the first is
+ * recorded and the second is known, its dir gone, as when added one by
+ * one. */
+static void
+test_async_same_location (Fixture *f, gconstpointer data)
+{
+  static const char *const files[] = { "newer/Inbox/02.eml",
+                                       "newer/Inbox/03.eml" };
+  g_autofree char *out = g_build_filename (f->base, "out", NULL);
+  g_autofree char *incoming = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  MhArchiveCompletion *c;
+  guint n = 0;
+
+  ao.account = "local";
+  ao.output = out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = corpus (files[i]);
+      g_autofree char *sum = mh_test_sha256_file (path);
+      g_autofree char *copy = g_strdup_printf ("%s/same-%u.eml", f->base, i);
+      g_autofree char *bytes = NULL;
+      gsize len;
+      MhArchiveSource src;
+
+      g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (copy, bytes, (gssize) len, NULL));
+      async_source (&src, 0);
+      src.sha256 = sum;
+      mh_archive_add_async (a, copy, &src);
+    }
+  while ((c = mh_archive_next_completion (a, TRUE)) != NULL)
+    {
+      guint want = n++ == 0 ? MH_ARCHIVE_ADDED : MH_ARCHIVE_KNOWN;
+
+      g_assert_no_error (c->error);
+      g_assert_cmpuint (c->result.status, ==, want);
+      mh_archive_completion_free (c);
+    }
+  g_assert_cmpuint (n, ==, 2);
+  /* The second one's dir is gone before the finish sweeps .incoming. */
+  incoming = g_build_filename (out, "local", ".incoming", NULL);
+  g_assert_cmpuint (count_entries (incoming), ==, 1);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, ==, 1);
+}
+
 /* More adds than MH_ARCHIVE_QUEUE, with a batch sealed every second
  * record: the network thread's wait for room (files not yet parsed, and
  * prepared ones waiting for the committer) neither hangs nor loses or
@@ -478,6 +546,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/archive/async-like-sync", test_async_like_sync);
   ADD ("/archive/async-queue-full", test_async_queue_full);
+  ADD ("/archive/async-same-location", test_async_same_location);
   ADD ("/archive/layout-failure", test_layout_failure);
   ADD ("/archive/layout-lost", test_layout_lost);
   ADD ("/archive/disk-full-order", test_disk_full_order);
