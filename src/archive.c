@@ -709,11 +709,8 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   meta.flags = src->flags;
   meta.internaldate = src->internaldate;
   meta.raw_sha256 = p->key;
-  if (raw->fd >= 0 ? !mh_writer_write_message_fd (a->incoming_fd, dir, raw->fd,
-                                                 msg, &meta, &res, error)
-                   : !mh_writer_write_message (a->incoming_fd, dir, raw->path,
-                                               raw->move, msg, &meta, &res,
-                                               error))
+  if (!mh_writer_stage_message (a->incoming_fd, dir, raw->path, raw->fd,
+                                raw->move, msg, &meta, &res, error))
     return FALSE;
   mh_debug_kill_point ("written");
 

@@ -418,14 +418,15 @@ write_level (WriteState *st, int dir_fd, const char *prefix, MhMessage *msg,
 /* ---- publishing ---- */
 
 static char *
-make_tmp_dir (int parent_fd, const char *name, GError **error)
+make_tmp_dir (int parent_fd, const char *name, gboolean fail_point,
+              GError **error)
 {
   for (int attempt = 0; attempt < 100; attempt++)
     {
       char *tmp = g_strdup_printf (TMP_PREFIX "%.*s.%06x", 100, name,
                                    g_random_int_range (0, 0x1000000));
 
-      if (mh_debug_fail_point ("disk-full"))
+      if (fail_point && mh_debug_fail_point ("disk-full"))
         {
           g_free (tmp);
           errno = ENOSPC;
@@ -482,7 +483,7 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
 
 static gboolean
 write_message (int parent_fd, const char *name, const char *raw_path,
-               int raw_fd, gboolean move, MhMessage *msg,
+               int raw_fd, gboolean move, gboolean staging, MhMessage *msg,
                const MhWriteMeta *meta, MhWriteResult **result_out,
                GError **error);
 
@@ -492,8 +493,8 @@ mh_writer_write_message (int parent_fd, const char *name,
                          const MhWriteMeta *meta, MhWriteResult **result_out,
                          GError **error)
 {
-  return write_message (parent_fd, name, raw_path, -1, move, msg, meta,
-                        result_out, error);
+  return write_message (parent_fd, name, raw_path, -1, move, FALSE, msg,
+                        meta, result_out, error);
 }
 
 gboolean
@@ -501,13 +502,52 @@ mh_writer_write_message_fd (int parent_fd, const char *name, int raw_fd,
                             MhMessage *msg, const MhWriteMeta *meta,
                             MhWriteResult **result_out, GError **error)
 {
-  return write_message (parent_fd, name, NULL, raw_fd, FALSE, msg, meta,
+  return write_message (parent_fd, name, NULL, raw_fd, FALSE, FALSE, msg,
+                        meta, result_out, error);
+}
+
+gboolean
+mh_writer_stage_message (int parent_fd, const char *name,
+                         const char *raw_path, int raw_fd, gboolean move,
+                         MhMessage *msg, const MhWriteMeta *meta,
+                         MhWriteResult **result_out, GError **error)
+{
+  return write_message (parent_fd, name, raw_fd >= 0 ? NULL : raw_path,
+                        raw_fd, raw_fd >= 0 ? FALSE : move, TRUE, msg, meta,
                         result_out, error);
+}
+
+/* The dir to write message dir @name in: @name itself in a staging dir
+ * (*@direct set) unless it is there already, else a temporary one. */
+static char *
+make_message_dir (int parent_fd, const char *name, gboolean staging,
+                  gboolean *direct, GError **error)
+{
+  *direct = FALSE;
+  if (!staging)
+    return make_tmp_dir (parent_fd, name, TRUE, error);
+  if (mh_debug_fail_point ("disk-full"))
+    {
+      errno = ENOSPC;
+      mh_writer_io_error (error, "cannot create directory", name);
+      return NULL;
+    }
+  if (mkdirat (parent_fd, name, 0755) == 0)
+    {
+      *direct = TRUE;
+      return g_strdup (name);
+    }
+  if (errno != EEXIST)
+    {
+      mh_writer_io_error (error, "cannot create directory", name);
+      return NULL;
+    }
+  return make_tmp_dir (parent_fd, name, FALSE, error);
 }
 
 static gboolean
 write_message (int parent_fd, const char *name, const char *raw_path,
-               int raw_fd, gboolean move, MhMessage *msg,
+               int raw_fd, gboolean move, gboolean staging, MhMessage *msg,
                const MhWriteMeta *meta, MhWriteResult **result_out,
                GError **error)
 {
@@ -522,7 +562,7 @@ write_message (int parent_fd, const char *name, const char *raw_path,
   g_autofree char *html_path = NULL;
   g_autofree char *json = NULL;
   WriteState st = { written, by_source };
-  gboolean ok, moved = FALSE;
+  gboolean ok, moved = FALSE, direct;
   guint64 size = 0;
   gsize json_len = 0;
   int dir_fd;
@@ -535,7 +575,7 @@ write_message (int parent_fd, const char *name, const char *raw_path,
                    name != NULL ? name : "");
       return FALSE;
     }
-  tmp = make_tmp_dir (parent_fd, name, error);
+  tmp = make_message_dir (parent_fd, name, staging, &direct, error);
   if (tmp == NULL)
     return FALSE;
   dir_fd = mh_writer_open_dir (parent_fd, tmp, FALSE, error);
@@ -563,7 +603,8 @@ write_message (int parent_fd, const char *name, const char *raw_path,
     }
   close (dir_fd);
   if (ok)
-    ok = publish (parent_fd, tmp, name, error);
+    ok = direct ? sync_dir (parent_fd, name, error)
+                : publish (parent_fd, tmp, name, error);
   if (!ok)
     {
       g_autofree char *eml = g_strconcat (tmp, "/message.eml", NULL);

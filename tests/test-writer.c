@@ -608,6 +608,55 @@ test_unnamed (Fixture *f, gconstpointer data)
     }
 }
 
+/* A message dir staged (mh_writer_stage_message(), the archive's
+ * .incoming) is the one writing it gives, made under its name, and one a
+ * killed run left there under that name is replaced. */
+static void
+test_stage (Fixture *f, gconstpointer data)
+{
+  g_autofree char *raw = fixture_path ("import", "basic/basic.eml");
+  g_autoptr(MhMessage) msg = parse (raw);
+  g_autofree char *want = mh_test_sha256_file (raw);
+  g_autofree char *ref = g_build_filename (f->out, "ref", "message.json",
+                                           NULL);
+  g_autofree char *json = g_build_filename (f->out, "m", "message.json",
+                                            NULL);
+  g_autofree char *eml = g_build_filename (f->out, "m", "message.eml", NULL);
+  g_autofree char *junk = g_build_filename (f->out, "m", "junk", NULL);
+  g_autofree char *sum_ref = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *got = NULL;
+
+  mh_write_result_free (write_one (f, raw, "ref", msg, NULL));
+  sum_ref = mh_test_sha256_file (ref);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(MhWriteResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GDir) d = NULL;
+      const char *e;
+
+      g_assert_true (mh_writer_stage_message (f->out_fd, "m", raw, -1, FALSE,
+                                              msg, NULL, &result, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (result->sha256, ==, want);
+      g_clear_pointer (&got, g_free);
+      got = mh_test_sha256_file (eml);
+      g_assert_cmpstr (got, ==, want);
+      g_clear_pointer (&sum, g_free);
+      sum = mh_test_sha256_file (json);
+      g_assert_cmpstr (sum, ==, sum_ref);
+      g_assert_false (g_file_test (junk, G_FILE_TEST_EXISTS));
+      d = g_dir_open (f->out, 0, NULL);
+      g_assert_nonnull (d);
+      while ((e = g_dir_read_name (d)) != NULL)
+        g_assert_false (g_str_has_prefix (e, ".tmp-"));
+      /* What a run killed while it wrote the dir leaves for the next. */
+      g_assert_true (g_file_set_contents (junk, "stale", -1, NULL));
+      g_assert_cmpint (g_unlink (json), ==, 0);
+    }
+}
+
 static void
 test_bad_name (Fixture *f, gconstpointer data)
 {
@@ -669,6 +718,7 @@ main (int argc, char **argv)
   ADD ("/writer/update-locations", test_update_locations);
   ADD ("/writer/move", test_move);
   ADD ("/writer/unnamed", test_unnamed);
+  ADD ("/writer/stage", test_stage);
   ADD ("/writer/bad-name", test_bad_name);
   ADD ("/writer/deterministic", test_deterministic);
 #undef ADD

@@ -77,6 +77,20 @@ gboolean mh_writer_write_message_fd (int parent_fd, const char *name,
                                      MhWriteResult **result_out,
                                      GError **error);
 
+/* Either of the two above (@raw_fd >= 0: the second), below a staging
+ * dir @parent_fd whose entries nobody trusts before the caller records
+ * them (the archive's .incoming, which a finish sweeps of the rest): the
+ * dir is made under @name at once, with no temporary name and no rename
+ * (one each per message of a run).  A dir of that name there already
+ * (a killed run's, never recorded) is replaced as above.  On failure
+ * nothing of the new dir is left. */
+gboolean mh_writer_stage_message (int parent_fd, const char *name,
+                                  const char *raw_path, int raw_fd,
+                                  gboolean move, MhMessage *msg,
+                                  const MhWriteMeta *meta,
+                                  MhWriteResult **result_out,
+                                  GError **error);
+
 /* Rewrites NAME/message.json below @parent_fd with the locations of
  * @meta (a message found again in a second mailbox), atomically: a temp
  * file, fdatasync, rename.  Other fields are kept as they are. */
