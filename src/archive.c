@@ -687,11 +687,13 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   if (msg == NULL)
     return FALSE;
   p->msgid = mh_msgid_normalize (msg->message_id);
-  store_lock (a, locked);
-  ok = find_same_message (a, p->msgid, msg->date, first_participant (msg),
-                          &p->existing, error);
-  store_unlock (a, locked);
-  if (!ok)
+  /* The same message with other bytes (find_same_message()) is rare, and
+   * mh_archive_record() looks for it under its lock in any case: a worker
+   * writes the dir and the record step removes it again, rather than
+   * every message waiting for the lock once more. */
+  if (locked
+      && !find_same_message (a, p->msgid, msg->date, first_participant (msg),
+                             &p->existing, error))
     return FALSE;
   if (p->existing != NULL)
     {
