@@ -108,37 +108,60 @@ record (MhArchive *a, Ready *r)
     a->disk_full = TRUE;
   if (!r->ok && j->path != NULL)
     (void) g_unlink (j->path);
-  if (j->claimed)
-    {
-      g_mutex_lock (&a->inflight_lock);
-      g_hash_table_remove (a->inflight, j->sha256);
-      g_mutex_unlock (&a->inflight_lock);
-    }
   /* Pushed under the lock: completions come out in queue order. */
   g_async_queue_push (a->done, c);
+  g_mutex_lock (&a->queue_lock);
+  if (j->claimed)
+    g_hash_table_remove (a->inflight, j->sha256);
   /* Only a wait for completions to take back ends here; a wait for the
    * unprepared jobs is woken by run_job(). */
   if (a->room_waiter
       && g_atomic_int_get (&a->unprepared) < MH_ARCHIVE_QUEUE)
     g_cond_signal (&a->space_cond);
+  g_mutex_unlock (&a->queue_lock);
   mh_archive_prep_clear (&r->prep);
   job_free (j);
   g_free (r);
 }
 
-/* Records every prepared job whose turn has come (a->lock held), until
- * one is missing or a full batch is sealed: the jobs after that wait for
- * the committer. */
+/* Takes the turn to record (a->recording) if no other thread has it. */
+static gboolean
+take_recording (MhArchive *a)
+{
+  gboolean mine;
+
+  g_mutex_lock (&a->queue_lock);
+  mine = !a->recording;
+  a->recording = TRUE;
+  g_mutex_unlock (&a->queue_lock);
+  return mine;
+}
+
+/* With the turn to record (take_recording()) and a->lock held: records
+ * every prepared job whose turn has come, until one is missing or a full
+ * batch is sealed (the jobs after that wait for the committer), and
+ * hands the turn back.  A job prepared meanwhile is either found here or
+ * finds the turn free (both under queue_lock), so none is left behind. */
 static void
 record_ready (MhArchive *a)
 {
-  Ready *r;
-
-  while (!a->commit_wanted
-         && (r = g_hash_table_lookup (a->prepared, &a->next_record)) != NULL)
+  for (;;)
     {
-      g_hash_table_remove (a->prepared, &a->next_record);
-      a->next_record++;
+      Ready *r = NULL;
+
+      g_mutex_lock (&a->queue_lock);
+      if (!a->commit_wanted)
+        r = g_hash_table_lookup (a->prepared, &a->next_record);
+      if (r != NULL)
+        {
+          g_hash_table_remove (a->prepared, &a->next_record);
+          a->next_record++;
+        }
+      else
+        a->recording = FALSE;
+      g_mutex_unlock (&a->queue_lock);
+      if (r == NULL)
+        return;
       record (a, r);
     }
 }
@@ -187,7 +210,9 @@ committer (gpointer data)
         g_clear_error (&error);
       a->commit_wanted = FALSE;
       g_cond_broadcast (&a->commit_cond);
-      record_ready (a);
+      /* A worker that has the turn waits for this lock, and records. */
+      if (take_recording (a))
+        record_ready (a);
     }
   g_mutex_unlock (&a->lock);
   return NULL;
@@ -203,14 +228,15 @@ mh_archive_seal_batch (MhArchive *a)
   return TRUE;
 }
 
-/* Prepares @j, then records every prepared job whose turn has come: the
- * thread that finished a job does not wait for the turn of its own, it
- * goes on with the next while whoever completes the one before records
- * it. */
+/* Prepares @j, then records every prepared job whose turn has come,
+ * unless another thread does that already: the thread that finished a
+ * job waits neither for the turn of its own (whoever completes the one
+ * before records it) nor for another's records. */
 static void
 run_job (MhArchive *a, Job *j)
 {
   Ready *r = g_new0 (Ready, 1);
+  gboolean mine;
 
   r->job = j;
   r->prep.kind = MH_PREP_SERIAL;
@@ -233,7 +259,7 @@ run_job (MhArchive *a, Job *j)
       j->fd = -1;
     }
 
-  g_mutex_lock (&a->lock);
+  g_mutex_lock (&a->queue_lock);
   g_atomic_int_add (&a->unprepared, -1);
   /* A full queue wakes the adding thread when half of it is done, not
    * for each job: one wake-up (and one preempted worker) per few jobs. */
@@ -241,6 +267,12 @@ run_job (MhArchive *a, Job *j)
       && g_atomic_int_get (&a->unprepared) <= MH_ARCHIVE_QUEUE / 2)
     g_cond_signal (&a->space_cond);
   g_hash_table_insert (a->prepared, &j->seq, r);
+  mine = !a->recording;
+  a->recording = TRUE;
+  g_mutex_unlock (&a->queue_lock);
+  if (!mine)
+    return;
+  g_mutex_lock (&a->lock);
   record_ready (a);
   g_mutex_unlock (&a->lock);
 }
@@ -271,6 +303,7 @@ start_workers (MhArchive *a)
   a->inflight = g_hash_table_new (g_str_hash, g_str_equal);
   a->prepared = g_hash_table_new (g_int64_hash, g_int64_equal);
   a->next_seq = a->next_record = 0;
+  a->recording = FALSE;
   g_atomic_int_set (&a->unprepared, 0);
   for (guint i = 0; i < n; i++)
     a->workers[i] = g_thread_new ("archive", worker, a);
@@ -306,10 +339,8 @@ has_room (MhArchive *a)
          && a->outstanding < MH_ARCHIVE_WAITING;
 }
 
-/* The common case, room, needs no lock: the workers hold it while they
- * record, and a network thread waiting for it (0.3 s per 10,000
- * messages, measured) is a server waiting too.  The counters only
- * change under the lock, so a wait decided under it misses no wake-up. */
+/* The common case, room, needs no lock.  The counters only shrink under
+ * queue_lock, so a wait decided under it misses no wake-up. */
 static void
 wait_for_room (MhArchive *a)
 {
@@ -320,18 +351,18 @@ wait_for_room (MhArchive *a)
       take_done (a);
       if (has_room (a))
         return;
-      g_mutex_lock (&a->lock);
+      g_mutex_lock (&a->queue_lock);
       room = has_room (a);
       /* A completion pushed since take_done() is taken on the next turn;
-       * later, record() and run_job() signal under the lock, once there
-       * is room. */
+       * later, record() and run_job() signal under queue_lock, once
+       * there is room. */
       if (!room && g_async_queue_length (a->done) <= 0)
         {
           a->room_waiter = TRUE;
-          g_cond_wait (&a->space_cond, &a->lock);
+          g_cond_wait (&a->space_cond, &a->queue_lock);
           a->room_waiter = FALSE;
         }
-      g_mutex_unlock (&a->lock);
+      g_mutex_unlock (&a->queue_lock);
       if (room)
         return;
     }
@@ -362,16 +393,14 @@ add_job (MhArchive *a, const char *raw_path, int raw_fd,
   j->seq = a->next_seq++;
   /* Without a hash, or with one another queued job is writing, the job
    * is done whole in its turn (see above). */
-  g_mutex_lock (&a->inflight_lock);
+  g_mutex_lock (&a->queue_lock);
   if (j->sha256 != NULL && !g_hash_table_contains (a->inflight, j->sha256))
     {
       g_hash_table_add (a->inflight, j->sha256);
       j->claimed = TRUE;
     }
-  g_mutex_unlock (&a->inflight_lock);
-  /* Only the workers' decrements wake a waiting adder, and they happen
-   * under a->lock: this increment needs none. */
   g_atomic_int_inc (&a->unprepared);
+  g_mutex_unlock (&a->queue_lock);
   a->outstanding++;
   g_async_queue_push (a->jobs, j);
 }

@@ -23,24 +23,28 @@ struct _MhArchive {
   int tmp_fd;
   int lock_fd;               /* OUTPUT/ACCOUNT/.lock, flock()ed */
   MhStore *store;
-  GMutex lock;               /* the store, and the fields below it */
+  GMutex lock;               /* the store, and the fields below it but
+                              * for those under queue_lock */
   GThread *workers[MH_ARCHIVE_MAX_WORKERS]; /* archive-async.c */
   guint n_workers;           /* 0 until the first asynchronous add */
   GAsyncQueue *jobs;
   GAsyncQueue *done;
   GQueue ready;              /* completions taken while the queue was full */
   guint outstanding;         /* jobs queued or running, results not taken */
+  GMutex queue_lock;         /* the fields down to inflight; taken after
+                              * a->lock when both are: the network thread
+                              * and a worker done with a job never wait
+                              * for the store's lock (records hold it) */
   gint unprepared;           /* jobs queued or being prepared (atomic;
-                              * decremented under a->lock) */
+                              * decremented under queue_lock) */
   GCond space_cond;          /* room came back in the queue */
   gboolean room_waiter;      /* the adding thread waits on space_cond:
                               * only then is a signal worth a system call */
   guint64 next_seq;          /* given to the next queued job */
   guint64 next_record;       /* the job whose turn it is to record */
   GHashTable *prepared;      /* seq -> prepared job waiting for its turn */
-  GMutex inflight_lock;      /* inflight alone: the network thread
-                              * claims a hash without waiting for the
-                              * store's lock */
+  gboolean recording;        /* a thread records the prepared jobs whose
+                              * turn has come, or is about to */
   GHashTable *inflight;      /* sha256 -> job writing that message */
   GThread *committer;        /* archive-async.c: syncs and commits a
                               * sealed batch while the workers go on */

@@ -120,7 +120,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
   a->out_fd = a->account_fd = a->threads_fd = a->incoming_fd = -1;
   a->tmp_fd = a->lock_fd = -1;
   g_mutex_init (&a->lock);
-  g_mutex_init (&a->inflight_lock);
+  g_mutex_init (&a->queue_lock);
   g_cond_init (&a->commit_cond);
   g_cond_init (&a->space_cond);
   g_queue_init (&a->ready);
@@ -229,7 +229,7 @@ mh_archive_free (MhArchive *a)
   g_free (a->dir);
   g_free (a->tmp_dir);
   g_mutex_clear (&a->lock);
-  g_mutex_clear (&a->inflight_lock);
+  g_mutex_clear (&a->queue_lock);
   g_cond_clear (&a->commit_cond);
   g_cond_clear (&a->space_cond);
   g_clear_error (&a->commit_error);
