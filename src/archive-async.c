@@ -108,11 +108,12 @@ record (MhArchive *a, Ready *r)
     a->disk_full = TRUE;
   if (!r->ok && j->path != NULL)
     (void) g_unlink (j->path);
-  /* Pushed under the lock: completions come out in queue order. */
-  g_async_queue_push (a->done, c);
   g_mutex_lock (&a->queue_lock);
   if (j->claimed)
     g_hash_table_remove (a->inflight, j->sha256);
+  /* Pushed with the turn to record: completions come out in queue
+   * order. */
+  g_async_queue_push (a->done, c);
   /* Only a wait for completions to take back ends here; a wait for the
    * unprepared jobs is woken by run_job(). */
   if (a->room_waiter
@@ -325,13 +326,6 @@ take_done (MhArchive *a)
     }
 }
 
-/* Bounds the queue: waits while MH_ARCHIVE_QUEUE files wait to be
- * prepared (which bounds the disk raw files in flight take), or
- * MH_ARCHIVE_WAITING jobs are not taken back (prepared ones waiting for
- * their record: the rows to record, a few KB at most).  Prepared jobs
- * wait for their turn to record while the committer syncs a batch:
- * counting them as full made the network thread, and the server with it,
- * stop for every sync. */
 static gboolean
 has_room (MhArchive *a)
 {
@@ -339,8 +333,15 @@ has_room (MhArchive *a)
          && a->outstanding < MH_ARCHIVE_WAITING;
 }
 
-/* The common case, room, needs no lock.  The counters only shrink under
- * queue_lock, so a wait decided under it misses no wake-up. */
+/* Bounds the queue: waits while MH_ARCHIVE_QUEUE files wait to be
+ * prepared (which bounds the disk raw files in flight take), or
+ * MH_ARCHIVE_WAITING jobs are not taken back (prepared ones waiting for
+ * their record: the rows to record, a few KB at most).  Prepared jobs
+ * wait for their turn to record while the committer syncs a batch:
+ * counting them as full made the network thread, and the server with it,
+ * stop for every sync.  The common case, room, needs no lock; the
+ * counters only shrink under queue_lock, so a wait decided under it
+ * misses no wake-up. */
 static void
 wait_for_room (MhArchive *a)
 {
