@@ -1,4 +1,4 @@
-/* archive-private.h - shared by archive.c and archive-finish.c. */
+/* archive-private.h - shared by the archive-*.c files and archive.c. */
 #pragma once
 
 #include <dirent.h>
@@ -113,6 +113,27 @@ gboolean mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
 gboolean mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                             const MhArchiveSource *src, MhArchivePrep *p,
                             MhArchiveAddResult *result_out, GError **error);
+
+/* Shared by archive.c and archive-add.c, with a->lock held (or alone
+ * with the archive). */
+
+/* Creates MH_ARCHIVE_PENDING_MARK ("the layout may be behind the
+ * store") unless this process has; before the first message is
+ * written. */
+gboolean mh_archive_mark_pending (MhArchive *a, GError **error);
+
+/* Opens the store's batch transaction if none is open. */
+gboolean mh_archive_ensure_transaction (MhArchive *a, GError **error);
+
+/* Counts a record into the batch; a full or old batch is sealed for the
+ * committer, or committed here when there is none. */
+gboolean mh_archive_maybe_commit (MhArchive *a, GError **error);
+
+/* Adds @src as a location of the stored message @m, and rewrites its
+ * message.json with it. */
+gboolean mh_archive_record_location (MhArchive *a, const MhStoreMessage *m,
+                                     const MhArchiveSource *src,
+                                     GError **error);
 
 /* Appends the names in @dir_fd (but . and ..) to @names, sorted. */
 gboolean mh_archive_list_dir (int dir_fd, GPtrArray *names, GError **error);
