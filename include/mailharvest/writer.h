@@ -17,7 +17,9 @@
  * recorded it) it is replaced: renameat2(RENAME_EXCHANGE) swaps the two
  * atomically and the old one is removed; on file systems without it the
  * old one is renamed aside first.  Replacing, not keeping, means a dir
- * from an older, buggier version never survives a rewrite.
+ * from an older, buggier version never survives a rewrite.  In a
+ * staging dir that nothing trusts before its caller's record
+ * (mh_writer_stage_message()) the dir is built under its own name.
  *
  * Safety: every file is created with openat() relative to a dir fd we
  * opened, with O_NOFOLLOW|O_CREAT|O_EXCL, and every dir opened with
