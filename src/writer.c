@@ -418,23 +418,13 @@ write_level (WriteState *st, int dir_fd, const char *prefix, MhMessage *msg,
 /* ---- publishing ---- */
 
 static char *
-make_tmp_dir (int parent_fd, const char *name, gboolean fail_point,
-              GError **error)
+make_tmp_dir (int parent_fd, const char *name, GError **error)
 {
   for (int attempt = 0; attempt < 100; attempt++)
     {
       char *tmp = g_strdup_printf (TMP_PREFIX "%.*s.%06x", 100, name,
                                    g_random_int_range (0, 0x1000000));
 
-      if (fail_point && mh_debug_fail_point ("disk-full"))
-        {
-          g_free (tmp);
-          errno = ENOSPC;
-          mh_writer_io_error (error,
-                              "cannot create a temporary directory for",
-                              name);
-          return NULL;
-        }
       if (mkdirat (parent_fd, tmp, 0755) == 0)
         return tmp;
       g_free (tmp);
@@ -518,20 +508,24 @@ mh_writer_stage_message (int parent_fd, const char *name,
 }
 
 /* The dir to write message dir @name in: @name itself in a staging dir
- * (*@direct set) unless it is there already, else a temporary one. */
+ * (*@direct set) unless it is there already, else a temporary one.  The
+ * debug fail point "disk-full" is met once per message dir. */
 static char *
 make_message_dir (int parent_fd, const char *name, gboolean staging,
                   gboolean *direct, GError **error)
 {
   *direct = FALSE;
-  if (!staging)
-    return make_tmp_dir (parent_fd, name, TRUE, error);
   if (mh_debug_fail_point ("disk-full"))
     {
       errno = ENOSPC;
-      mh_writer_io_error (error, "cannot create directory", name);
+      mh_writer_io_error (error,
+                          staging ? "cannot create directory"
+                                  : "cannot create a temporary directory for",
+                          name);
       return NULL;
     }
+  if (!staging)
+    return make_tmp_dir (parent_fd, name, error);
   if (mkdirat (parent_fd, name, 0755) == 0)
     {
       *direct = TRUE;
@@ -542,7 +536,7 @@ make_message_dir (int parent_fd, const char *name, gboolean staging,
       mh_writer_io_error (error, "cannot create directory", name);
       return NULL;
     }
-  return make_tmp_dir (parent_fd, name, FALSE, error);
+  return make_tmp_dir (parent_fd, name, error);
 }
 
 static gboolean
