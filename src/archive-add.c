@@ -21,12 +21,21 @@ hash_raw (const MhArchiveRaw *raw, GError **error)
 {
   g_autoptr(MhSha256) sum = mh_sha256_new ();
   const char *what = raw->path != NULL ? raw->path : "the fetched message";
-  int fd = raw->fd >= 0 ? raw->fd
-                        : open (raw->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd;
   guint64 size;
   gboolean ok;
   int saved;
 
+  if (raw->fd < 0 && raw->path == NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (raw->bytes, &len);
+
+      mh_sha256_update (sum, data, len);
+      return g_strdup (mh_sha256_get_string (sum));
+    }
+  fd = raw->fd >= 0 ? raw->fd
+                    : open (raw->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     {
       saved = errno;
@@ -270,8 +279,8 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   meta.flags = src->flags;
   meta.internaldate = src->internaldate;
   meta.raw_sha256 = p->key;
-  if (!mh_writer_stage_message (a->incoming_fd, dir, raw->path, raw->fd,
-                                raw->move, msg, &meta, &res, error))
+  if (!mh_writer_stage_message (a->incoming_fd, dir, raw, msg, &meta, &res,
+                                error))
     return FALSE;
   mh_debug_kill_point ("written");
 
@@ -371,7 +380,7 @@ mh_archive_add (MhArchive *a, const char *raw_path, gboolean move,
                 GError **error)
 {
   MhArchivePrep p = { MH_PREP_SERIAL, NULL, NULL, NULL, NULL, NULL, 0 };
-  MhArchiveRaw raw = { raw_path, -1, move };
+  MhArchiveRaw raw = { raw_path, -1, move, NULL };
   gboolean ok;
 
   g_mutex_lock (&a->lock);

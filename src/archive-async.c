@@ -98,7 +98,7 @@ record (MhArchive *a, Ready *r)
     }
   if (r->ok)
     {
-      MhArchiveRaw raw = { j->path, j->fd, TRUE };
+      MhArchiveRaw raw = { j->path, j->fd, TRUE, j->raw };
 
       r->ok = mh_archive_record (a, &raw, &j->src, &r->prep, &c->result,
                                  &c->error);
@@ -247,7 +247,7 @@ run_job (MhArchive *a, Job *j)
   r->ok = TRUE;
   if (j->claimed)
     {
-      MhArchiveRaw raw = { j->path, j->fd, TRUE };
+      MhArchiveRaw raw = { j->path, j->fd, TRUE, j->raw };
 
       r->ok = mh_archive_prepare (a, &raw, &j->src, FALSE, &r->prep,
                                   &r->completion->error);
@@ -258,6 +258,14 @@ run_job (MhArchive *a, Job *j)
        * other files written (writeback.h), before the lock is taken. */
       mh_writeback_add (j->fd, r->prep.message->size);
       j->fd = -1;
+    }
+  if (j->claimed)
+    {
+      /* The record step needs only what the prepare found: the bytes go
+       * now, not after up to MH_ARCHIVE_WAITING prepared jobs wait for a
+       * sync. */
+      g_clear_pointer (&j->raw, g_bytes_unref);
+      j->src.raw = NULL;
     }
 
   g_mutex_lock (&a->queue_lock);
@@ -419,6 +427,13 @@ mh_archive_add_async_fd (MhArchive *a, int raw_fd,
 {
   g_return_if_fail (raw_fd >= 0);
   add_job (a, NULL, raw_fd, src);
+}
+
+void
+mh_archive_add_async_bytes (MhArchive *a, const MhArchiveSource *src)
+{
+  g_return_if_fail (src->raw != NULL);
+  add_job (a, NULL, -1, src);
 }
 
 MhArchiveCompletion *

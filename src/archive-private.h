@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include "mailharvest/archive.h"
+#include "mailharvest/writer.h"
 
 /* In OUTPUT/ACCOUNT while messages may wait for mh_archive_finish(). */
 #define MH_ARCHIVE_PENDING_MARK ".layout-pending"
@@ -92,14 +93,11 @@ gboolean mh_archive_commit_locked (MhArchive *a, GError **error);
  * there is none (the caller commits itself). */
 gboolean mh_archive_seal_batch (MhArchive *a);
 
-/* The raw message of an add: a named file, or an unnamed one. */
-typedef struct {
-  const char *path;  /* the file, or NULL when @fd is set */
-  int fd;            /* -1, or an unnamed file (O_TMPFILE) holding it:
-                      * linked in as message.eml, not closed here */
-  gboolean move;     /* @path is the archive's: renamed in (or removed),
-                      * not copied */
-} MhArchiveRaw;
+/* The raw message of an add: a named file, an unnamed one (linked in as
+ * message.eml, not closed here), or only its bytes (MhArchiveSource.raw
+ * too, written out as message.eml).  With @move @path is the archive's:
+ * renamed in (or removed), not copied. */
+typedef MhWriterRaw MhArchiveRaw;
 
 /* The part of mh_archive_add() that may run on several threads at once:
  * dedupe lookups, parse, and writing the message dir into .incoming.

@@ -143,11 +143,12 @@ mh_run_choose_mailboxes (RunAccount *ra, GError **error)
 }
 
 typedef struct {
-  int fd;
+  int fd;                /* -1 while a small message is only in memory */
   char *path;            /* NULL for an unnamed file (O_TMPFILE) */
   MhSha256 *sum;         /* of the bytes so far, while they are in cache */
   GByteArray *copy;      /* the bytes so far, for a small message: the
-                          * archive parses them without reading back */
+                          * archive parses them and writes message.eml
+                          * from them, and no file is made before */
 } Body;
 
 typedef struct {
@@ -191,80 +192,55 @@ check_stop (Sync *s, GError **error)
 /* The file for a body could not be created (errno).  A full disk (no
  * inode, or no block for the dir) stops the fetch as a failed write
  * does: every next body would fail the same way. */
-static gpointer
-create_failed (Sync *s, Body *b, GError **error)
+static gboolean
+create_failed (Sync *s, GError **error)
 {
   int saved = errno;
   const char *where = mh_archive_get_tmp_dir (s->ra->archive);
 
-  /* Nothing was created: nothing to close or remove. */
-  b->fd = -1;
-  g_clear_pointer (&b->path, g_free);
-  body_free (b);
   if ((saved == ENOSPC || saved == EDQUOT) && s->stop == NULL)
     {
       g_set_error (&s->stop, MH_ERROR, MH_ERROR_NO_SPACE,
                    "cannot create a file in %s: %s", where,
                    g_strerror (saved));
-      (void) check_stop (s, error);
-      return NULL;
+      return check_stop (s, error);
     }
   g_set_error (error, MH_ERROR, MH_ERROR_IO,
                "cannot create a file in %s: %s", where, g_strerror (saved));
-  return NULL;
+  return FALSE;
 }
 
-static gpointer
-sink_begin (guint64 total, gpointer user_data, GError **error)
+/* A file for @b's bytes: an unnamed one where the file system can (it is
+ * linked into its message dir later, never has a name in .tmp that the
+ * workers would rename out of the one dir they share, where each rename
+ * waits whenever the dir's block is being written back, and a killed run
+ * leaves nothing of it), else a named one in .tmp. */
+static gboolean
+open_body_file (Sync *s, Body *b, GError **error)
 {
-  Sync *s = user_data;
-  Body *b;
-
-  if (!check_stop (s, error))
-    return NULL;
-  b = g_new0 (Body, 1);
-  b->sum = mh_sha256_new ();
-  if (total <= MH_ARCHIVE_IN_MEMORY)
-    b->copy = g_byte_array_sized_new ((guint) total);
-
-  if (mh_debug_fail_point ("fetch-full"))
-    {
-      errno = ENOSPC;
-      return create_failed (s, b, error);
-    }
-  /* An unnamed file: linked into its message dir later, it never has a
-   * name in .tmp that the workers would rename out of the one dir they
-   * share (where each rename waits whenever the dir's block is being
-   * written back), and a killed run leaves nothing of it. */
   if (!s->named)
     {
       b->fd = open (mh_archive_get_tmp_dir (s->ra->archive),
-                    O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+                    O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
       if (b->fd >= 0)
-        return b;
+        return TRUE;
       if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-        return create_failed (s, b, error);
+        return create_failed (s, error);
       s->named = TRUE;
     }
   b->path = g_build_filename (mh_archive_get_tmp_dir (s->ra->archive),
                               "fetch-XXXXXX", NULL);
-  b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0600);
-  if (b->fd < 0)
-    return create_failed (s, b, error);
-  return b;
+  b->fd = g_mkstemp_full (b->path, O_RDWR | O_CLOEXEC, 0644);
+  if (b->fd >= 0)
+    return TRUE;
+  /* Nothing was created: nothing to remove. */
+  g_clear_pointer (&b->path, g_free);
+  return create_failed (s, error);
 }
 
 static gboolean
-sink_write (gpointer handle, const guint8 *data, gsize len,
-            gpointer user_data, GError **error)
+write_body (Body *b, const guint8 *data, gsize len, GError **error)
 {
-  Body *b = handle;
-
-  mh_sha256_update (b->sum, data, len);
-  if (b->copy != NULL && b->copy->len + len <= MH_ARCHIVE_IN_MEMORY)
-    g_byte_array_append (b->copy, data, (guint) len);
-  else
-    g_clear_pointer (&b->copy, g_byte_array_unref);
   while (len > 0)
     {
       ssize_t n = write (b->fd, data, len);
@@ -286,6 +262,75 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
       data += n;
       len -= (gsize) n;
     }
+  return TRUE;
+}
+
+/* A small message (MH_ARCHIVE_IN_MEMORY) stays in memory until the
+ * archive writes it as message.eml: a file of its own first, linked in
+ * later, cost a file creation, a link and a stat per message for no
+ * gain, since the workers parse it from memory anyway.  A big one is
+ * streamed to a file as it comes. */
+static gpointer
+sink_begin (guint64 total, gpointer user_data, GError **error)
+{
+  Sync *s = user_data;
+  Body *b;
+
+  if (!check_stop (s, error))
+    return NULL;
+  b = g_new0 (Body, 1);
+  b->fd = -1;
+  b->sum = mh_sha256_new ();
+  if (total <= MH_ARCHIVE_IN_MEMORY)
+    b->copy = g_byte_array_sized_new ((guint) total);
+
+  /* The body cannot be stored: for a big one, no file can be made in
+   * .tmp; a small one meets a full disk in its message dir instead (the
+   * "disk-full" point), but the fetch must stop the same way. */
+  if (mh_debug_fail_point ("fetch-full"))
+    {
+      errno = ENOSPC;
+      (void) create_failed (s, error);
+      body_free (b);
+      return NULL;
+    }
+  if (b->copy == NULL && !open_body_file (s, b, error))
+    {
+      body_free (b);
+      return NULL;
+    }
+  return b;
+}
+
+static gboolean
+sink_write (gpointer handle, const guint8 *data, gsize len,
+            gpointer user_data, GError **error)
+{
+  Sync *s = user_data;
+  Body *b = handle;
+
+  mh_sha256_update (b->sum, data, len);
+  if (b->copy != NULL && b->copy->len + len <= MH_ARCHIVE_IN_MEMORY)
+    {
+      g_byte_array_append (b->copy, data, (guint) len);
+      if (b->fd < 0)
+        {
+          mh_debug_kill_point ("fetching");
+          return TRUE;
+        }
+    }
+  else if (b->copy != NULL)
+    {
+      /* More than the literal announced: the parser does not let that
+       * happen, but should it, the bytes go to a file after all. */
+      if (b->fd < 0
+          && (!open_body_file (s, b, error)
+              || !write_body (b, b->copy->data, b->copy->len, error)))
+        return FALSE;
+      g_clear_pointer (&b->copy, g_byte_array_unref);
+    }
+  if (!write_body (b, data, len, error))
+    return FALSE;
   mh_debug_kill_point ("fetching");
   return TRUE;
 }
@@ -397,8 +442,10 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   ra->result->fetched++;
   if (b->path != NULL)
     mh_archive_add_async (ra->archive, b->path, &src);
-  else
+  else if (b->fd >= 0)
     mh_archive_add_async_fd (ra->archive, b->fd, &src);
+  else
+    mh_archive_add_async_bytes (ra->archive, &src);
   g_clear_pointer (&src.raw, g_bytes_unref);
   /* The file is the archive's now. */
   b->fd = -1;

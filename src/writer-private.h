@@ -33,3 +33,7 @@ gboolean mh_writer_put_raw (int dir_fd, const char *raw_path, gboolean move,
  * fails); @raw_fd stays open. */
 gboolean mh_writer_link_raw (int dir_fd, int raw_fd, MhSha256 *sum,
                              gboolean hash, guint64 *size, GError **error);
+/* The same from the bytes @raw, written out. */
+gboolean mh_writer_put_raw_bytes (int dir_fd, GBytes *raw, MhSha256 *sum,
+                                  gboolean hash, guint64 *size,
+                                  GError **error);

@@ -1,5 +1,6 @@
 /* writer-raw.c - how the raw message gets into its message dir as
- * message.eml: renamed, linked from an unnamed file, or copied. */
+ * message.eml: renamed, linked from an unnamed file, copied, or written
+ * from memory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -160,4 +161,25 @@ mh_writer_link_raw (int dir_fd, int raw_fd, MhSha256 *sum, gboolean hash,
   if (mh_writer_syncs_each_file () && fdatasync (raw_fd) != 0)
     return mh_writer_io_error (error, "cannot sync", "message.eml");
   return TRUE;
+}
+
+gboolean
+mh_writer_put_raw_bytes (int dir_fd, GBytes *raw, MhSha256 *sum,
+                         gboolean hash, guint64 *size, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (raw, &len);
+  int fd = mh_writer_create_file (dir_fd, "message.eml", error);
+
+  if (fd < 0)
+    return FALSE;
+  if (!mh_writer_write_all (fd, data, len, "message.eml", error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  if (hash)
+    mh_sha256_update (sum, data, len);
+  *size = len;
+  return mh_writer_finish_file (fd, "message.eml", len, error);
 }

@@ -472,10 +472,9 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
 }
 
 static gboolean
-write_message (int parent_fd, const char *name, const char *raw_path,
-               int raw_fd, gboolean move, gboolean staging, MhMessage *msg,
-               const MhWriteMeta *meta, MhWriteResult **result_out,
-               GError **error);
+write_message (int parent_fd, const char *name, const MhWriterRaw *raw,
+               gboolean staging, MhMessage *msg, const MhWriteMeta *meta,
+               MhWriteResult **result_out, GError **error);
 
 gboolean
 mh_writer_write_message (int parent_fd, const char *name,
@@ -483,8 +482,10 @@ mh_writer_write_message (int parent_fd, const char *name,
                          const MhWriteMeta *meta, MhWriteResult **result_out,
                          GError **error)
 {
-  return write_message (parent_fd, name, raw_path, -1, move, FALSE, msg,
-                        meta, result_out, error);
+  MhWriterRaw raw = { raw_path, -1, move, NULL };
+
+  return write_message (parent_fd, name, &raw, FALSE, msg, meta, result_out,
+                        error);
 }
 
 gboolean
@@ -492,19 +493,35 @@ mh_writer_write_message_fd (int parent_fd, const char *name, int raw_fd,
                             MhMessage *msg, const MhWriteMeta *meta,
                             MhWriteResult **result_out, GError **error)
 {
-  return write_message (parent_fd, name, NULL, raw_fd, FALSE, FALSE, msg,
-                        meta, result_out, error);
+  MhWriterRaw raw = { NULL, raw_fd, FALSE, NULL };
+
+  return write_message (parent_fd, name, &raw, FALSE, msg, meta, result_out,
+                        error);
 }
 
 gboolean
 mh_writer_stage_message (int parent_fd, const char *name,
-                         const char *raw_path, int raw_fd, gboolean move,
-                         MhMessage *msg, const MhWriteMeta *meta,
-                         MhWriteResult **result_out, GError **error)
+                         const MhWriterRaw *raw, MhMessage *msg,
+                         const MhWriteMeta *meta, MhWriteResult **result_out,
+                         GError **error)
 {
-  return write_message (parent_fd, name, raw_fd >= 0 ? NULL : raw_path,
-                        raw_fd, raw_fd >= 0 ? FALSE : move, TRUE, msg, meta,
-                        result_out, error);
+  MhWriterRaw one = { NULL, -1, FALSE, NULL };
+
+  /* One source: a file when there is one (the caller gave it to be
+   * taken), else the bytes. */
+  if (raw->fd >= 0)
+    one.fd = raw->fd;
+  else if (raw->path != NULL)
+    {
+      one.path = raw->path;
+      one.move = raw->move;
+    }
+  else
+    one.bytes = raw->bytes;
+  g_return_val_if_fail (one.fd >= 0 || one.path != NULL || one.bytes != NULL,
+                        FALSE);
+  return write_message (parent_fd, name, &one, TRUE, msg, meta, result_out,
+                        error);
 }
 
 /* The dir to write message dir @name in: @name itself in a staging dir
@@ -540,10 +557,9 @@ make_message_dir (int parent_fd, const char *name, gboolean staging,
 }
 
 static gboolean
-write_message (int parent_fd, const char *name, const char *raw_path,
-               int raw_fd, gboolean move, gboolean staging, MhMessage *msg,
-               const MhWriteMeta *meta, MhWriteResult **result_out,
-               GError **error)
+write_message (int parent_fd, const char *name, const MhWriterRaw *raw,
+               gboolean staging, MhMessage *msg, const MhWriteMeta *meta,
+               MhWriteResult **result_out, GError **error)
 {
   g_autoptr(MhSha256) sum = mh_sha256_new ();
   g_autoptr(GHashTable) by_source = g_hash_table_new (NULL, NULL);
@@ -581,12 +597,16 @@ write_message (int parent_fd, const char *name, const char *raw_path,
 
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
-  ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error)
-       && (raw_fd >= 0
-           ? mh_writer_link_raw (dir_fd, raw_fd, sum, known_sha == NULL,
-                                 &size, error)
-           : mh_writer_put_raw (dir_fd, raw_path, move, &moved, sum,
-                                known_sha == NULL, &size, error));
+  ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error);
+  if (ok && raw->bytes != NULL)
+    ok = mh_writer_put_raw_bytes (dir_fd, raw->bytes, sum, known_sha == NULL,
+                                  &size, error);
+  else if (ok && raw->fd >= 0)
+    ok = mh_writer_link_raw (dir_fd, raw->fd, sum, known_sha == NULL, &size,
+                             error);
+  else if (ok)
+    ok = mh_writer_put_raw (dir_fd, raw->path, raw->move, &moved, sum,
+                            known_sha == NULL, &size, error);
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {
@@ -604,7 +624,7 @@ write_message (int parent_fd, const char *name, const char *raw_path,
       g_autofree char *eml = g_strconcat (tmp, "/message.eml", NULL);
 
       if (moved)
-        renameat (parent_fd, eml, AT_FDCWD, raw_path);
+        renameat (parent_fd, eml, AT_FDCWD, raw->path);
       mh_writer_remove_tree (parent_fd, tmp, NULL);
       return FALSE;
     }

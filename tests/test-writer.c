@@ -610,7 +610,9 @@ test_unnamed (Fixture *f, gconstpointer data)
 
 /* A message dir staged (mh_writer_stage_message(), the archive's
  * .incoming) is the one writing it gives, made under its name, and one a
- * killed run left there under that name is replaced. */
+ * killed run left there under that name is replaced: from a raw file
+ * (rounds 0 and 1) and from the message's bytes alone, as the fetch
+ * hands small messages over (rounds 2 and 3). */
 static void
 test_stage (Fixture *f, gconstpointer data)
 {
@@ -626,20 +628,30 @@ test_stage (Fixture *f, gconstpointer data)
   g_autofree char *sum_ref = NULL;
   g_autofree char *sum = NULL;
   g_autofree char *got = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gsize len;
 
+  g_assert_true (g_file_get_contents (raw, &contents, &len, NULL));
+  bytes = g_bytes_new (contents, len);
   mh_write_result_free (write_one (f, raw, "ref", msg, NULL));
   sum_ref = mh_test_sha256_file (ref);
-  for (guint round = 0; round < 2; round++)
+  for (guint round = 0; round < 4; round++)
     {
       g_autoptr(MhWriteResult) result = NULL;
       g_autoptr(GError) error = NULL;
       g_autoptr(GDir) d = NULL;
+      MhWriterRaw from_file = { raw, -1, FALSE, NULL };
+      MhWriterRaw from_bytes = { NULL, -1, FALSE, bytes };
       const char *e;
 
-      g_assert_true (mh_writer_stage_message (f->out_fd, "m", raw, -1, FALSE,
+      g_assert_true (mh_writer_stage_message (f->out_fd, "m",
+                                              round < 2 ? &from_file
+                                                        : &from_bytes,
                                               msg, NULL, &result, &error));
       g_assert_no_error (error);
       g_assert_cmpstr (result->sha256, ==, want);
+      g_assert_cmpuint (result->size, ==, len);
       g_clear_pointer (&got, g_free);
       got = mh_test_sha256_file (eml);
       g_assert_cmpstr (got, ==, want);

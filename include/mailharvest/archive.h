@@ -123,9 +123,10 @@ gboolean mh_archive_add_location (MhArchive *archive, const char *key,
  * take and memory. */
 #define MH_ARCHIVE_QUEUE 32
 #define MH_ARCHIVE_WAITING 1024
-/* The largest message a caller should hand over in memory as well
- * (MhArchiveSource.raw): the queue then holds at most
- * MH_ARCHIVE_QUEUE of them, 8 MiB. */
+/* The largest message a caller should hand over in memory, as well as
+ * in a file or alone (MhArchiveSource.raw, mh_archive_add_async_bytes()):
+ * the queue then holds at most MH_ARCHIVE_QUEUE of them, 8 MiB; a job
+ * lets go of them once parsed and written. */
 #define MH_ARCHIVE_IN_MEMORY (256 * 1024)
 
 typedef struct {
@@ -149,6 +150,13 @@ void mh_archive_add_async (MhArchive *archive, const char *raw_path,
  * nothing of it behind, and no thread renames anything out of .tmp. */
 void mh_archive_add_async_fd (MhArchive *archive, int raw_fd,
                               const MhArchiveSource *source);
+
+/* The same for a message the caller has only in memory (@source->raw,
+ * at most MH_ARCHIVE_IN_MEMORY bytes): it is written out as message.eml
+ * of its dir, and never has a file of its own before.  The archive takes
+ * a reference. */
+void mh_archive_add_async_bytes (MhArchive *archive,
+                                 const MhArchiveSource *source);
 
 /* Returns the next finished add, (transfer full); NULL when none is
  * ready (@wait FALSE) or none is outstanding (@wait TRUE). */

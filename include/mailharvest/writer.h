@@ -79,16 +79,27 @@ gboolean mh_writer_write_message_fd (int parent_fd, const char *name,
                                      MhWriteResult **result_out,
                                      GError **error);
 
-/* Either of the two above (@raw_fd >= 0: the second), below a staging
- * dir @parent_fd whose entries nobody trusts before the caller records
- * them (the archive's .incoming, which a finish sweeps of the rest): the
- * dir is made under @name at once, with no temporary name and no rename
- * (one each per message of a run).  A dir of that name there already
- * (a killed run's, never recorded) is replaced as above.  On failure
- * nothing of the new dir is left. */
+/* Where a message's raw bytes come from, for mh_writer_stage_message():
+ * @fd if set, else @path if set, else @bytes. */
+typedef struct {
+  const char *path;  /* a file: renamed in as message.eml with @move (or
+                      * copied), as mh_writer_write_message() does */
+  int fd;            /* -1, or an unnamed file (O_TMPFILE): linked in as
+                      * mh_writer_write_message_fd() does, not closed */
+  gboolean move;
+  GBytes *bytes;     /* NULL, or the message itself, which the network
+                      * thread kept in memory (small messages): written
+                      * out as message.eml, no file of its own before */
+} MhWriterRaw;
+
+/* Any of the above, below a staging dir @parent_fd whose entries nobody
+ * trusts before the caller records them (the archive's .incoming, which
+ * a finish sweeps of the rest): the dir is made under @name at once, with
+ * no temporary name and no rename (one each per message of a run).  A
+ * dir of that name there already (a killed run's, never recorded) is
+ * replaced as above.  On failure nothing of the new dir is left. */
 gboolean mh_writer_stage_message (int parent_fd, const char *name,
-                                  const char *raw_path, int raw_fd,
-                                  gboolean move, MhMessage *msg,
+                                  const MhWriterRaw *raw, MhMessage *msg,
                                   const MhWriteMeta *meta,
                                   MhWriteResult **result_out,
                                   GError **error);
