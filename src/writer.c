@@ -505,22 +505,9 @@ mh_writer_stage_message (int parent_fd, const char *name,
                          const MhWriteMeta *meta, MhWriteResult **result_out,
                          GError **error)
 {
-  MhWriterRaw one = { NULL, -1, FALSE, NULL };
-
-  /* One source: a file when there is one (the caller gave it to be
-   * taken), else the bytes. */
-  if (raw->fd >= 0)
-    one.fd = raw->fd;
-  else if (raw->path != NULL)
-    {
-      one.path = raw->path;
-      one.move = raw->move;
-    }
-  else
-    one.bytes = raw->bytes;
-  g_return_val_if_fail (one.fd >= 0 || one.path != NULL || one.bytes != NULL,
-                        FALSE);
-  return write_message (parent_fd, name, &one, TRUE, msg, meta, result_out,
+  g_return_val_if_fail (raw->fd >= 0 || raw->path != NULL
+                        || raw->bytes != NULL, FALSE);
+  return write_message (parent_fd, name, raw, TRUE, msg, meta, result_out,
                         error);
 }
 
@@ -597,16 +584,18 @@ write_message (int parent_fd, const char *name, const MhWriterRaw *raw,
 
   /* The raw file goes in last, so that a failure before it leaves the
    * caller's file untouched. */
+  /* One source (MhWriterRaw): a file when there is one, since the caller
+   * gave it to be taken, else the bytes. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error);
-  if (ok && raw->bytes != NULL)
-    ok = mh_writer_put_raw_bytes (dir_fd, raw->bytes, sum, known_sha == NULL,
-                                  &size, error);
-  else if (ok && raw->fd >= 0)
+  if (ok && raw->fd >= 0)
     ok = mh_writer_link_raw (dir_fd, raw->fd, sum, known_sha == NULL, &size,
                              error);
-  else if (ok)
+  else if (ok && raw->path != NULL)
     ok = mh_writer_put_raw (dir_fd, raw->path, raw->move, &moved, sum,
                             known_sha == NULL, &size, error);
+  else if (ok)
+    ok = mh_writer_put_raw_bytes (dir_fd, raw->bytes, sum, known_sha == NULL,
+                                  &size, error);
   raw_sha = known_sha != NULL ? known_sha : mh_sha256_get_string (sum);
   if (ok)
     {
