@@ -1,6 +1,6 @@
-/* archive-add.c - adding one message: dedupe, parse, write into
- * .incoming (mh_archive_prepare(), on any thread), then record in queue
- * order (mh_archive_record(), under a->lock). */
+/* archive-add.c - adding one message: dedupe, parse, write into its
+ * staging dir in .incoming (mh_archive_prepare(), on any thread), then
+ * record in queue order (mh_archive_record(), under a->lock). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -128,11 +128,11 @@ store_attachments (const MhWriteResult *res)
   return out;
 }
 
-/* What the store will say about a message just written. */
+/* What the store will say about a message about to be written (its
+ * size comes with the write). */
 static MhStoreMessage *
 store_message (const MhMessage *msg, const char *key, const char *msgid,
-               const MhArchiveSource *src, const MhWriteResult *res,
-               const char *dir)
+               const MhArchiveSource *src, const char *dir)
 {
   MhStoreMessage *m = mh_store_message_new ();
   GString *participants = g_string_new (NULL);
@@ -158,9 +158,22 @@ store_message (const MhMessage *msg, const char *key, const char *msgid,
   m->in_reply_to_raw = g_strdup (msg->in_reply_to_raw);
   m->thread_index = g_strdup (msg->thread_index);
   m->thread_topic = g_strdup (msg->thread_topic);
-  m->size = res->size;
   m->dir = g_strdup (dir);
   return m;
+}
+
+/* Removes the dir of @m, written but not recorded, from .incoming. */
+static gboolean
+remove_staged (MhArchive *a, const MhStoreMessage *m, GError **error)
+{
+  int parent = mh_archive_message_parent (a, m, error);
+  gboolean ok;
+
+  if (parent < 0)
+    return FALSE;
+  ok = mh_writer_remove_tree (parent, m->dir, error);
+  close (parent);
+  return ok;
 }
 
 static void
@@ -204,10 +217,12 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   g_autoptr(MhMessage) msg = NULL;
   g_autoptr(MhWriteResult) res = NULL;
   g_autofree char *dir = NULL;
+  g_autofree char *stage = NULL;
   MhParseOptions popts = { 0 };
   MhLocation loc = { src->mailbox, src->uidvalidity, src->uid };
   MhWriteMeta meta = { 0 };
   gboolean known = FALSE, ok;
+  int stage_fd;
 
   memset (p, 0, sizeof *p);
   /* A worker (not @locked) prepares a message the run fetched because
@@ -279,12 +294,18 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   meta.flags = src->flags;
   meta.internaldate = src->internaldate;
   meta.raw_sha256 = p->key;
-  if (!mh_writer_stage_message (a->incoming_fd, dir, raw, msg, &meta, &res,
-                                error))
+  p->message = store_message (msg, p->key, p->msgid, src, dir);
+  stage = mh_archive_stage_dir (p->message);
+  stage_fd = mh_writer_open_dir (a->incoming_fd, stage, TRUE, error);
+  if (stage_fd < 0)
+    return FALSE;
+  ok = mh_writer_stage_message (stage_fd, dir, raw, msg, &meta, &res, error);
+  close (stage_fd);
+  if (!ok)
     return FALSE;
   mh_debug_kill_point ("written");
 
-  p->message = store_message (msg, p->key, p->msgid, src, res, dir);
+  p->message->size = res->size;
   p->attachments = store_attachments (res);
   p->n_warnings = res->n_warnings;
   p->kind = MH_PREP_WRITTEN;
@@ -312,7 +333,7 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
       if (!location_known (a, src, &known, error))
         return FALSE;
       if (known && p->kind == MH_PREP_WRITTEN
-          && !mh_writer_remove_tree (a->incoming_fd, p->message->dir, error))
+          && !remove_staged (a, p->message, error))
         return FALSE;
       if (known)
         p->kind = MH_PREP_KNOWN;
@@ -328,8 +349,7 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
         return FALSE;
       if (p->existing != NULL)
         {
-          if (!mh_writer_remove_tree (a->incoming_fd, p->message->dir,
-                                      error))
+          if (!remove_staged (a, p->message, error))
             return FALSE;
           p->kind = MH_PREP_DUPLICATE;
         }

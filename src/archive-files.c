@@ -94,6 +94,51 @@ mh_archive_write_if_changed (int dir_fd, const char *name,
   return TRUE;
 }
 
+gboolean
+mh_archive_write_private (int dir_fd, const char *name, const char *data,
+                          gsize len, GError **error)
+{
+  int fd = openat (dir_fd, name,
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   0644);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
+                   name, g_strerror (saved));
+      return FALSE;
+    }
+  for (gsize off = 0; off < len;)
+    {
+      ssize_t n = write (fd, data + off, len - off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          close (fd);
+          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
+                       name, g_strerror (saved));
+          return FALSE;
+        }
+      off += (gsize) n;
+    }
+  mh_debug_kill_point ("json-written");
+  if (close (fd) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
+                   name, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The keys of the tree below @node, depth first, without recursion:
  * conversations may be thousands deep. */
 #define OUT_FLUSH_AT 65536

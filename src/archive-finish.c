@@ -51,6 +51,7 @@ typedef struct {
   MhArchiveOut json;          /* threads.json */
   MhArchiveOut html;          /* index.html */
   MhMover *mover;             /* the new conversations' moves */
+  GHashTable *staged;         /* staging dir -> its recorded messages */
   MhArchiveFinishStats *stats;
 } Finish;
 
@@ -71,21 +72,22 @@ collect (MhThreadNode *node, GPtrArray *out)
     }
 }
 
-/* Moves @m's dir into thread dir @tdir and records it: at once, or (with
- * @job) by the mover.  A crash between the rename and the store's update
- * leaves the dir at its target: that is fine too. */
+/* Moves @m's dir (from its staging dir @stage when it is new) into
+ * thread dir @tdir and records it: at once, or (with @job) by the mover.
+ * A crash between the rename and the store's update leaves the dir at
+ * its target: that is fine too. */
 static gboolean
-place (Finish *f, MhStoreMessage *m, const char *tdir, int tfd,
-       MhMoverJob *job, GError **error)
+place (Finish *f, MhStoreMessage *m, const char *stage, const char *tdir,
+       int tfd, MhMoverJob *job, GError **error)
 {
   MhArchive *a = f->a;
 
   if (g_strcmp0 (m->thread_dir, tdir) == 0)
     return TRUE;
   if (job != NULL)
-    mh_mover_job_add (job, m->dir, m->thread_dir);
-  else if (!mh_archive_move_message_dir (a, m->thread_dir, m->dir, tdir, tfd,
-                                         &f->stats->moved, error))
+    mh_mover_job_add (job, m->dir, m->thread_dir, stage);
+  else if (!mh_archive_move_message_dir (a, m->thread_dir, stage, m->dir,
+                                         tdir, tfd, &f->stats->moved, error))
     return FALSE;
   if (!mh_store_set_thread_dir (a->store, m, tdir, error))
     return FALSE;
@@ -202,6 +204,7 @@ finish_clear (Finish *f)
   g_clear_pointer (&f->rows, g_hash_table_unref);
   g_clear_pointer (&f->forest, mh_thread_forest_free);
   g_clear_pointer (&f->wanted, g_hash_table_unref);
+  g_clear_pointer (&f->staged, g_hash_table_unref);
   g_clear_pointer (&f->convs, g_array_unref);
 }
 
@@ -233,6 +236,33 @@ tree_members (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   return g_steal_pointer (&members);
 }
 
+/* The staging dirs of @members (NULL for one placed already).  Returns
+ * the one they share when it holds them all and no other recorded
+ * message, so that it can become their thread dir as a whole. */
+static const char *
+stage_dirs (Finish *f, GPtrArray *members, GPtrArray *stages)
+{
+  const char *whole = NULL;
+  gboolean shared = TRUE;
+
+  for (guint j = 0; j < members->len; j++)
+    {
+      const MhStoreMessage *m = members->pdata[j];
+      char *stage = m->thread_dir == NULL ? mh_archive_stage_dir (m) : NULL;
+
+      g_ptr_array_add (stages, stage);
+      if (stage == NULL || (whole != NULL && strcmp (whole, stage) != 0))
+        shared = FALSE;
+      if (whole == NULL)
+        whole = stage;
+    }
+  if (!shared || whole == NULL
+      || GPOINTER_TO_UINT (g_hash_table_lookup (f->staged, whole))
+             != members->len)
+    return NULL;
+  return whole;
+}
+
 /* Moves one conversation's messages into its dir, writes its thread.json
  * and puts its entries of threads.json and index.html in the spool. */
 static gboolean
@@ -241,6 +271,7 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
 {
   MhArchive *a = f->a;
   g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
+  g_autoptr(GPtrArray) stages = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *data = NULL;
   Conv c = { 0 };
   MhMoverJob *job = NULL;
@@ -265,8 +296,15 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
            || (tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created,
                                          error)) < 0)
     goto out;
+  {
+    const char *whole = stage_dirs (f, members, stages);
+
+    if (job != NULL && whole != NULL)
+      mh_mover_job_set_whole (job, whole);
+  }
   for (guint j = 0; j < members->len; j++)
-    if (!place (f, members->pdata[j], c.tdir, tfd, job, error))
+    if (!place (f, members->pdata[j], stages->pdata[j], c.tdir, tfd, job,
+                error))
       goto out;
   data = mh_archive_thread_json (f->forest, t, c.tdir, members, &len);
   if (job == NULL
@@ -376,6 +414,14 @@ split_add (const MhStoreMessage *m, gpointer data)
   GError **error = ctx[2];
 
   g_array_append_val ((GArray *) ctx[1], m->rowid);
+  if (m->thread_dir == NULL)
+    {
+      GHashTable *staged = ctx[3];
+      char *stage = mh_archive_stage_dir (m);
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (staged, stage));
+
+      g_hash_table_replace (staged, stage, GUINT_TO_POINTER (n + 1));
+    }
   return mh_thread_split_add (ctx[0], &sl->in, error);
 }
 
@@ -390,7 +436,7 @@ lay_out_all (Finish *f, GError **error)
   g_autofree guint *start = NULL;
   g_autofree gint64 *sorted = NULL;
   GError *split_error = NULL;
-  gpointer ctx[3] = { split, rowids, &split_error };
+  gpointer ctx[4] = { split, rowids, &split_error, f->staged };
   guint n_groups = 0, n;
 
   if (!mh_store_foreach_message (f->a->store, split_add, ctx, error))
@@ -557,6 +603,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.convs = g_array_new (FALSE, FALSE, sizeof (Conv));
   g_array_set_clear_func (f.convs, conv_clear);
   f.wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  f.staged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_clear_pointer (&a->lost, g_ptr_array_unref);
   if (!mh_archive_commit (a, error))

@@ -3,7 +3,9 @@
  *
  * Laying out a conversation is half store and threading work (rows,
  * forest, thread.json's text, the store's updates) and half file system
- * work (a rename per message, thread.json written and renamed).  The
+ * work (a rename per message, thread.json written and renamed; or, for a
+ * new conversation whose messages all wait in one staging dir of
+ * .incoming, one rename of that dir).  The
  * step runs when the fetch is over and one core is idle: the main
  * thread hands each new conversation's moves and thread.json here and
  * goes on with the next conversation.
@@ -30,6 +32,7 @@
 typedef struct {
   char *name;            /* message dir */
   char *from;            /* thread dir it is in, NULL: .incoming */
+  char *stage;           /* its dir in .incoming, when from is NULL */
 } Move;
 
 typedef struct {
@@ -38,6 +41,8 @@ typedef struct {
   int parent_fd;         /* threads/, borrowed, for a dir to make */
   char *tdir;
   GArray *moves;         /* Move */
+  char *whole;           /* a staging dir holding all of moves: renamed
+                          * to tdir (mh_mover_job_set_whole()) */
   char *json;            /* thread.json */
   gsize json_len;
 } Job;
@@ -66,6 +71,7 @@ move_clear (gpointer data)
 
   g_free (m->name);
   g_free (m->from);
+  g_free (m->stage);
 }
 
 static void
@@ -75,6 +81,7 @@ job_free (Job *j)
     close (j->tfd);
   g_free (j->tdir);
   g_array_unref (j->moves);
+  g_free (j->whole);
   g_free (j->json);
   g_free (j);
 }
@@ -127,11 +134,12 @@ move_checked (MhArchive *a, int from, const char *name, const char *tdir,
 
 gboolean
 mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
-                             const char *name, const char *tdir, int tfd,
-                             guint *moved, GError **error)
+                             const char *stage, const char *name,
+                             const char *tdir, int tfd, guint *moved,
+                             GError **error)
 {
   int from = from_dir == NULL
-                 ? a->incoming_fd
+                 ? mh_writer_open_dir (a->incoming_fd, stage, FALSE, NULL)
                  : mh_writer_open_dir (a->threads_fd, from_dir, FALSE, NULL);
   gboolean ok;
 
@@ -151,16 +159,96 @@ mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
     }
   else
     ok = move_checked (a, from, name, tdir, tfd, moved, error);
-  if (from >= 0 && from != a->incoming_fd)
+  if (from >= 0)
     close (from);
   if (ok)
     mh_debug_kill_point ("placed");
   return ok;
 }
 
+/* A new conversation whose staging dir holds all its messages and no
+ * other recorded one: the dir, swept of what no record names and given
+ * its thread.json, becomes the thread dir in one rename.  FALSE with
+ * *@fall_back when the staging dir is not there (removed by hand): the
+ * moves then go one by one, and find what is lost. */
+static gboolean
+run_whole (MhMover *mv, Job *j, guint *moved, gboolean *fall_back,
+           GError **error)
+{
+  MhArchive *a = mv->a;
+  g_autoptr(GHashTable) members = g_hash_table_new (g_str_hash,
+                                                    g_str_equal);
+  g_autoptr(GHashTable) present = g_hash_table_new (g_str_hash,
+                                                    g_str_equal);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok;
+  int sfd;
+
+  *fall_back = FALSE;
+  if (mh_debug_fail_point ("move"))
+    {
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot move %s into %s: %s",
+                   j->whole, j->tdir, g_strerror (EIO));
+      return FALSE;
+    }
+  sfd = mh_writer_open_dir (a->incoming_fd, j->whole, FALSE, NULL);
+  if (sfd < 0)
+    {
+      *fall_back = TRUE;
+      return FALSE;
+    }
+  for (guint i = 0; i < j->moves->len; i++)
+    g_hash_table_add (members, g_array_index (j->moves, Move, i).name);
+  ok = mh_archive_list_dir (sfd, names, error);
+  for (guint i = 0; ok && i < names->len; i++)
+    if (g_hash_table_contains (members, names->pdata[i]))
+      g_hash_table_add (present, names->pdata[i]);
+    else
+      ok = mh_writer_remove_tree (sfd, names->pdata[i], error);
+  ok = ok && mh_archive_write_private (sfd, "thread.json", j->json,
+                                       j->json_len, error);
+  close (sfd);
+  if (!ok)
+    return FALSE;
+  if (renameat2 (a->incoming_fd, j->whole, j->parent_fd, j->tdir,
+                 RENAME_NOREPLACE) != 0)
+    {
+      int saved = errno;
+
+      if (saved == EEXIST)
+        g_set_error (error, MH_ERROR, MH_ERROR_IO,
+                     "thread dir %s appeared during the conversation step",
+                     j->tdir);
+      else
+        g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot move %s into %s: %s",
+                     j->whole, j->tdir, g_strerror (saved));
+      return FALSE;
+    }
+  for (guint i = 0; i < j->moves->len; i++)
+    {
+      const char *name = g_array_index (j->moves, Move, i).name;
+
+      if (g_hash_table_contains (present, name))
+        (*moved)++;
+      else
+        note_lost (a, name, j->tdir);
+    }
+  mh_debug_kill_point ("placed");
+  return TRUE;
+}
+
 static gboolean
 run_job (MhMover *mv, Job *j, guint *moved, GError **error)
 {
+  if (j->whole != NULL)
+    {
+      gboolean fall_back = FALSE;
+
+      if (run_whole (mv, j, moved, &fall_back, error))
+        return TRUE;
+      if (!fall_back)
+        return FALSE;
+    }
   if (j->tfd < 0)
     {
       gboolean created = FALSE;
@@ -182,8 +270,8 @@ run_job (MhMover *mv, Job *j, guint *moved, GError **error)
     {
       Move *m = &g_array_index (j->moves, Move, i);
 
-      if (!mh_archive_move_message_dir (mv->a, m->from, m->name, j->tdir,
-                                        j->tfd, moved, error))
+      if (!mh_archive_move_message_dir (mv->a, m->from, m->stage, m->name,
+                                        j->tdir, j->tfd, moved, error))
         return FALSE;
     }
   return mh_archive_write_if_changed (j->tfd, "thread.json", j->json,
@@ -269,12 +357,23 @@ mh_mover_job_new_dir (int parent_fd, const char *tdir)
 }
 
 void
-mh_mover_job_add (MhMoverJob *job, const char *name, const char *from_dir)
+mh_mover_job_add (MhMoverJob *job, const char *name, const char *from_dir,
+                  const char *stage)
 {
   Job *j = (Job *) job;
-  Move m = { g_strdup (name), g_strdup (from_dir) };
+  Move m = { g_strdup (name), g_strdup (from_dir),
+             from_dir == NULL ? g_strdup (stage) : NULL };
 
   g_array_append_val (j->moves, m);
+}
+
+void
+mh_mover_job_set_whole (MhMoverJob *job, const char *stage)
+{
+  Job *j = (Job *) job;
+
+  g_return_if_fail (j->tfd < 0 && j->whole == NULL);
+  j->whole = g_strdup (stage);
 }
 
 void

@@ -142,6 +142,10 @@ void mh_archive_stop_worker (MhArchive *a);
 /* Syncs what was written and commits the store's open transaction. */
 gboolean mh_archive_commit (MhArchive *a, GError **error);
 
+/* The dir in .incoming where new message @m's dir waits until the
+ * conversation step places it (mh_layout_stage_dir()). */
+char *mh_archive_stage_dir (const MhStoreMessage *m);
+
 /* A new fd of the dir holding @m's message dir, or -1 with @error. */
 int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                                GError **error);
@@ -151,14 +155,14 @@ int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
 typedef struct _MhMover MhMover;
 typedef struct _MhMoverJob MhMoverJob;
 
-/* Moves message dir @name from thread dir @from_dir (NULL: .incoming)
- * into @tdir, open as @tfd, unless it is there already; counts a move
- * in *@moved.  The mover does this for its jobs; the synchronous path
- * calls it directly. */
+/* Moves message dir @name from thread dir @from_dir, or when that is
+ * NULL from its dir @stage in .incoming, into @tdir, open as @tfd, unless
+ * it is there already; counts a move in *@moved.  The mover does this
+ * for its jobs; the synchronous path calls it directly. */
 gboolean mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
-                                      const char *name, const char *tdir,
-                                      int tfd, guint *moved,
-                                      GError **error);
+                                      const char *stage, const char *name,
+                                      const char *tdir, int tfd,
+                                      guint *moved, GError **error);
 
 MhMover *mh_mover_new (MhArchive *a);
 /* A conversation's moves into @tdir (open as @tfd, which the job takes
@@ -167,8 +171,16 @@ MhMoverJob *mh_mover_job_new (int tfd, const char *tdir);
 /* The same for a thread dir that does not exist yet: the mover makes
  * @tdir below @parent_fd (borrowed), and fails if it exists by then. */
 MhMoverJob *mh_mover_job_new_dir (int parent_fd, const char *tdir);
+/* A move of message dir @name from thread dir @from_dir, or from its
+ * dir @stage in .incoming (@from_dir NULL). */
 void mh_mover_job_add (MhMoverJob *job, const char *name,
-                       const char *from_dir);
+                       const char *from_dir, const char *stage);
+/* Makes a job of mh_mover_job_new_dir() move staging dir @stage as a
+ * whole: it holds every message of the job and no other recorded one
+ * (the caller checked the store), so that the mover renames it to the
+ * thread dir, after removing what no record names (a killed run's
+ * leftovers), instead of moving the messages one by one. */
+void mh_mover_job_set_whole (MhMoverJob *job, const char *stage);
 /* Frees a job that was not pushed, closing its dir. */
 void mh_mover_job_free (MhMoverJob *job);
 /* Queues @job, whose thread.json (@json, taken) is written after its
@@ -187,6 +199,13 @@ gboolean mh_mover_free (MhMover *mv, guint *moved, GError **error);
 gboolean mh_archive_write_if_changed (int dir_fd, const char *name,
                                       const char *data, gsize len,
                                       GError **error);
+
+/* Writes @data to @name below @dir_fd, replacing what is there, in
+ * place: for a dir nobody sees yet (a staging dir), where a half-written
+ * file is rewritten by the next run's mh_archive_write_if_changed(). */
+gboolean mh_archive_write_private (int dir_fd, const char *name,
+                                   const char *data, gsize len,
+                                   GError **error);
 
 /* A file written under a temporary name and put in place only when its
  * bytes differ from the file it replaces: threads.json and index.html

@@ -12,6 +12,7 @@
 
 #include "archive-private.h"
 #include "mailharvest/error.h"
+#include "mailharvest/layout.h"
 #include "mailharvest/writeback.h"
 #include "mailharvest/writer.h"
 
@@ -358,15 +359,25 @@ mh_archive_ensure_transaction (MhArchive *a, GError **error)
   return mh_store_begin (a->store, error);
 }
 
+char *
+mh_archive_stage_dir (const MhStoreMessage *m)
+{
+  return mh_layout_stage_dir (m->gm_thrid, m->references_raw,
+                              m->in_reply_to_raw, m->message_id, m->key);
+}
+
 /* The open dir that holds message @m's dir now: its thread dir once
- * placed, .incoming before. */
+ * placed, its staging dir in .incoming before. */
 int
 mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                            GError **error)
 {
-  if (m->thread_dir == NULL)
-    return dup (a->incoming_fd);
-  return mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, error);
+  g_autofree char *stage = NULL;
+
+  if (m->thread_dir != NULL)
+    return mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, error);
+  stage = mh_archive_stage_dir (m);
+  return mh_writer_open_dir (a->incoming_fd, stage, FALSE, error);
 }
 
 /* message.json lists every location: rewrite it from the store's.

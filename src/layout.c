@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mailharvest/layout.h"
+#include "mailharvest/msgid.h"
 
 /* Reply and forward prefixes in the languages mailers commonly use. */
 static const char *const prefixes[] = {
@@ -200,4 +201,37 @@ mh_layout_thread_dir (gint64 date, const char *subject, const char *root_id)
   g_autofree char *hash = hash_prefix (sum);
 
   return g_strdup_printf ("%s_%s_%s", day, slug, hash);
+}
+
+char *
+mh_layout_stage_dir (const char *gm_thrid, const char *references,
+                     const char *in_reply_to, const char *message_id,
+                     const char *key)
+{
+  g_autofree char *guess = NULL;
+  g_autofree char *sum = NULL;
+
+  if (gm_thrid != NULL && gm_thrid[0] != '\0')
+    guess = g_strconcat ("thrid:", gm_thrid, NULL);
+  if (guess == NULL && references != NULL)
+    {
+      g_autoptr(GPtrArray) ids = mh_msgid_parse_references (references);
+
+      if (ids->len > 0)
+        guess = mh_msgid_normalize (ids->pdata[0]);
+    }
+  if (guess == NULL && in_reply_to != NULL)
+    {
+      g_autofree char *id = mh_msgid_parse_in_reply_to (in_reply_to, NULL);
+
+      if (id != NULL)
+        guess = mh_msgid_normalize (id);
+    }
+  if (guess == NULL && message_id != NULL)
+    guess = g_strdup (message_id);
+  if (guess == NULL)
+    guess = g_strconcat ("key:", key != NULL ? key : "", NULL);
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, guess, -1);
+  sum[MH_LAYOUT_STAGE_CHARS] = '\0';
+  return g_steal_pointer (&sum);
 }

@@ -2,6 +2,7 @@
  * is the one adding the files one by one gives, whatever thread finished
  * first, and the bounded queue neither hangs nor reorders. */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mailharvest/error.h"
@@ -155,17 +156,6 @@ test_async_like_sync (Fixture *f, gconstpointer data)
 }
 
 /* The entries of @dir. */
-static guint
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (d);
-  while (g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
 
 /* One location fetched twice in a run (a retry after a lost connection),
  * with other bytes the second time: the workers prepare both at once and
@@ -216,7 +206,11 @@ test_async_same_location (Fixture *f, gconstpointer data)
   g_assert_cmpuint (n, ==, 2);
   /* The second one's dir is gone before the finish sweeps .incoming. */
   incoming = g_build_filename (out, "local", ".incoming", NULL);
-  g_assert_cmpuint (count_entries (incoming), ==, 1);
+  {
+    g_autoptr(GPtrArray) staged = mh_test_staged_dirs (incoming);
+
+    g_assert_cmpuint (staged->len, ==, 1);
+  }
   g_assert_true (mh_archive_finish (a, &fs, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fs.messages, ==, 1);
@@ -442,38 +436,26 @@ corpus_messages (Fixture *f)
 }
 
 /* Opens a fresh archive "local" in @out with async_files added, and
- * returns the name of one recorded message dir in .incoming: the last in
- * name order, so that other moves come first. */
+ * returns one recorded message dir in .incoming, as STAGE/NAME: the last
+ * in name order, so that other moves come first. */
 static MhArchive *
 open_with_corpus (const char *out, char **victim_out)
 {
   g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
                                                 NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) staged = NULL;
   MhArchiveOptions ao = { 0 };
   MhArchive *a;
-  const char *name;
-  guint n = 0;
 
   ao.account = "local";
   ao.output = out;
   a = mh_archive_open (&ao, &error);
   g_assert_no_error (error);
   add_corpus_one_by_one (a);
-  dir = g_dir_open (incoming, 0, &error);
-  g_assert_no_error (error);
-  *victim_out = NULL;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      n++;
-      if (*victim_out == NULL || strcmp (name, *victim_out) > 0)
-        {
-          g_free (*victim_out);
-          *victim_out = g_strdup (name);
-        }
-    }
-  g_assert_cmpuint (n, >, 3);
+  staged = mh_test_staged_dirs (incoming);
+  g_assert_cmpuint (staged->len, >, 3);
+  *victim_out = g_strdup (staged->pdata[staged->len - 1]);
   return a;
 }
 
@@ -522,13 +504,15 @@ test_layout_lost (Fixture *f, gconstpointer data)
   MhArchiveFinishStats fs;
   guint64 count = 0;
 
+  const char *name = strchr (victim, '/') + 1;
+
   path = g_build_filename (out, "local", ".incoming", victim, NULL);
   g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
 
   g_assert_true (mh_archive_finish (a, &fs, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fs.lost, ==, 1);
-  g_assert_true (g_str_has_suffix (fs.lost_dir, victim));
+  g_assert_true (g_str_has_suffix (fs.lost_dir, name));
   g_assert_cmpuint (fs.messages, ==, want - 1);
   g_assert_true (mh_store_count_messages (mh_archive_get_store (a), &count,
                                           &error));
@@ -542,7 +526,160 @@ test_layout_lost (Fixture *f, gconstpointer data)
   g_assert_cmpuint (fs.messages, ==, want - 1);
   g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_get_contents (lists, &json, NULL, &error));
-  g_assert_null (strstr (json, victim));
+  g_assert_null (strstr (json, name));
+}
+
+/* The inode of @dir/@name. */
+static guint64
+inode_of (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  GStatBuf st;
+
+  g_assert_cmpint (g_lstat (path, &st), ==, 0);
+  return (guint64) st.st_ino;
+}
+
+/* The archive adding async_files one by one and laying out gives,
+ * without its store. */
+static char *
+reference_listing (Fixture *f)
+{
+  g_autofree char *out = g_build_filename (f->base, "reference", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+
+  ao.account = "local";
+  ao.output = out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  add_corpus_one_by_one (a);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  return listing (out, FALSE);
+}
+
+/* A new conversation whose messages all wait in one staging dir moves
+ * into place as that dir: its thread dir is the staging dir renamed (the
+ * same inode).  One whose messages wait in several dirs, or share one
+ * with another conversation, moves message by message.  What a killed
+ * run left in a staging dir and no record names (a message dir, a
+ * temporary file) is not carried into the archive, which is the one the
+ * per-message moves give. */
+static void
+test_layout_whole (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "whole", NULL);
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autofree char *threads = g_build_filename (out, "local", "threads",
+                                               NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *want = reference_listing (f);
+  g_autofree char *got = NULL;
+  g_autoptr(GHashTable) stage_inodes = g_hash_table_new (g_int64_hash,
+                                                         g_int64_equal);
+  g_autoptr(GPtrArray) staged = NULL;
+  g_autoptr(GPtrArray) stages = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GArray) inodes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveFinishStats fs;
+  const char *name;
+  guint whole = 0, n_threads = 0, want_messages = corpus_messages (f);
+
+  staged = mh_test_staged_dirs (incoming);
+  for (guint i = 0; i < staged->len; i++)
+    {
+      const char *entry = staged->pdata[i];
+      char *stage = g_strndup (entry, (gsize) (strchr (entry, '/') - entry));
+
+      if (stages->len > 0
+          && strcmp (stages->pdata[stages->len - 1], stage) == 0)
+        {
+          g_free (stage);
+          continue;
+        }
+      g_ptr_array_add (stages, stage);
+    }
+  g_assert_cmpuint (stages->len, >, 1);
+  g_array_set_size (inodes, stages->len);
+  for (guint i = 0; i < stages->len; i++)
+    {
+      g_autofree char *sdir = g_build_filename (incoming, stages->pdata[i],
+                                                NULL);
+      g_autofree char *junk = mh_test_new_dir (sdir,
+                                               "20000101T000000Z_0000000000");
+
+      g_free (mh_test_write_file (junk, "message.eml", "left over\n"));
+      g_free (mh_test_write_file (sdir, ".tmp-message.json.1", "{"));
+      g_array_index (inodes, guint64, i) = inode_of (incoming,
+                                                     stages->pdata[i]);
+      g_hash_table_add (stage_inodes, &g_array_index (inodes, guint64, i));
+    }
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.messages, ==, want_messages);
+  g_assert_cmpuint (fs.moved, ==, want_messages);
+  g_assert_cmpuint (fs.lost, ==, 0);
+
+  dir = g_dir_open (threads, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      guint64 ino = inode_of (threads, name);
+
+      n_threads++;
+      if (g_hash_table_contains (stage_inodes, &ino))
+        whole++;
+    }
+  /* This corpus has both kinds. */
+  g_assert_cmpuint (whole, >, 0);
+  g_assert_cmpuint (whole, <, n_threads);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+}
+
+/* A whole staging dir gone before the layout (removed by hand): its
+ * messages are lost and forgotten, as a single message dir is (above),
+ * and the step goes on. */
+static void
+test_layout_stage_gone (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "gone", NULL);
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *stage = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GPtrArray) staged = NULL;
+  g_autoptr(GError) error = NULL;
+  guint want = corpus_messages (f), in_stage = 0;
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveFinishStats fs;
+
+  stage = g_strndup (victim, (gsize) (strchr (victim, '/') - victim));
+  staged = mh_test_staged_dirs (incoming);
+  for (guint i = 0; i < staged->len; i++)
+    if (g_str_has_prefix (staged->pdata[i], stage)
+        && ((const char *) staged->pdata[i])[strlen (stage)] == '/')
+      in_stage++;
+  g_assert_cmpuint (in_stage, >, 0);
+  path = g_build_filename (incoming, stage, NULL);
+  g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, in_stage);
+  g_assert_cmpuint (fs.messages, ==, want - in_stage);
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, 0);
+  g_assert_cmpuint (fs.messages, ==, want - in_stage);
 }
 
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
@@ -560,6 +697,8 @@ main (int argc, char **argv)
   ADD ("/archive/async-same-location", test_async_same_location);
   ADD ("/archive/layout-failure", test_layout_failure);
   ADD ("/archive/layout-lost", test_layout_lost);
+  ADD ("/archive/layout-whole", test_layout_whole);
+  ADD ("/archive/layout-stage-gone", test_layout_stage_gone);
   ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();

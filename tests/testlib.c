@@ -129,6 +129,29 @@ mh_test_new_dir (const char *dir, const char *name)
   return d;
 }
 
+GPtrArray *
+mh_test_staged_dirs (const char *incoming)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) top = g_dir_open (incoming, 0, &error);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *stage;
+
+  g_assert_no_error (error);
+  while ((stage = g_dir_read_name (top)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (incoming, stage, NULL);
+      g_autoptr(GDir) d = g_dir_open (path, 0, &error);
+      const char *name;
+
+      g_assert_no_error (error);
+      while ((name = g_dir_read_name (d)) != NULL)
+        g_ptr_array_add (out, g_build_filename (stage, name, NULL));
+    }
+  g_ptr_array_sort (out, mh_test_cmp_str);
+  return out;
+}
+
 GBytes *
 mh_test_data_bytes (const char *first, ...)
 {

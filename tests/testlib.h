@@ -55,6 +55,10 @@ char *mh_test_write_file (const char *dir, const char *name,
 /* DIR/NAME, created with its parents, and returns that path. */
 char *mh_test_new_dir (const char *dir, const char *name);
 
+/* The message dirs waiting in @incoming (an account's .incoming), each
+ * as STAGE/NAME (its staging dir, then its own name), sorted. */
+GPtrArray *mh_test_staged_dirs (const char *incoming);
+
 /* The bytes of tests/data/FIRST/... (a NULL-terminated list of path
  * components below tests/data), which must be readable. */
 GBytes *mh_test_data_bytes (const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -7,7 +7,10 @@
  * conversations out on disk.
  *
  *   OUTPUT/ACCOUNT/state.sqlite       the store (store.h)
- *   OUTPUT/ACCOUNT/.incoming/MESSAGE  messages written but not yet placed
+ *   OUTPUT/ACCOUNT/.incoming/STAGE/MESSAGE
+ *                                     messages written but not yet placed,
+ *                                     in a staging dir per guessed
+ *                                     conversation (mh_layout_stage_dir())
  *   OUTPUT/ACCOUNT/.tmp/              raw files being fetched (unnamed,
  *                                     O_TMPFILE, where the file system
  *                                     has it; named files otherwise)
@@ -15,8 +18,10 @@
  *   OUTPUT/ACCOUNT/threads.json, index.html
  *
  * Crash safety: a message dir is complete before it is recorded, and it
- * is recorded before it is placed; placing is a rename of the dir, and
- * mh_archive_finish() derives every placement from the store alone.  A
+ * is recorded before it is placed; placing is a rename of the dir (or,
+ * for a new conversation whose messages are all of its staging dir, of
+ * that dir), and mh_archive_finish() derives every placement from the
+ * store alone.  A
  * process killed at any point and started again therefore ends with the
  * same archive: the messages it had not recorded are fetched again (their
  * half-written dirs in .incoming are replaced or removed), the recorded

@@ -42,4 +42,19 @@ char *mh_layout_message_dir (gint64 date, const char *sha256_hex);
 char *mh_layout_thread_dir (gint64 date, const char *subject,
                             const char *root_id);
 
+/* Hex digits of a staging dir's name. */
+#define MH_LAYOUT_STAGE_CHARS 16
+
+/* Returns the name of the dir a new message's dir waits in until the
+ * conversation step places it (transfer full): a guess at its
+ * conversation, so that a new conversation whose messages all wait in
+ * one dir moves into place as one.  The first MH_LAYOUT_STAGE_CHARS hex
+ * characters of the sha256 of the first of: @gm_thrid (Gmail's thread
+ * id), the first id of @references (the root, when mailers keep it),
+ * the id of @in_reply_to, @message_id (a root's own id), @key.  A wrong
+ * guess costs speed, never a misplaced message: the step checks. */
+char *mh_layout_stage_dir (const char *gm_thrid, const char *references,
+                           const char *in_reply_to, const char *message_id,
+                           const char *key);
+
 G_END_DECLS
