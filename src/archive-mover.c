@@ -157,6 +157,12 @@ mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
       (*moved)++;
       ok = TRUE;
     }
+  else if (from_dir == NULL
+           && !(from >= 0 && mh_writer_dir_exists (from, name))
+           && mh_writer_dir_exists (a->incoming_fd, name))
+    /* Left in .incoming itself by a run of a version before the staging
+     * dirs, killed before its finish. */
+    ok = move_checked (a, a->incoming_fd, name, tdir, tfd, moved, error);
   else
     ok = move_checked (a, from, name, tdir, tfd, moved, error);
   if (from >= 0)
@@ -205,6 +211,17 @@ run_whole (MhMover *mv, Job *j, guint *moved, gboolean *fall_back,
       g_hash_table_add (present, names->pdata[i]);
     else
       ok = mh_writer_remove_tree (sfd, names->pdata[i], error);
+  /* A message a version before the staging dirs left in .incoming
+   * itself joins the others here. */
+  for (guint i = 0; ok && i < j->moves->len; i++)
+    {
+      const char *name = g_array_index (j->moves, Move, i).name;
+
+      if (!g_hash_table_contains (present, name)
+          && mh_writer_dir_exists (a->incoming_fd, name)
+          && renameat (a->incoming_fd, name, sfd, name) == 0)
+        g_hash_table_add (present, (gpointer) name);
+    }
   ok = ok && mh_archive_write_private (sfd, "thread.json", j->json,
                                        j->json_len, error);
   close (sfd);

@@ -682,6 +682,43 @@ test_layout_stage_gone (Fixture *f, gconstpointer data)
   g_assert_cmpuint (fs.messages, ==, want - in_stage);
 }
 
+/* Message dirs in .incoming itself, as versions before the staging dirs
+ * left them when killed before their finish, are placed, not lost: in
+ * conversations moved whole (their staging dir is there, empty) and in
+ * those moved one by one. */
+static void
+test_layout_flat (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "flat", NULL);
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *want = reference_listing (f);
+  g_autofree char *got = NULL;
+  g_autoptr(GPtrArray) staged = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n = corpus_messages (f);
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveFinishStats fs;
+
+  staged = mh_test_staged_dirs (incoming);
+  for (guint i = 0; i < staged->len; i++)
+    {
+      const char *entry = staged->pdata[i];
+      g_autofree char *from = g_build_filename (incoming, entry, NULL);
+      g_autofree char *to = g_build_filename (incoming,
+                                              strchr (entry, '/') + 1, NULL);
+
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, 0);
+  g_assert_cmpuint (fs.messages, ==, n);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -699,6 +736,7 @@ main (int argc, char **argv)
   ADD ("/archive/layout-lost", test_layout_lost);
   ADD ("/archive/layout-whole", test_layout_whole);
   ADD ("/archive/layout-stage-gone", test_layout_stage_gone);
+  ADD ("/archive/layout-flat", test_layout_flat);
   ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();
