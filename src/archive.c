@@ -373,10 +373,23 @@ mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                            GError **error)
 {
   g_autofree char *stage = NULL;
+  int fd;
 
   if (m->thread_dir != NULL)
     return mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, error);
   stage = mh_archive_stage_dir (m);
+  fd = mh_writer_open_dir (a->incoming_fd, stage, FALSE, NULL);
+  if (fd >= 0 && mh_writer_dir_exists (fd, m->dir))
+    return fd;
+  /* Left in .incoming itself by a version before the staging dirs. */
+  if (mh_writer_dir_exists (a->incoming_fd, m->dir))
+    {
+      if (fd >= 0)
+        close (fd);
+      return dup (a->incoming_fd);
+    }
+  if (fd >= 0)
+    return fd;
   return mh_writer_open_dir (a->incoming_fd, stage, FALSE, error);
 }
 

@@ -719,6 +719,40 @@ test_layout_flat (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got, ==, want);
 }
 
+/* Such a message seen at one more location before the finish: its
+ * message.json is rewritten where it is. */
+static void
+test_layout_flat_location (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "flat-loc", NULL);
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *first = corpus (async_files[0]);
+  g_autofree char *key = mh_test_sha256_file (first);
+  g_autoptr(GPtrArray) staged = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
+  MhArchiveSource src;
+  gboolean ok;
+
+  staged = mh_test_staged_dirs (incoming);
+  for (guint i = 0; i < staged->len; i++)
+    {
+      const char *entry = staged->pdata[i];
+      g_autofree char *from = g_build_filename (incoming, entry, NULL);
+      g_autofree char *to = g_build_filename (incoming,
+                                              strchr (entry, '/') + 1, NULL);
+
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+  async_source (&src, 99);
+  src.mailbox = "Archive";
+  ok = mh_archive_add_location (a, key, &src, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -737,6 +771,7 @@ main (int argc, char **argv)
   ADD ("/archive/layout-whole", test_layout_whole);
   ADD ("/archive/layout-stage-gone", test_layout_stage_gone);
   ADD ("/archive/layout-flat", test_layout_flat);
+  ADD ("/archive/layout-flat-location", test_layout_flat_location);
   ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();

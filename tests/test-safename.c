@@ -331,6 +331,46 @@ test_dir_names (void)
   g_assert_cmpuint (strlen (t2), ==, strlen ("1970-01-01_no-subject_") + 10);
 }
 
+/* A staging dir is a guess at the conversation: a root and its replies
+ * (References keeps the root first; a reply with only In-Reply-To to
+ * the root) share one; Gmail's thread id comes first; a message with no
+ * id at all has one of its own; ids compare by their key (case of the
+ * domain). */
+static void
+test_stage_dirs (void)
+{
+  g_autofree char *root = mh_layout_stage_dir (NULL, NULL, NULL,
+                                               "root@example.com", "k1");
+  g_autofree char *reply = mh_layout_stage_dir (
+      NULL, "<root@Example.COM> <mid@example.com>", "<mid@example.com>",
+      "r2@example.com", "k2");
+  g_autofree char *irt = mh_layout_stage_dir (
+      NULL, NULL, "your message <root@example.com> of Monday",
+      "r3@example.com", "k3");
+  g_autofree char *other = mh_layout_stage_dir (NULL, NULL, NULL,
+                                                "other@example.com", "k4");
+  g_autofree char *gmail1 = mh_layout_stage_dir ("1790000000000000001",
+                                                 "<root@example.com>", NULL,
+                                                 "g1@example.com", "k5");
+  g_autofree char *gmail2 = mh_layout_stage_dir ("1790000000000000001", NULL,
+                                                 NULL, "g2@example.com",
+                                                 "k6");
+  g_autofree char *bare1 = mh_layout_stage_dir (NULL, "no ids here", "",
+                                                NULL, "k7");
+  g_autofree char *bare2 = mh_layout_stage_dir (NULL, NULL, NULL, NULL,
+                                                "k8");
+
+  g_assert_cmpuint (strlen (root), ==, MH_LAYOUT_STAGE_CHARS);
+  for (const char *c = root; *c != '\0'; c++)
+    g_assert_true (g_ascii_isxdigit (*c) && !g_ascii_isupper (*c));
+  g_assert_cmpstr (reply, ==, root);
+  g_assert_cmpstr (irt, ==, root);
+  g_assert_cmpstr (other, !=, root);
+  g_assert_cmpstr (gmail1, ==, gmail2);
+  g_assert_cmpstr (gmail1, !=, root);
+  g_assert_cmpstr (bare1, !=, bare2);
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -346,5 +386,6 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/slug", test_slug);
   g_test_add_func ("/layout/slug-cut", test_slug_cut);
   g_test_add_func ("/layout/dir-names", test_dir_names);
+  g_test_add_func ("/layout/stage-dirs", test_stage_dirs);
   return g_test_run ();
 }
