@@ -93,8 +93,8 @@ typedef struct {
 } MhWriterRaw;
 
 /* Any of the above, below a staging dir @parent_fd whose entries nobody
- * trusts before the caller records them (the archive's .incoming, which
- * a finish sweeps of the rest): the dir is made under @name at once, with
+ * trusts before the caller records them (one of the archive's
+ * .incoming/STAGE dirs, which a finish sweeps of the rest): the dir is made under @name at once, with
  * no temporary name and no rename (one each per message of a run).  A
  * dir of that name there already (a killed run's, never recorded) is
  * replaced as above.  On failure nothing of the new dir is left. */
