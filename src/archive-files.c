@@ -15,6 +15,47 @@
 /* Bytes of an existing file read back at a time to compare. */
 #define COMPARE_CHUNK 65536
 
+/* Creates @file below @dir_fd (with @flags besides O_CREAT) and writes
+ * @data to it; errors name @name.  A file begun is left for the caller. */
+static gboolean
+create_and_write (int dir_fd, const char *file, const char *name,
+                  const char *data, gsize len, int flags, GError **error)
+{
+  int fd = openat (dir_fd, file,
+                   O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0644);
+  int saved;
+
+  if (fd < 0)
+    {
+      saved = errno;
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
+                   name, g_strerror (saved));
+      return FALSE;
+    }
+  for (gsize off = 0; off < len;)
+    {
+      ssize_t n = write (fd, data + off, len - off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          saved = errno;
+          close (fd);
+          goto fail;
+        }
+      off += (gsize) n;
+    }
+  mh_debug_kill_point ("json-written");
+  if (close (fd) == 0)
+    return TRUE;
+  saved = errno;
+fail:
+  g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s", name,
+               g_strerror (saved));
+  return FALSE;
+}
+
 /* Writes @data to @name below @dir_fd unless it holds those bytes
  * already, so that a run with nothing new changes nothing. */
 gboolean
@@ -52,37 +93,12 @@ mh_archive_write_if_changed (int dir_fd, const char *name,
 
   tmp = g_strdup_printf (".tmp-%s.%d", name, (int) getpid ());
   (void) unlinkat (dir_fd, tmp, 0);
-  fd = openat (dir_fd, tmp,
-               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
+  if (!create_and_write (dir_fd, tmp, name, data, len, O_EXCL, error))
     {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
-                   name, g_strerror (saved));
+      (void) unlinkat (dir_fd, tmp, 0);
       return FALSE;
     }
-  for (gsize off = 0; off < len;)
-    {
-      ssize_t n = write (fd, data + off, len - off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-
-          close (fd);
-          (void) unlinkat (dir_fd, tmp, 0);
-          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                       name, g_strerror (saved));
-          return FALSE;
-        }
-      off += (gsize) n;
-    }
-  mh_debug_kill_point ("json-written");
-  if (close (fd) != 0
-      || renameat (dir_fd, tmp, dir_fd, name) != 0)
+  if (renameat (dir_fd, tmp, dir_fd, name) != 0)
     {
       int saved = errno;
 
@@ -98,45 +114,7 @@ gboolean
 mh_archive_write_private (int dir_fd, const char *name, const char *data,
                           gsize len, GError **error)
 {
-  int fd = openat (dir_fd, name,
-                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                   0644);
-
-  if (fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s: %s",
-                   name, g_strerror (saved));
-      return FALSE;
-    }
-  for (gsize off = 0; off < len;)
-    {
-      ssize_t n = write (fd, data + off, len - off);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-
-          close (fd);
-          g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                       name, g_strerror (saved));
-          return FALSE;
-        }
-      off += (gsize) n;
-    }
-  mh_debug_kill_point ("json-written");
-  if (close (fd) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot write %s: %s",
-                   name, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
+  return create_and_write (dir_fd, name, name, data, len, O_TRUNC, error);
 }
 
 /* The keys of the tree below @node, depth first, without recursion:

@@ -414,9 +414,10 @@ test_disk_full_order (Fixture *f, gconstpointer data)
 }
 
 /* The messages of async_files, laid out undisturbed (some are the same
- * message twice). */
+ * message twice), and with @listing_out that archive's listing without
+ * its store. */
 static guint
-corpus_messages (Fixture *f)
+corpus_messages (Fixture *f, char **listing_out)
 {
   g_autofree char *out = g_build_filename (f->base, "ref", NULL);
   g_autoptr(GError) error = NULL;
@@ -432,6 +433,8 @@ corpus_messages (Fixture *f)
   g_assert_true (mh_archive_finish (a, &fs, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fs.messages, >, 3);
+  if (listing_out != NULL)
+    *listing_out = listing (out, FALSE);
   return fs.messages;
 }
 
@@ -467,7 +470,7 @@ test_layout_failure (Fixture *f, gconstpointer data)
   g_autofree char *out = g_build_filename (f->base, "fail", NULL);
   g_autofree char *victim = NULL;
   g_autoptr(GError) error = NULL;
-  guint want = corpus_messages (f);
+  guint want = corpus_messages (f, NULL);
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveFinishStats fs;
 
@@ -499,7 +502,7 @@ test_layout_lost (Fixture *f, gconstpointer data)
                                              NULL);
   g_autofree char *json = NULL;
   g_autoptr(GError) error = NULL;
-  guint want = corpus_messages (f);
+  guint want = corpus_messages (f, NULL);
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveFinishStats fs;
   guint64 count = 0;
@@ -540,27 +543,6 @@ inode_of (const char *dir, const char *name)
   return (guint64) st.st_ino;
 }
 
-/* The archive adding async_files one by one and laying out gives,
- * without its store. */
-static char *
-reference_listing (Fixture *f)
-{
-  g_autofree char *out = g_build_filename (f->base, "reference", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MhArchive) a = NULL;
-  MhArchiveOptions ao = { 0 };
-  MhArchiveFinishStats fs;
-
-  ao.account = "local";
-  ao.output = out;
-  a = mh_archive_open (&ao, &error);
-  g_assert_no_error (error);
-  add_corpus_one_by_one (a);
-  g_assert_true (mh_archive_finish (a, &fs, &error));
-  g_assert_no_error (error);
-  return listing (out, FALSE);
-}
-
 /* A new conversation whose messages all wait in one staging dir moves
  * into place as that dir: its thread dir is the staging dir renamed (the
  * same inode).  One whose messages wait in several dirs, or share one
@@ -577,7 +559,7 @@ test_layout_whole (Fixture *f, gconstpointer data)
   g_autofree char *threads = g_build_filename (out, "local", "threads",
                                                NULL);
   g_autofree char *victim = NULL;
-  g_autofree char *want = reference_listing (f);
+  g_autofree char *want = NULL;
   g_autofree char *got = NULL;
   g_autoptr(GHashTable) stage_inodes = g_hash_table_new (g_int64_hash,
                                                          g_int64_equal);
@@ -589,7 +571,7 @@ test_layout_whole (Fixture *f, gconstpointer data)
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveFinishStats fs;
   const char *name;
-  guint whole = 0, n_threads = 0, want_messages = corpus_messages (f);
+  guint whole = 0, n_threads = 0, want_messages = corpus_messages (f, &want);
 
   staged = mh_test_staged_dirs (incoming);
   for (guint i = 0; i < staged->len; i++)
@@ -658,7 +640,7 @@ test_layout_stage_gone (Fixture *f, gconstpointer data)
   g_autofree char *path = NULL;
   g_autoptr(GPtrArray) staged = NULL;
   g_autoptr(GError) error = NULL;
-  guint want = corpus_messages (f), in_stage = 0;
+  guint want = corpus_messages (f, NULL), in_stage = 0;
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveFinishStats fs;
 
@@ -682,6 +664,24 @@ test_layout_stage_gone (Fixture *f, gconstpointer data)
   g_assert_cmpuint (fs.messages, ==, want - in_stage);
 }
 
+/* Moves every staged message dir up into .incoming itself, where
+ * versions before the staging dirs left them. */
+static void
+move_staged_flat (const char *incoming)
+{
+  g_autoptr(GPtrArray) staged = mh_test_staged_dirs (incoming);
+
+  for (guint i = 0; i < staged->len; i++)
+    {
+      const char *entry = staged->pdata[i];
+      g_autofree char *from = g_build_filename (incoming, entry, NULL);
+      g_autofree char *to = g_build_filename (incoming,
+                                              strchr (entry, '/') + 1, NULL);
+
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+}
+
 /* Message dirs in .incoming itself, as versions before the staging dirs
  * left them when killed before their finish, are placed, not lost: in
  * conversations moved whole (their staging dir is there, empty) and in
@@ -693,24 +693,14 @@ test_layout_flat (Fixture *f, gconstpointer data)
   g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
                                                 NULL);
   g_autofree char *victim = NULL;
-  g_autofree char *want = reference_listing (f);
+  g_autofree char *want = NULL;
   g_autofree char *got = NULL;
-  g_autoptr(GPtrArray) staged = NULL;
   g_autoptr(GError) error = NULL;
-  guint n = corpus_messages (f);
+  guint n = corpus_messages (f, &want);
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveFinishStats fs;
 
-  staged = mh_test_staged_dirs (incoming);
-  for (guint i = 0; i < staged->len; i++)
-    {
-      const char *entry = staged->pdata[i];
-      g_autofree char *from = g_build_filename (incoming, entry, NULL);
-      g_autofree char *to = g_build_filename (incoming,
-                                              strchr (entry, '/') + 1, NULL);
-
-      g_assert_cmpint (g_rename (from, to), ==, 0);
-    }
+  move_staged_flat (incoming);
   g_assert_true (mh_archive_finish (a, &fs, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fs.lost, ==, 0);
@@ -730,22 +720,12 @@ test_layout_flat_location (Fixture *f, gconstpointer data)
   g_autofree char *victim = NULL;
   g_autofree char *first = corpus (async_files[0]);
   g_autofree char *key = mh_test_sha256_file (first);
-  g_autoptr(GPtrArray) staged = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(MhArchive) a = open_with_corpus (out, &victim);
   MhArchiveSource src;
   gboolean ok;
 
-  staged = mh_test_staged_dirs (incoming);
-  for (guint i = 0; i < staged->len; i++)
-    {
-      const char *entry = staged->pdata[i];
-      g_autofree char *from = g_build_filename (incoming, entry, NULL);
-      g_autofree char *to = g_build_filename (incoming,
-                                              strchr (entry, '/') + 1, NULL);
-
-      g_assert_cmpint (g_rename (from, to), ==, 0);
-    }
+  move_staged_flat (incoming);
   async_source (&src, 99);
   src.mailbox = "Archive";
   ok = mh_archive_add_location (a, key, &src, &error);
