@@ -582,10 +582,9 @@ write_message (int parent_fd, const char *name, const MhWriterRaw *raw,
       return FALSE;
     }
 
-  /* The raw file goes in last, so that a failure before it leaves the
-   * caller's file untouched. */
-  /* One source (MhWriterRaw): a file when there is one, since the caller
-   * gave it to be taken, else the bytes. */
+  /* The raw message goes in last, so that a failure before it leaves the
+   * caller's file untouched.  One source (MhWriterRaw): a file when there
+   * is one, since the caller gave it to be taken, else the bytes. */
   ok = write_level (&st, dir_fd, "", msg, 0, &text_path, &html_path, error);
   if (ok && raw->fd >= 0)
     ok = mh_writer_link_raw (dir_fd, raw->fd, sum, known_sha == NULL, &size,
