@@ -277,6 +277,7 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   MhMoverJob *job = NULL;
   struct stat st;
   gsize len;
+  const char *whole;
   gboolean ok = FALSE, created = FALSE;
   int tfd = -1;
 
@@ -296,12 +297,9 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
            || (tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created,
                                          error)) < 0)
     goto out;
-  {
-    const char *whole = stage_dirs (f, members, stages);
-
-    if (job != NULL && whole != NULL)
-      mh_mover_job_set_whole (job, whole);
-  }
+  whole = stage_dirs (f, members, stages);
+  if (job != NULL && whole != NULL)
+    mh_mover_job_set_whole (job, whole);
   for (guint j = 0; j < members->len; j++)
     if (!place (f, members->pdata[j], stages->pdata[j], c.tdir, tfd, job,
                 error))
