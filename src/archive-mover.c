@@ -174,26 +174,6 @@ mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
   return ok;
 }
 
-/* renameat2() with RENAME_NOREPLACE, or where the file system does not
- * take the flag a look first: the step is the account's only writer
- * (its lock). */
-static int
-rename_noreplace (int from_fd, const char *from, int to_fd, const char *to)
-{
-  struct stat st;
-
-  if (renameat2 (from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
-    return 0;
-  if (errno != EINVAL && errno != ENOSYS)
-    return -1;
-  if (fstatat (to_fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    {
-      errno = EEXIST;
-      return -1;
-    }
-  return renameat (from_fd, from, to_fd, to);
-}
-
 /* A new conversation whose staging dir holds all its messages and no
  * other recorded one: the dir, swept of what no record names and given
  * its thread.json, becomes the thread dir in one rename.  FALSE with
@@ -249,8 +229,8 @@ run_whole (MhMover *mv, Job *j, guint *moved, gboolean *fall_back,
   close (sfd);
   if (!ok)
     return FALSE;
-  if (rename_noreplace (a->incoming_fd, j->whole, j->parent_fd, j->tdir)
-      != 0)
+  if (mh_writer_rename_noreplace (a->incoming_fd, j->whole, j->parent_fd,
+                                   j->tdir) != 0)
     {
       int saved = errno;
 

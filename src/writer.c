@@ -123,6 +123,33 @@ mh_writer_dir_exists (int parent_fd, const char *name)
          && S_ISDIR (st.st_mode);
 }
 
+int
+mh_writer_rename_noreplace (int from_fd, const char *from, int to_fd,
+                            const char *to)
+{
+  if (renameat2 (from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS)
+    return -1;
+  return mh_writer_rename_look_first (from_fd, from, to_fd, to);
+}
+
+int
+mh_writer_rename_look_first (int from_fd, const char *from, int to_fd,
+                             const char *to)
+{
+  struct stat st;
+
+  if (fstatat (to_fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      errno = EEXIST;
+      return -1;
+    }
+  if (errno != ENOENT)
+    return -1;
+  return renameat (from_fd, from, to_fd, to);
+}
+
 static gboolean
 remove_tree (int parent_fd, const char *name, guint depth, GError **error)
 {

@@ -552,6 +552,60 @@ test_move (Fixture *f, gconstpointer data)
   g_assert_cmpuint (result->size, ==, len);
 }
 
+/* A rename that never replaces: into a free name it moves the dir; onto
+ * a dir (an empty one too, which renameat() alone would replace), a file
+ * or a symbolic link it fails with EEXIST and leaves both as they were.
+ * The call with the flag and the look-first fallback alike. */
+static void
+test_rename_noreplace (Fixture *f, gconstpointer data)
+{
+  gboolean look_first = data != NULL;
+  const char *targets[] = { "empty", "full", "file", "link" };
+  g_autofree char *src = mh_test_new_dir (f->out, "src");
+  g_autofree char *empty = mh_test_new_dir (f->out, "empty");
+  g_autofree char *full = mh_test_new_dir (f->out, "full");
+  g_autofree char *link = g_build_filename (f->out, "link", NULL);
+  g_autofree char *moved = g_build_filename (f->out, "moved", "m.txt", NULL);
+  g_autofree char *left = g_build_filename (f->out, "src", "m.txt", NULL);
+  g_autofree char *text = NULL;
+  int rc;
+
+  g_free (mh_test_write_file (src, "m.txt", "mine"));
+  g_free (mh_test_write_file (full, "f.txt", "theirs"));
+  g_free (mh_test_write_file (f->out, "file", "theirs"));
+  g_assert_cmpint (symlink ("nowhere", link), ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      errno = 0;
+      rc = look_first
+           ? mh_writer_rename_look_first (f->out_fd, "src", f->out_fd,
+                                          targets[i])
+           : mh_writer_rename_noreplace (f->out_fd, "src", f->out_fd,
+                                         targets[i]);
+      g_assert_cmpint (rc, ==, -1);
+      g_assert_cmpint (errno, ==, EEXIST);
+      g_assert_true (g_file_test (left, G_FILE_TEST_IS_REGULAR));
+    }
+  g_assert_true (g_file_test (empty, G_FILE_TEST_IS_DIR));
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+
+  rc = look_first
+       ? mh_writer_rename_look_first (f->out_fd, "src", f->out_fd, "moved")
+       : mh_writer_rename_noreplace (f->out_fd, "src", f->out_fd, "moved");
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_false (g_file_test (src, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (moved, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "mine");
+
+  errno = 0;
+  rc = look_first
+       ? mh_writer_rename_look_first (f->out_fd, "src", f->out_fd, "again")
+       : mh_writer_rename_noreplace (f->out_fd, "src", f->out_fd, "again");
+  g_assert_cmpint (rc, ==, -1);
+  g_assert_cmpint (errno, ==, ENOENT);
+}
+
 /* An unnamed file (O_TMPFILE) as the raw message: linked in as
  * message.eml where it lives on the same file system, copied where it
  * does not (a tmpfs in /dev/shm, when that is another file system), and
@@ -729,6 +783,9 @@ main (int argc, char **argv)
   ADD ("/writer/clean-stale", test_clean_stale);
   ADD ("/writer/update-locations", test_update_locations);
   ADD ("/writer/move", test_move);
+  ADD ("/writer/rename-noreplace", test_rename_noreplace);
+  g_test_add ("/writer/rename-look-first", Fixture, "look-first",
+              fixture_setup, test_rename_noreplace, fixture_teardown);
   ADD ("/writer/unnamed", test_unnamed);
   ADD ("/writer/stage", test_stage);
   ADD ("/writer/bad-name", test_bad_name);

@@ -138,6 +138,18 @@ int mh_writer_make_dir (int parent_fd, const char *name, gboolean *created,
  * link to one). */
 gboolean mh_writer_dir_exists (int parent_fd, const char *name);
 
+/* Renames @from below @from_fd to @to below @to_fd unless something is
+ * at @to (then -1 with errno EEXIST): renameat2() with RENAME_NOREPLACE,
+ * or where the file system does not take the flag (EINVAL, ENOSYS),
+ * mh_writer_rename_look_first().  Returns 0, or -1 with errno set. */
+int mh_writer_rename_noreplace (int from_fd, const char *from, int to_fd,
+                                const char *to);
+/* The same without the flag: a look at @to first, then renameat().  Safe
+ * only where nothing else makes entries in @to_fd meanwhile (an account's
+ * dirs, under its lock): plain renameat() would replace an empty dir. */
+int mh_writer_rename_look_first (int from_fd, const char *from, int to_fd,
+                                 const char *to);
+
 /* Removes @name below @parent_fd and everything in it, without following
  * symbolic links (a link is removed, not its target). */
 gboolean mh_writer_remove_tree (int parent_fd, const char *name,
