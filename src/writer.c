@@ -472,8 +472,6 @@ make_tmp_dir (int parent_fd, const char *name, GError **error)
 static gboolean
 publish (int parent_fd, const char *tmp, const char *name, GError **error)
 {
-  g_autofree char *aside = NULL;
-
   if (renameat2 (parent_fd, tmp, parent_fd, name, RENAME_NOREPLACE) == 0)
     return sync_dir (parent_fd, name, error);
   if (errno == EEXIST)
@@ -486,10 +484,15 @@ publish (int parent_fd, const char *tmp, const char *name, GError **error)
     }
   else if (errno != EINVAL && errno != ENOSYS)
     return mh_writer_io_error (error, "cannot rename into place", name);
+  return mh_writer_replace_aside (parent_fd, tmp, name, error);
+}
 
-  /* No renameat2 flags here: rename the old dir aside (a ".tmp-" name, so
-   * a crash leaves it to mh_writer_clean_stale) and the new one in. */
-  aside = g_strconcat (tmp, ".old", NULL);
+gboolean
+mh_writer_replace_aside (int parent_fd, const char *tmp, const char *name,
+                         GError **error)
+{
+  g_autofree char *aside = g_strconcat (tmp, ".old", NULL);
+
   if (renameat (parent_fd, name, parent_fd, aside) != 0 && errno != ENOENT)
     return mh_writer_io_error (error, "cannot move aside", name);
   if (renameat (parent_fd, tmp, parent_fd, name) != 0)

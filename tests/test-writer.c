@@ -606,6 +606,41 @@ test_rename_noreplace (Fixture *f, gconstpointer data)
   g_assert_cmpint (errno, ==, ENOENT);
 }
 
+/* The fallback of publishing a dir without renameat2() flags: a new dir
+ * moves in; over an old one (not empty, so that renameat() alone would
+ * fail) it replaces it, and neither the temporary nor the aside name is
+ * left behind. */
+static void
+test_replace_aside (Fixture *f, gconstpointer data)
+{
+  const char *tmp = ".tmp-m.000001";
+  g_autofree char *dir = g_build_filename (f->out, tmp, NULL);
+  g_autofree char *m = g_build_filename (f->out, "m", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree char *new_text = g_strdup_printf ("round %u", round);
+      g_autofree char *file = g_build_filename (m, "f.txt", NULL);
+
+      g_free (mh_test_new_dir (f->out, tmp));
+      g_free (mh_test_write_file (dir, "f.txt", new_text));
+      if (round == 1)
+        g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+      else
+        g_assert_false (g_file_test (m, G_FILE_TEST_EXISTS));
+      g_assert_true (mh_writer_replace_aside (f->out_fd, tmp, "m", &error));
+      g_assert_no_error (error);
+      g_clear_pointer (&text, g_free);
+      g_assert_true (g_file_get_contents (file, &text, NULL, NULL));
+      g_assert_cmpstr (text, ==, new_text);
+    }
+  got = list_tree (f->out);
+  g_assert_cmpstr (got, ==, "m/|m/f.txt");
+}
+
 /* An unnamed file (O_TMPFILE) as the raw message: linked in as
  * message.eml where it lives on the same file system, copied where it
  * does not (a tmpfs in /dev/shm, when that is another file system), and
@@ -780,6 +815,7 @@ main (int argc, char **argv)
   ADD ("/writer/symlink-files", test_symlink_files);
   ADD ("/writer/symlink-parent", test_symlink_parent);
   ADD ("/writer/replace", test_replace);
+  ADD ("/writer/replace-aside", test_replace_aside);
   ADD ("/writer/clean-stale", test_clean_stale);
   ADD ("/writer/update-locations", test_update_locations);
   ADD ("/writer/move", test_move);

@@ -150,6 +150,15 @@ int mh_writer_rename_noreplace (int from_fd, const char *from, int to_fd,
 int mh_writer_rename_look_first (int from_fd, const char *from, int to_fd,
                                  const char *to);
 
+/* Moves the dir @tmp (a temporary name, see mh_writer_clean_stale()) to
+ * @name below @parent_fd, replacing a dir there, without renameat2()
+ * flags: the old dir is renamed aside to @tmp with ".old" appended (a
+ * crash leaves it to mh_writer_clean_stale()), the new one in, and the
+ * old one removed.  What publishing a message dir falls back to where the
+ * file system takes neither RENAME_NOREPLACE nor RENAME_EXCHANGE. */
+gboolean mh_writer_replace_aside (int parent_fd, const char *tmp,
+                                  const char *name, GError **error);
+
 /* Removes @name below @parent_fd and everything in it, without following
  * symbolic links (a link is removed, not its target). */
 gboolean mh_writer_remove_tree (int parent_fd, const char *name,
