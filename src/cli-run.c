@@ -150,6 +150,8 @@ results_json (GPtrArray *results, gboolean all_ok)
       INT ("reconnects", r->reconnects);
       INT ("body_fetch_commands", r->body_fetches);
       INT ("bytes_received", r->bytes);
+      json_builder_set_member_name (b, "compressed");
+      json_builder_add_boolean_value (b, r->compressed);
 #undef STR
 #undef INT
       json_builder_end_object (b);

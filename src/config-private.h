@@ -22,6 +22,7 @@ extern const MhCfgWord mh_cfg_profile_words[];
 extern const MhCfgWord mh_cfg_security_words[];
 extern const MhCfgWord mh_cfg_auth_words[];
 extern const MhCfgWord mh_cfg_subject_words[];
+extern const MhCfgWord mh_cfg_compress_words[];
 
 /* Sets MH_ERROR_CONFIG "PATH: [GROUP] KEY: message"; @key and @group may
  * be NULL to leave them out. */

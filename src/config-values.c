@@ -23,6 +23,10 @@ const MhCfgWord mh_cfg_auth_words[] = {
   { "login", MH_AUTH_LOGIN }, { "xoauth2", MH_AUTH_XOAUTH2 },
   { "oauthbearer", MH_AUTH_OAUTHBEARER }, { NULL, 0 }
 };
+const MhCfgWord mh_cfg_compress_words[] = {
+  { "auto", MH_COMPRESS_AUTO }, { "yes", MH_COMPRESS_YES },
+  { "no", MH_COMPRESS_NO }, { NULL, 0 }
+};
 const MhCfgWord mh_cfg_subject_words[] = {
   { "guarded", MH_THREAD_SUBJECT_GUARDED }, { "off", MH_THREAD_SUBJECT_OFF },
   { "rfc5256", MH_THREAD_SUBJECT_RFC5256 }, { NULL, 0 }

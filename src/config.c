@@ -10,7 +10,8 @@
 static const char *const account_keys[] = {
   "profile", "host", "port", "security", "username", "auth",
   "password_env", "password_command", "password_file",
-  "oauth2_token_command", "ca_file", "tls_verify", "mailboxes", "latest",
+  "oauth2_token_command", "ca_file", "tls_verify", "compress", "mailboxes",
+  "latest",
   "since", "timeout", "subject_threading", "subject_window_days", NULL
 };
 
@@ -441,6 +442,14 @@ load_connection (const MhCfgLoader *l, const char *group, MhAccount *a,
   if (v != NULL && !mh_cfg_bool (l, where, "tls_verify", v, &a->tls_verify,
                                  error))
     return FALSE;
+  g_clear_pointer (&v, g_free);
+
+  if (!mh_cfg_get (l, group, "compress", &v, &where, error))
+    return FALSE;
+  if (v != NULL && !mh_cfg_word (l, where, "compress", v,
+                                 mh_cfg_compress_words, &word, error))
+    return FALSE;
+  a->compress = v != NULL ? (MhCompress) word : MH_COMPRESS_AUTO;
   return TRUE;
 }
 

@@ -31,6 +31,7 @@ struct _MhImapSession {
   gboolean greeted;
   gboolean authenticated;
   gboolean tls_started;
+  gboolean compressed;  /* COMPRESS=DEFLATE is on */
   gboolean broken;
   gboolean logging_out;
   gboolean refuse_credentials;

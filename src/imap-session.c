@@ -403,6 +403,51 @@ mh_imap_session_starttls (MhImapSession *s, GError **error)
   return mh_imap_session_capability (s, error);
 }
 
+gboolean
+mh_imap_session_compress (MhImapSession *s, GError **error)
+{
+  g_autoptr(MhImapCmd) cmd = NULL;
+  g_autoptr(GError) local = NULL;
+  MhTransport *t;
+
+  if (!mh_imap_session_check_usable (s, error))
+    return FALSE;
+  if (s->compressed)
+    return TRUE;
+  if (!mh_imap_session_has_capability (s, "COMPRESS=DEFLATE"))
+    {
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_PROTOCOL,
+                           "the server does not offer COMPRESS=DEFLATE");
+      return FALSE;
+    }
+  cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_COMPRESS, "COMPRESS");
+  mh_imap_cmd_add_raw (cmd, " DEFLATE");
+  if (!mh_imap_session_run (s, cmd, NULL, NULL, NULL, &local))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  /* The server compresses everything after its tagged OK: bytes already
+   * read past it (there should be none) go to the inflater first. */
+  t = mh_deflate_transport_new (s->transport, s->rbuf + s->rstart,
+                                s->rend - s->rstart, error);
+  if (t == NULL)
+    {
+      mh_imap_session_break (s);
+      return FALSE;
+    }
+  s->transport = t;
+  s->rstart = s->rend = 0;
+  s->compressed = TRUE;
+  return TRUE;
+}
+
+gboolean
+mh_imap_session_is_compressed (MhImapSession *s)
+{
+  return s->compressed;
+}
+
 MhImapSession *
 mh_imap_session_connect (const MhConnectOptions *opts, GError **error)
 {

@@ -108,6 +108,8 @@ mh_run_drop_session (RunAccount *ra)
   ra->result->bytes += mh_imap_session_get_bytes_received (ra->session);
   ra->result->body_fetches += mh_imap_session_get_command_count (
       ra->session, MH_IMAP_CMD_FETCH_BODY);
+  if (mh_imap_session_is_compressed (ra->session))
+    ra->result->compressed = TRUE;
   g_clear_pointer (&ra->session, mh_imap_session_free);
 }
 
@@ -195,6 +197,34 @@ authenticate (RunAccount *ra, GError **error)
   return FALSE;
 }
 
+/* COMPRESS=DEFLATE where the account's `compress` allows it and the
+ * server offers it (auto: not on loopback, where it only costs CPU).  A
+ * server that refuses leaves the session uncompressed, with a warning. */
+static gboolean
+maybe_compress (RunAccount *ra, GError **error)
+{
+  const MhAccount *acct = ra->acct;
+  g_autoptr(GError) local = NULL;
+
+  if (acct->compress == MH_COMPRESS_NO
+      || (acct->compress == MH_COMPRESS_AUTO
+          && mh_net_host_is_loopback (acct->host))
+      || !mh_imap_session_has_capability (ra->session, "COMPRESS=DEFLATE"))
+    return TRUE;
+  if (mh_imap_session_compress (ra->session, &local))
+    return TRUE;
+  if (g_error_matches (local, MH_ERROR, MH_ERROR_SERVER_NO)
+      || g_error_matches (local, MH_ERROR, MH_ERROR_SERVER_BAD))
+    {
+      mh_run_log (ra, MH_RUN_LOG_WARNING,
+                  "the server refused COMPRESS (%s); going on uncompressed",
+                  local->message);
+      return TRUE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
 gboolean
 mh_run_connect (RunAccount *ra, GError **error)
 {
@@ -213,7 +243,7 @@ mh_run_connect (RunAccount *ra, GError **error)
     return FALSE;
   if (ra->opts->events.trace != NULL)
     mh_imap_session_set_trace (ra->session, trace_cb, ra);
-  if (!authenticate (ra, error))
+  if (!authenticate (ra, error) || !maybe_compress (ra, error))
     {
       mh_run_drop_session (ra);
       return FALSE;

@@ -25,6 +25,7 @@ typedef enum {
   ACC_ALICE_OUTLOOK = 1 << 0,
   ACC_BOB_GMAIL = 1 << 1,
   ACC_BOB_WRONG = 1 << 2,
+  ACC_COMPRESS = 1 << 3,  /* compress = yes in [defaults] */
 } Accounts;
 
 /* Writes a config for @accounts into the work dir and returns its path.
@@ -46,6 +47,8 @@ write_config (const char *name, const char *output, Accounts accounts,
                           "security = tls\ntimeout = 20\n\n",
                           output, latest != NULL ? latest : "all",
                           mh_test_env ("MH_TEST_CA_FILE"), port_s);
+  if (accounts & ACC_COMPRESS)
+    g_string_insert (s, strlen ("[defaults]\n"), "compress = yes\n");
   if (accounts & ACC_ALICE_OUTLOOK)
     g_string_append_printf (s, "[account alice]\nprofile = outlook\n"
                                "username = %s\n"

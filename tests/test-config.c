@@ -60,6 +60,7 @@ test_gmail (void)
   g_assert_null (a->password_file);
   g_assert_null (a->mailboxes);
   g_assert_true (a->tls_verify);
+  g_assert_cmpint (a->compress, ==, MH_COMPRESS_AUTO);
   g_assert_cmpint (a->latest, ==, MH_CONFIG_DEFAULT_LATEST);
   g_assert_null (a->since);
   g_assert_cmpuint (a->timeout, ==, 60);
@@ -108,6 +109,7 @@ test_generic (void)
   g_assert_cmpstr (a->password_file, ==, pw);
   g_assert_cmpstr (a->ca_file, ==, ca);
   g_assert_false (a->tls_verify);
+  g_assert_cmpint (a->compress, ==, MH_COMPRESS_NO);
   g_assert_nonnull (a->mailboxes);
   g_assert_true (g_strv_equal ((const char *const *) a->mailboxes, boxes));
   g_assert_cmpint (a->latest, ==, 200);
@@ -185,6 +187,8 @@ static const BadCase bad_cases[] = {
                     "login, xoauth2, oauthbearer, got \"cram-md5\"" },
   { "bad-tls-verify.ini", "[account work] tls_verify: expected true or "
                           "false, got \"maybe\"" },
+  { "bad-compress.ini", "[account work] compress: expected one of auto, "
+                        "yes, no, got \"maybe\"" },
   { "bad-timeout.ini", "[account work] timeout: expected a number from 1 "
                        "to 3600, got \"0\"" },
   { "bad-window.ini", "[account work] subject_window_days: expected a "

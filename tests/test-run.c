@@ -1,8 +1,8 @@
 /* test-run.c - `mailharvest run` as a whole process against the test
  * Dovecot (tests/dovecot/with-dovecot): profiles, latest N, re-runs that
  * change nothing, mail arriving between runs, read-only flags, a
- * connection cut inside a FETCH and a wrong password (runs killed or
- * failing part way are in test-run-resume.c).
+ * connection cut inside a FETCH, a wrong password and COMPRESS=DEFLATE
+ * (runs killed or failing part way are in test-run-resume.c).
  *
  * Every case starts from empty Maildirs, writes its own mail, and runs
  * the binary in $MH_BINARY with a config in a temporary dir.  Archives
@@ -493,6 +493,58 @@ test_wrong_password (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* COMPRESS=DEFLATE: this program's server offers it (tests/meson.build).
+ * By default (auto) a run leaves it off on loopback, where it would only
+ * cost CPU; with compress = yes it turns it on after login, every later
+ * byte both ways goes through deflate, and the archive is exactly the
+ * uncompressed run's. */
+static void
+test_compress (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out1 = mh_test_new_dir (work_dir, "plain");
+  g_autofree char *out2 = mh_test_new_dir (work_dir, "deflate");
+  g_autofree char *cfg1 = write_config ("plain.ini", out1,
+                                        ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL,
+                                        NULL, 0);
+  g_autofree char *cfg2 = write_config ("deflate.ini", out2,
+                                        ACC_ALICE_OUTLOOK | ACC_BOB_GMAIL
+                                        | ACC_COMPRESS, NULL, 0);
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  const char *used;
+  gsize at;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg1, "--json", "-v", "--progress=never", NULL });
+  g_assert_nonnull (strstr (r.err, "COMPRESS=DEFLATE"));
+  g_assert_null (strstr (r.err, "COMPRESS DEFLATE"));
+  g_assert_nonnull (strstr (r.out, "\"compressed\" : false"));
+  g_assert_null (strstr (r.out, "\"compressed\" : true"));
+  mh_test_run_clear (&r);
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg2, "--json", "-v", "--progress=never", NULL });
+  /* Turned on for both accounts, before the first mailbox. */
+  used = strstr (r.err, "COMPRESS DEFLATE");
+  g_assert_nonnull (used);
+  at = (gsize) (used - r.err);
+  g_assert_nonnull (strstr (r.err + at + 1, "COMPRESS DEFLATE"));
+  g_assert_nonnull (strstr (r.err + at, "EXAMINE"));
+  g_assert_nonnull (strstr (r.err + at, "BODY.PEEK[]"));
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 14);
+  g_assert_cmpint (num (r.out, "alice", "duplicates"), ==, 2);
+  g_assert_null (strstr (r.out, "\"compressed\" : false"));
+  g_assert_nonnull (strstr (r.out, "\"compressed\" : true"));
+  mh_test_run_clear (&r);
+
+  want = mh_test_listing (out1);
+  got = mh_test_listing (out2);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -510,5 +562,6 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/run/wrong-password", Fixture, NULL, setup, test_wrong_password,
               teardown);
+  g_test_add ("/run/compress", Fixture, NULL, setup, test_compress, teardown);
   return g_test_run ();
 }

@@ -51,6 +51,12 @@ typedef enum {
 } MhProfile;
 
 typedef enum {
+  MH_COMPRESS_AUTO,    /* when offered and the host is not loopback */
+  MH_COMPRESS_YES,     /* whenever offered */
+  MH_COMPRESS_NO,
+} MhCompress;
+
+typedef enum {
   MH_AUTH_AUTO,        /* oauth2_token_command: XOAUTH2 or OAUTHBEARER,
                         * else the best password mechanism offered */
   MH_AUTH_PLAIN,
@@ -80,6 +86,7 @@ typedef struct {
   char *oauth2_token_command; /* run with /bin/sh -c */
   char *ca_file;              /* absolute path, or NULL: system CAs */
   gboolean tls_verify;        /* default TRUE */
+  MhCompress compress;        /* COMPRESS=DEFLATE; default auto */
   char **mailboxes;           /* generic: NULL-terminated, at least one
                                * (default { "INBOX" }); NULL for gmail and
                                * outlook */

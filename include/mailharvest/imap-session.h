@@ -47,6 +47,7 @@ typedef enum {
   MH_IMAP_CMD_FETCH_BODY, /* UID FETCH with BODY.PEEK[] */
   MH_IMAP_CMD_LOGOUT,
   MH_IMAP_CMD_THREAD,     /* UID THREAD */
+  MH_IMAP_CMD_COMPRESS,
   MH_IMAP_CMD_N_KINDS
 } MhImapCommandKind;
 
@@ -95,6 +96,17 @@ MhImapSession *mh_imap_session_connect (const MhConnectOptions *opts,
  * and before the handshake is discarded.  Capabilities are requested
  * again afterwards. */
 gboolean mh_imap_session_starttls (MhImapSession *s, GError **error);
+
+/* Turns on COMPRESS=DEFLATE (RFC 4978) after authentication: sends
+ * COMPRESS DEFLATE and, on OK, reads and writes through a deflate
+ * transport (net.h) from then on.  FALSE, with the session usable and
+ * uncompressed, when the server does not announce it (MH_ERROR_PROTOCOL,
+ * nothing sent) or answers NO or BAD (MH_ERROR_SERVER_NO or _BAD); any
+ * other failure breaks the session. */
+gboolean mh_imap_session_compress (MhImapSession *s, GError **error);
+
+/* TRUE once COMPRESS=DEFLATE is on. */
+gboolean mh_imap_session_is_compressed (MhImapSession *s);
 
 /* Sends CAPABILITY and replaces the known capabilities. */
 gboolean mh_imap_session_capability (MhImapSession *s, GError **error);

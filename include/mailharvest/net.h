@@ -56,6 +56,15 @@ void mh_transport_close (MhTransport *t);
 void mh_transport_free (MhTransport *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhTransport, mh_transport_free)
 
+/* IMAP COMPRESS=DEFLATE (RFC 4978) over @inner: what is written is
+ * deflated and flushed, what is read is inflated.  @pending are bytes
+ * already read from @inner that belong to the compressed stream (at most
+ * 64 KB).  Takes @inner on success; on failure returns NULL with @error
+ * set and leaves @inner to the caller.  No STARTTLS over it. */
+MhTransport *mh_deflate_transport_new (MhTransport *inner,
+                                       const guint8 *pending,
+                                       gsize n_pending, GError **error);
+
 /* Resolves @host (getaddrinfo, IPv4 and IPv6) and tries each address in
  * turn with a non-blocking connect bounded by @timeout_ms per address.
  * Returns a connected, non-blocking, close-on-exec socket, or -1 with

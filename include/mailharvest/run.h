@@ -68,7 +68,8 @@ typedef struct {
   guint messages;           /* messages in the archive */
   guint reconnects;
   guint body_fetches;       /* UID FETCH commands with BODY.PEEK[] */
-  guint64 bytes;            /* bytes received */
+  guint64 bytes;            /* bytes received (inflated, if compressed) */
+  gboolean compressed;      /* a session used COMPRESS=DEFLATE */
   char *dir;                /* OUTPUT/ACCOUNT */
 } MhRunResult;
 
