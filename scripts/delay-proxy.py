@@ -2,11 +2,13 @@
 """TCP proxy on 127.0.0.1 that adds a fixed one-way delay to each direction.
 
     delay-proxy.py --target HOST:PORT [--delay-ms MS] [--port PORT]
-                   [--max-seconds S] [--cut-after-bytes N]
+                   [--max-seconds S] [--cut-after-bytes N] [--rate-mbit R]
 
 Every chunk read from one side is written to the other side MS milliseconds
 after it arrived, in order, so a 25 ms delay gives a 50 ms round trip.  The
-bandwidth is not limited: chunks in flight overlap, only their latency grows.
+bandwidth is not limited unless --rate-mbit is given: chunks in flight
+overlap, only their latency grows.  With --rate-mbit R each direction
+passes at most R megabits per second, as a link of that speed would.
 
 On start the proxy prints the port it listens on as one line on stdout and
 flushes it, so a caller can read that line and connect.  It exits when its
@@ -39,7 +41,7 @@ class Cut:
         self.used = False
 
 
-async def pump(reader, writer, delay, budget=None):
+async def pump(reader, writer, delay, budget=None, rate=None):
     """Copy reader to writer, delaying each chunk by @delay seconds.
 
     @budget is None or a one-element list holding the number of bytes still
@@ -73,9 +75,13 @@ async def pump(reader, writer, delay, budget=None):
         return cut
 
     async def write_side():
+        free_at = 0.0  # when the link has sent what went before
         try:
             while True:
                 due, data = await queue.get()
+                if data is not None and rate is not None:
+                    due = max(due, free_at)
+                    free_at = due + len(data) * 8 / rate
                 wait = due - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -125,10 +131,11 @@ async def forward(client_reader, client_writer, args, cut):
         cut.used = True
         budget = [cut.limit]
 
+    rate = args.rate_mbit * 1e6 if args.rate_mbit else None
     up = asyncio.create_task(
-        pump(client_reader, server_writer, args.delay))
+        pump(client_reader, server_writer, args.delay, rate=rate))
     down = asyncio.create_task(
-        pump(server_reader, client_writer, args.delay, budget))
+        pump(server_reader, client_writer, args.delay, budget, rate))
 
     done, _ = await asyncio.wait({up, down},
                                  return_when=asyncio.FIRST_COMPLETED)
@@ -192,6 +199,8 @@ def parse_args():
                    help="exit after this many seconds (default 3600)")
     p.add_argument("--cut-after-bytes", type=int, default=None,
                    help="first connection: close after N server bytes")
+    p.add_argument("--rate-mbit", type=float, default=None,
+                   help="limit each direction to R megabits per second")
     args = p.parse_args()
     host, sep, port = args.target.rpartition(":")
     if not sep or not host or not port.isdigit():
@@ -200,6 +209,8 @@ def parse_args():
         p.error("--delay-ms must be >= 0 and --max-seconds > 0")
     if args.cut_after_bytes is not None and args.cut_after_bytes < 0:
         p.error("--cut-after-bytes must be >= 0")
+    if args.rate_mbit is not None and args.rate_mbit <= 0:
+        p.error("--rate-mbit must be > 0")
     args.host = host
     args.target_port = int(port)
     args.delay = args.delay_ms / 1000.0
