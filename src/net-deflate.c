@@ -38,7 +38,6 @@ deflate_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
       uInt had;
       int rc;
 
-
       if (d->ended)
         return 0;
       had = d->in.avail_in;
