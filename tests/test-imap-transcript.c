@@ -471,6 +471,40 @@ test_starttls_no (void)
   fake_server_assert_done (fs);
 }
 
+/* A server that refuses COMPRESS leaves the session usable and plain; one
+ * that does not offer it gets no command at all. */
+static void
+test_compress_no (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("compress-no.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (mh_imap_session_compress (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_SERVER_NO);
+  g_assert_false (mh_imap_session_is_compressed (s));
+  g_clear_error (&error);
+  g_assert_true (mh_imap_session_capability (s, &error));
+  g_assert_no_error (error);
+  fake_server_assert_done (fs);
+}
+
+static void
+test_compress_missing (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+    "compress-missing.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_open (s, &error));
+  g_assert_false (mh_imap_session_compress (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_PROTOCOL);
+  g_assert_false (mh_imap_session_is_compressed (s));
+  fake_server_assert_done (fs);
+}
+
 static void
 test_starttls_missing (void)
 {
@@ -594,6 +628,9 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/stall/socket", test_stall_socket);
   g_test_add_func ("/imap-transcript/starttls/inject", test_starttls_inject);
   g_test_add_func ("/imap-transcript/starttls/no", test_starttls_no);
+  g_test_add_func ("/imap-transcript/compress/no", test_compress_no);
+  g_test_add_func ("/imap-transcript/compress/missing",
+                   test_compress_missing);
   g_test_add_func ("/imap-transcript/starttls/missing",
                    test_starttls_missing);
   g_test_add_func ("/imap-transcript/throttled", test_throttled);
