@@ -28,6 +28,7 @@ deflate_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
               GError **error)
 {
   DeflateTransport *d = (DeflateTransport *) t;
+  gint64 deadline = 0;
 
   if (len == 0)
     return 0;
@@ -62,8 +63,24 @@ deflate_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
         return 0;
       if (d->in.avail_in == 0)
         {
-          gssize n = mh_transport_read (d->inner, d->inbuf, IN_SIZE,
-                                        timeout_ms, error);
+          gssize n;
+
+          /* Compressed bytes that inflate to nothing (empty blocks, say)
+           * must not keep a read waiting longer than its timeout. */
+          if (deadline == 0)
+            deadline = g_get_monotonic_time ()
+                       + (gint64) (timeout_ms > 0
+                                   ? timeout_ms
+                                   : MH_NET_DEFAULT_TIMEOUT_MS) * 1000;
+          else if (g_get_monotonic_time () > deadline)
+            {
+              g_set_error_literal (error, MH_ERROR, MH_ERROR_TIMEOUT,
+                                   "the server's compressed stream brought "
+                                   "no data within the time limit");
+              return -1;
+            }
+          n = mh_transport_read (d->inner, d->inbuf, IN_SIZE, timeout_ms,
+                                 error);
 
           if (n <= 0)
             return n;

@@ -1,7 +1,8 @@
 /* test-deflate.c - the COMPRESS=DEFLATE transport (net-deflate.c) over
  * an in-memory one: what it writes inflates to the commands, each whole
  * at once; what it reads is the server's stream inflated, whatever the
- * chunks; a corrupt stream is an error, never a hang. */
+ * chunks; a corrupt stream or one that inflates to nothing is an error,
+ * never a hang. */
 #include <string.h>
 
 #include <zlib.h>
@@ -18,6 +19,7 @@ typedef struct {
   gsize pos;
   gsize chunk;
   gboolean fail_at_end;
+  gboolean repeat;   /* at the end, start @input over, forever */
   GByteArray *output;
   gboolean *freed;
 } MemTransport;
@@ -27,8 +29,11 @@ mem_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
           GError **error)
 {
   MemTransport *m = (MemTransport *) t;
-  gsize n = MIN (MIN (len, m->chunk), m->input->len - m->pos);
+  gsize n;
 
+  if (m->repeat && m->pos == m->input->len)
+    m->pos = 0;
+  n = MIN (MIN (len, m->chunk), m->input->len - m->pos);
   if (n == 0 && m->fail_at_end)
     {
       g_set_error_literal (error, MH_ERROR, MH_ERROR_TIMEOUT, "too slow");
@@ -274,6 +279,27 @@ test_inner_error (void)
   mh_transport_free (t);
 }
 
+/* A server that sends empty blocks without end: the read fails once its
+ * timeout is spent, instead of inflating nothing forever. */
+static void
+test_empty_blocks (void)
+{
+  static const guint8 empty[] = { 0x00, 0x00, 0x00, 0xff, 0xff };
+  gboolean freed;
+  MemTransport *m = mem_new (sizeof empty, &freed);
+  g_autoptr(GError) error = NULL;
+  MhTransport *t;
+  guint8 buf[64];
+
+  m->repeat = TRUE;
+  g_byte_array_append (m->input, empty, sizeof empty);
+  t = mh_deflate_transport_new (&m->parent, NULL, 0, &error);
+  g_assert_cmpint (mh_transport_read (t, buf, sizeof buf, 200, &error), ==,
+                   -1);
+  g_assert_error (error, MH_ERROR, MH_ERROR_TIMEOUT);
+  mh_transport_free (t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -285,5 +311,6 @@ main (int argc, char **argv)
                         test_read);
   g_test_add_func ("/deflate/corrupt", test_corrupt);
   g_test_add_func ("/deflate/inner-error", test_inner_error);
+  g_test_add_func ("/deflate/empty-blocks", test_empty_blocks);
   return g_test_run ();
 }
