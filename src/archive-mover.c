@@ -19,9 +19,7 @@
  * queue is drained: a run killed in between rolls them back.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive-private.h"
