@@ -152,6 +152,7 @@ results_json (GPtrArray *results, gboolean all_ok)
       INT ("bytes_received", r->bytes);
       json_builder_set_member_name (b, "compressed");
       json_builder_add_boolean_value (b, r->compressed);
+      STR ("tls", r->tls);
 #undef STR
 #undef INT
       json_builder_end_object (b);

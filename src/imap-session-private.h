@@ -32,6 +32,7 @@ struct _MhImapSession {
   gboolean authenticated;
   gboolean tls_started;
   gboolean compressed;  /* COMPRESS=DEFLATE is on */
+  char *tls;            /* "TLSv1.3 SUITE" once TLS is up, or NULL */
   gboolean broken;
   gboolean logging_out;
   gboolean refuse_credentials;

@@ -39,6 +39,7 @@ mh_imap_session_free (MhImapSession *s)
   g_free (s->rbuf);
   g_free (s->host);
   g_free (s->bye_text);
+  g_free (s->tls);
   g_free (s);
 }
 
@@ -448,6 +449,12 @@ mh_imap_session_is_compressed (MhImapSession *s)
   return s->compressed;
 }
 
+const char *
+mh_imap_session_get_tls (MhImapSession *s)
+{
+  return s->tls;
+}
+
 MhImapSession *
 mh_imap_session_connect (const MhConnectOptions *opts, GError **error)
 {
@@ -466,6 +473,7 @@ mh_imap_session_connect (const MhConnectOptions *opts, GError **error)
   if (opts->security == MH_SECURITY_STARTTLS
       && !mh_imap_session_starttls (s, error))
     return NULL;
+  s->tls = mh_tls_describe (t);
   return g_steal_pointer (&s);
 }
 

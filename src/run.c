@@ -31,6 +31,7 @@ mh_run_result_free (MhRunResult *r)
   g_clear_pointer (&r->mailboxes, g_ptr_array_unref);
   g_clear_pointer (&r->failures, g_ptr_array_unref);
   g_free (r->dir);
+  g_free (r->tls);
   g_free (r);
 }
 
@@ -110,6 +111,11 @@ mh_run_drop_session (RunAccount *ra)
       ra->session, MH_IMAP_CMD_FETCH_BODY);
   if (mh_imap_session_is_compressed (ra->session))
     ra->result->compressed = TRUE;
+  if (mh_imap_session_get_tls (ra->session) != NULL)
+    {
+      g_free (ra->result->tls);
+      ra->result->tls = g_strdup (mh_imap_session_get_tls (ra->session));
+    }
   g_clear_pointer (&ra->session, mh_imap_session_free);
 }
 

@@ -174,6 +174,15 @@ tls_handshake_unguarded (TlsTransport *tt, int timeout_ms, GError **error)
       return FALSE;
     }
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
+  /* TLS 1.3 suites in our order of preference (tls-suites.h). */
+  if (SSL_CTX_set_ciphersuites (ctx, MH_TLS13_CIPHERSUITES) != 1)
+    {
+      g_autofree char *msg = openssl_error_string ();
+
+      g_set_error (error, MH_ERROR, MH_ERROR_TLS,
+                   "cannot set the TLS 1.3 cipher suites: %s", msg);
+      return FALSE;
+    }
   /* IMAP frames its own data, so a peer that closes without close_notify
    * cannot truncate a response unnoticed: treat it as end of stream. */
   SSL_CTX_set_options (ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -449,6 +458,17 @@ tls_free (MhTransport *t)
 static const MhTransportClass tls_class = {
   tls_read, tls_write_all, tls_starttls, tls_close, tls_free,
 };
+
+char *
+mh_tls_describe (MhTransport *t)
+{
+  TlsTransport *tt = (TlsTransport *) t;
+
+  if (t == NULL || t->klass != &tls_class || tt->ssl == NULL)
+    return NULL;
+  return g_strdup_printf ("%s %s", SSL_get_version (tt->ssl),
+                          SSL_get_cipher_name (tt->ssl));
+}
 
 MhTransport *
 mh_tls_connect (const MhConnectOptions *opts, GError **error)

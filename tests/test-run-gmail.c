@@ -163,6 +163,8 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "fetched"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  /* Plaintext on loopback: no TLS session to describe. */
+  g_assert_nonnull (strstr (r.out, "\"tls\" : null"));
   mh_test_run_clear (&r);
 
   /* One metadata FETCH found nothing stored, then the bodies came. */

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mailharvest/tls-suites.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -108,6 +110,9 @@ tls_open (int fd, const char *host, const char *cafile)
   if (ctx == NULL)
     die ("SSL_CTX_new");
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
+  /* mailharvest's preference, so that both pay the same cipher. */
+  if (SSL_CTX_set_ciphersuites (ctx, MH_TLS13_CIPHERSUITES) != 1)
+    die ("SSL_CTX_set_ciphersuites");
   if (SSL_CTX_load_verify_locations (ctx, cafile, NULL) != 1)
     die ("cannot load the CA file");
   SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, NULL);

@@ -108,6 +108,10 @@ gboolean mh_imap_session_compress (MhImapSession *s, GError **error);
 /* TRUE once COMPRESS=DEFLATE is on. */
 gboolean mh_imap_session_is_compressed (MhImapSession *s);
 
+/* For a session from mh_imap_session_connect(): its TLS protocol and
+ * cipher suite, as mh_tls_describe() gives them, or NULL without TLS. */
+const char *mh_imap_session_get_tls (MhImapSession *s);
+
 /* Sends CAPABILITY and replaces the known capabilities. */
 gboolean mh_imap_session_capability (MhImapSession *s, GError **error);
 

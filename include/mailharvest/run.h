@@ -70,6 +70,8 @@ typedef struct {
   guint body_fetches;       /* UID FETCH commands with BODY.PEEK[] */
   guint64 bytes;            /* bytes received (inflated, if compressed) */
   gboolean compressed;      /* a session used COMPRESS=DEFLATE */
+  char *tls;                /* the last session's TLS protocol and cipher
+                             * suite, or NULL (mh_tls_describe) */
   char *dir;                /* OUTPUT/ACCOUNT */
 } MhRunResult;
 

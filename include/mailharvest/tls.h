@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "mailharvest/net.h"
+#include "mailharvest/tls-suites.h"
 
 G_BEGIN_DECLS
 
@@ -48,5 +49,10 @@ guint16 mh_connect_options_get_port (const MhConnectOptions *opts);
  * NULL with MH_ERROR_NET, MH_ERROR_TIMEOUT or MH_ERROR_TLS.  The strings of
  * @opts are copied. */
 MhTransport *mh_tls_connect (const MhConnectOptions *opts, GError **error);
+
+/* For a transport from mh_tls_connect(): the protocol and cipher suite of
+ * its TLS session, as "TLSv1.3 TLS_AES_128_GCM_SHA256" (transfer full), or
+ * NULL while it has none (security none, or before STARTTLS). */
+char *mh_tls_describe (MhTransport *t);
 
 G_END_DECLS
