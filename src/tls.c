@@ -2,6 +2,7 @@
 #include "mailharvest/tls.h"
 #include "mailharvest/autoptr.h"
 #include "mailharvest/error.h"
+#include "mailharvest/tls-suites.h"
 
 #include <errno.h>
 #include <pthread.h>

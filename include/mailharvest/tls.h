@@ -18,7 +18,6 @@
 #include <glib.h>
 
 #include "mailharvest/net.h"
-#include "mailharvest/tls-suites.h"
 
 G_BEGIN_DECLS
 
