@@ -453,13 +453,18 @@ mh_run_open_session (const MhAccount *acct, const MhRunEvents *events,
   MhRunOptions opts = { 0 };
   MhRunResult result = { 0 };
   RunAccount ra = { 0 };
+  gboolean ok;
 
   if (events != NULL)
     opts.events = *events;
   ra.acct = acct;
   ra.opts = &opts;
   ra.result = &result;
-  if (!mh_run_connect (&ra, error))
+  ok = mh_run_connect (&ra, error);
+  /* A failed attempt's dropped session left its TLS description in the
+   * result, which no one reads here. */
+  g_free (result.tls);
+  if (!ok)
     return NULL;
   return g_steal_pointer (&ra.session);
 }
