@@ -21,17 +21,24 @@
 #define DEFAULT_MAX_BACKOFF_MS (5 * 60 * 1000)
 #define MAX_FAILURES_LISTED 1000
 
+/* Frees what @r owns, not @r itself (a result may live on the stack). */
+static void
+run_result_clear (MhRunResult *r)
+{
+  g_clear_pointer (&r->account, g_free);
+  g_clear_pointer (&r->error, g_free);
+  g_clear_pointer (&r->mailboxes, g_ptr_array_unref);
+  g_clear_pointer (&r->failures, g_ptr_array_unref);
+  g_clear_pointer (&r->dir, g_free);
+  g_clear_pointer (&r->tls, g_free);
+}
+
 void
 mh_run_result_free (MhRunResult *r)
 {
   if (r == NULL)
     return;
-  g_free (r->account);
-  g_free (r->error);
-  g_clear_pointer (&r->mailboxes, g_ptr_array_unref);
-  g_clear_pointer (&r->failures, g_ptr_array_unref);
-  g_free (r->dir);
-  g_free (r->tls);
+  run_result_clear (r);
   g_free (r);
 }
 
@@ -461,9 +468,9 @@ mh_run_open_session (const MhAccount *acct, const MhRunEvents *events,
   ra.opts = &opts;
   ra.result = &result;
   ok = mh_run_connect (&ra, error);
-  /* A failed attempt's dropped session left its TLS description in the
-   * result, which no one reads here. */
-  g_free (result.tls);
+  /* Sessions dropped on the way left what they record in the result,
+   * which no one reads here. */
+  run_result_clear (&result);
   if (!ok)
     return NULL;
   return g_steal_pointer (&ra.session);
