@@ -317,9 +317,17 @@ send_first (MhImapSession *s, MhImapCmd *cmd, GError **error)
 }
 
 gboolean
-mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
-                     gpointer data, MhImapResponse **tagged_out,
-                     GError **error)
+mh_imap_session_send (MhImapSession *s, MhImapCmd *cmd, GError **error)
+{
+  if (!s->greeted && !mh_imap_session_open (s, error))
+    return FALSE;
+  return send_first (s, cmd, error);
+}
+
+gboolean
+mh_imap_session_finish (MhImapSession *s, MhImapCmd *cmd,
+                        MhImapHandler handler, gpointer data,
+                        MhImapResponse **tagged_out, GError **error)
 {
   g_autoptr(MhImapResponse) tagged = NULL;
   guint next_seg = 1;
@@ -327,10 +335,6 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
 
   if (tagged_out != NULL)
     *tagged_out = NULL;
-  if (!s->greeted && !mh_imap_session_open (s, error))
-    return FALSE;
-  if (!send_first (s, cmd, error))
-    return FALSE;
   tagged = await_tagged (s, cmd, handler, data, &next_seg, error);
   if (tagged == NULL)
     return FALSE;
@@ -340,6 +344,18 @@ mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
   if (tagged_out != NULL)
     *tagged_out = g_steal_pointer (&tagged);
   return ok;
+}
+
+gboolean
+mh_imap_session_run (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
+                     gpointer data, MhImapResponse **tagged_out,
+                     GError **error)
+{
+  if (tagged_out != NULL)
+    *tagged_out = NULL;
+  return mh_imap_session_send (s, cmd, error)
+         && mh_imap_session_finish (s, cmd, handler, data, tagged_out,
+                                    error);
 }
 
 gboolean

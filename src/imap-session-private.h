@@ -35,6 +35,7 @@ struct _MhImapSession {
   char *tls;            /* "TLSv1.3 SUITE" once TLS is up, or NULL */
   gboolean broken;
   gboolean logging_out;
+  struct _MhImapCmd *logout; /* LOGOUT sent, its answer not read yet */
   gboolean refuse_credentials;
   char *bye_text;
   guint64 backoff_ms;
@@ -53,7 +54,7 @@ struct _MhImapSession {
 
 /* A command being built: its wire bytes, split where a synchronising
  * literal must wait for the server's "+", and its trace text. */
-typedef struct {
+typedef struct _MhImapCmd {
   MhImapCommandKind kind;
   char *tag;
   char *what;          /* the verb, for error messages */
@@ -79,6 +80,16 @@ typedef gboolean (*MhImapHandler) (MhImapSession *s,
                                    const MhImapResponse *resp,
                                    gpointer data, GError **error);
 
+/* The two halves of mh_imap_session_run(): send @cmd (reading the
+ * greeting first if need be), and read until its tagged answer.  A
+ * caller may do other work between them, but must send nothing else. */
+gboolean mh_imap_session_send (MhImapSession *s, MhImapCmd *cmd,
+                               GError **error);
+gboolean mh_imap_session_finish (MhImapSession *s, MhImapCmd *cmd,
+                                 MhImapHandler handler, gpointer data,
+                                 MhImapResponse **tagged_out,
+                                 GError **error);
+
 /* Sends @cmd and reads until its tagged answer.  A tagged NO/BAD is an
  * error (see mh_imap_session_tagged_error); the tagged response is stored
  * in *tagged_out (may be NULL) in every case where one arrived. */
@@ -102,8 +113,9 @@ gboolean mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds,
 /* Fails with MH_ERROR_NET when the session is unusable or closed. */
 gboolean mh_imap_session_check_usable (MhImapSession *s, GError **error);
 
-/* check_usable, then reads the greeting if that was not done yet, so
- * that commands are built knowing the server's capabilities. */
+/* check_usable and no LOGOUT sent, then reads the greeting if that was
+ * not done yet, so that commands are built knowing the server's
+ * capabilities. */
 gboolean mh_imap_session_ready (MhImapSession *s, GError **error);
 
 /* Writes bytes (no CRLF added) and traces @trace_line (or the bytes

@@ -40,6 +40,7 @@ mh_imap_session_free (MhImapSession *s)
   g_free (s->host);
   g_free (s->bye_text);
   g_free (s->tls);
+  g_clear_pointer (&s->logout, mh_imap_cmd_free);
   g_free (s);
 }
 
@@ -81,6 +82,12 @@ mh_imap_session_check_usable (MhImapSession *s, GError **error)
 gboolean
 mh_imap_session_ready (MhImapSession *s, GError **error)
 {
+  if (s->logout != NULL)
+    {
+      g_set_error_literal (error, MH_ERROR, MH_ERROR_NET,
+                           "the IMAP session is logging out");
+      return FALSE;
+    }
   return mh_imap_session_check_usable (s, error)
          && (s->greeted || mh_imap_session_open (s, error));
 }
@@ -478,17 +485,35 @@ mh_imap_session_connect (const MhConnectOptions *opts, GError **error)
 }
 
 gboolean
-mh_imap_session_logout (MhImapSession *s, GError **error)
+mh_imap_session_logout_begin (MhImapSession *s, GError **error)
 {
   g_autoptr(MhImapCmd) cmd = NULL;
-  g_autoptr(GError) local = NULL;
-  gboolean ok;
 
+  if (s->logout != NULL)
+    return TRUE;
   if (!mh_imap_session_ready (s, error))
     return FALSE;
   s->logging_out = TRUE;
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_LOGOUT, "LOGOUT");
-  ok = mh_imap_session_run (s, cmd, NULL, NULL, NULL, &local);
+  if (!mh_imap_session_send (s, cmd, error))
+    {
+      mh_imap_session_break (s);
+      return FALSE;
+    }
+  s->logout = g_steal_pointer (&cmd);
+  return TRUE;
+}
+
+gboolean
+mh_imap_session_logout (MhImapSession *s, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  gboolean ok;
+
+  if (!mh_imap_session_logout_begin (s, error))
+    return FALSE;
+  ok = mh_imap_session_finish (s, s->logout, NULL, NULL, NULL, &local);
+  g_clear_pointer (&s->logout, mh_imap_cmd_free);
   mh_imap_session_break (s);
   /* Some servers close right after their BYE, before the tagged OK: the
    * session ended as asked. */

@@ -269,6 +269,50 @@ test_fetch_expunge (void)
   sink_clear (&k);
 }
 
+/* Without options, 16 commands are in flight before the first answer is
+ * read, and each answer lets the next one go: on a distant server the
+ * next batch must be in the server's hands when one ends. */
+static void
+test_pipeline_depth (void)
+{
+  g_autoptr(GString) script = g_string_new (
+    "S: * PREAUTH [CAPABILITY IMAP4rev1] ready\n");
+  g_autoptr(FakeServer) fs = NULL;
+  g_autoptr(MhImapSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 uids[1800];
+  MhImapFetchOptions opts = { FALSE, 0, 0 };
+  guint delivered = 0;
+  Sink k;
+
+  for (guint i = 0; i < G_N_ELEMENTS (uids); i++)
+    uids[i] = i + 1;
+  /* 18 commands of 100 UIDs: 16 at once, then one per answer. */
+  for (guint b = 0; b < 18; b++)
+    {
+      if (b >= 16)
+        g_string_append_printf (script, "S: A%03u OK done\n", b - 15);
+      g_string_append_printf (script,
+                              "C: A%03u UID FETCH %u:%u (UID FLAGS "
+                              "INTERNALDATE RFC822.SIZE)\n",
+                              b + 1, b * 100 + 1, b * 100 + 100);
+    }
+  for (guint tag = 3; tag <= 18; tag++)
+    g_string_append_printf (script, "S: A%03u OK done\n", tag);
+  fs = fake_server_new (script->str);
+  s = fake_server_session (fs, 0);
+  sink_init (&k);
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &test_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 0);
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_FETCH_META), ==, 18);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
 static void
 test_pipeline (void)
 {
@@ -434,6 +478,8 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
+  g_test_add_func ("/imap-transcript/fetch/pipeline-depth",
+                   test_pipeline_depth);
   g_test_add_func ("/imap-transcript/fetch/gmail", test_gmail);
   g_test_add_func ("/imap-transcript/fetch/no", test_fetch_no);
   g_test_add_func ("/imap-transcript/fetch/stall", test_fetch_stall);

@@ -400,6 +400,40 @@ test_logout_close (void)
   fake_server_assert_done (fs);
 }
 
+/* LOGOUT goes out at once and its answer is read only by
+ * mh_imap_session_logout(): the run lays out its conversations meanwhile.
+ * No other command may follow it. */
+static void
+test_logout_begin (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new (
+    "S: * PREAUTH [CAPABILITY IMAP4rev1] ready\n"
+    "C: A001 LOGOUT\n"
+    "S: * BYE Logging out\n"
+    "S: A001 OK Logout completed\n");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mh_imap_session_logout_begin (s, &error));
+  g_assert_no_error (error);
+  g_assert_null (fake_server_get_problem (fs));
+  /* Sent, and nothing of the answer read yet. */
+  g_assert_null (mh_imap_session_get_bye_text (s));
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_LOGOUT), ==, 1);
+  g_assert_null (mh_imap_session_list (s, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_NET);
+  g_clear_error (&error);
+  /* A second begin sends nothing more. */
+  g_assert_true (mh_imap_session_logout_begin (s, &error));
+  g_assert_true (mh_imap_session_logout (s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (mh_imap_session_get_bye_text (s), ==, "Logging out");
+  g_assert_cmpuint (mh_imap_session_get_command_count (
+                      s, MH_IMAP_CMD_LOGOUT), ==, 1);
+  fake_server_assert_done (fs);
+}
+
 static void
 test_stall (void)
 {
@@ -624,6 +658,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/greeting-garbage",
                    test_greeting_garbage);
   g_test_add_func ("/imap-transcript/logout-close", test_logout_close);
+  g_test_add_func ("/imap-transcript/logout-begin", test_logout_begin);
   g_test_add_func ("/imap-transcript/stall/fake", test_stall);
   g_test_add_func ("/imap-transcript/stall/socket", test_stall_socket);
   g_test_add_func ("/imap-transcript/starttls/inject", test_starttls_inject);

@@ -225,7 +225,7 @@ typedef struct {
 typedef struct {
   gboolean body;       /* add BODY.PEEK[] to the metadata items */
   guint batch_size;    /* UIDs per command; 0: 100 (bodies 25) */
-  guint max_in_flight; /* pipelined commands; 0: 4 */
+  guint max_in_flight; /* pipelined commands; 0: 16 */
 } MhImapFetchOptions;
 
 /* UID FETCH of @uids (any order, duplicates ignored) after EXAMINE.
@@ -277,6 +277,12 @@ gboolean mh_imap_session_uid_thread (MhImapSession *s,
 
 /* LOGOUT; the BYE it provokes is expected.  The transport is closed. */
 gboolean mh_imap_session_logout (MhImapSession *s, GError **error);
+
+/* Sends LOGOUT without waiting for its answer, which
+ * mh_imap_session_logout() then reads: a caller with other work to do
+ * (the conversation step) does it meanwhile instead of waiting a round
+ * trip.  No other command may follow. */
+gboolean mh_imap_session_logout_begin (MhImapSession *s, GError **error);
 
 /* The backoff the server suggested in its last throttling answer, in
  * milliseconds, or 0 when it gave none. */
