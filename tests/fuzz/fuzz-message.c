@@ -79,8 +79,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   MhParseOptions opts = { .max_body = 64 * 1024 };
   MhMessage *msg;
   GBytes *bytes;
-  GString *from_file = g_string_new (NULL);
-  GString *from_memory = g_string_new (NULL);
+  GString *from_file, *from_memory;
   int fd;
 
   mh_message_init ();
@@ -90,10 +89,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   if (size > 0 && write (fd, data, size) != (ssize_t) size)
     {
       close (fd);
-      g_string_free (from_file, TRUE);
-      g_string_free (from_memory, TRUE);
       return 0;
     }
+  from_file = g_string_new (NULL);
+  from_memory = g_string_new (NULL);
   msg = mh_message_parse_fd (fd, 0, -1, &opts, NULL);
   g_assert (msg != NULL);
   walk (msg, 0, from_file);
