@@ -28,10 +28,8 @@ typedef struct {
   gint64 last_date;
   char *root_id;
   char *tdir;
-  guint64 json_off;           /* its entry of threads.json in the spool */
-  gsize json_len;
-  guint64 html_off;           /* its rows of index.html in the spool */
-  gsize html_len;
+  MhConvSpan *span;           /* its texts in the spool; filled by the
+                               * mover for a new conversation */
 } Conv;
 
 /* The conversation step works group by group (mh_thread_split_new()):
@@ -193,6 +191,7 @@ conv_clear (gpointer data)
 
   g_free (c->root_id);
   g_free (c->tdir);
+  g_free (c->span);
 }
 
 static void
@@ -215,7 +214,8 @@ tree_members (Finish *f, const MhThreadTree *t, GPtrArray *dups,
               GError **error)
 {
   g_autoptr(GPtrArray) keys = g_ptr_array_new ();
-  g_autoptr(GPtrArray) members = g_ptr_array_new ();
+  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) mh_store_message_free);
 
   collect (t->root, keys);
   for (guint j = 0; dups != NULL && j < dups->len; j++)
@@ -231,6 +231,9 @@ tree_members (Finish *f, const MhThreadTree *t, GPtrArray *dups,
                        (const char *) keys->pdata[j]);
           return NULL;
         }
+      /* The conversation takes its rows: no other one of the group
+       * lists them, and its texts may be built after the group is gone. */
+      g_hash_table_steal (f->rows, m->key);
       g_ptr_array_add (members, m);
     }
   return g_steal_pointer (&members);
@@ -273,16 +276,19 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
   g_autoptr(GPtrArray) stages = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *data = NULL;
+  MhConvTexts *texts = NULL;
   Conv c = { 0 };
   MhMoverJob *job = NULL;
   struct stat st;
   gsize len;
   const char *whole;
   gboolean ok = FALSE, created = FALSE;
+  guint n_members;
   int tfd = -1;
 
   if (members == NULL)
     return FALSE;
+  n_members = members->len;
   c.tdir = mh_layout_thread_dir (t->first_date, t->subject, t->root_id);
   /* A thread dir that is not there yet holds only what this step puts
    * in: the mover makes it, moves the messages in and writes
@@ -304,31 +310,33 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
     if (!place (f, members->pdata[j], stages->pdata[j], c.tdir, tfd, job,
                 error))
       goto out;
-  data = mh_archive_thread_json (f->forest, t, c.tdir, members, &len);
-  if (job == NULL
-      && (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
-          || !sweep_thread_dir (f, members, c.tdir, tfd, error)))
-    goto out;
   if (!mh_store_set_thread (a->store, t->root_id, c.tdir, error))
     goto out;
-
+  texts = mh_conv_texts_new (f->forest, t, c.tdir,
+                             g_steal_pointer (&members));
+  c.span = g_new0 (MhConvSpan, 1);
+  if (job != NULL)
+    mh_mover_push (f->mover, g_steal_pointer (&job),
+                   g_steal_pointer (&texts), c.span);
+  else
+    {
+      /* The mover is drained: the spool is ours. */
+      data = mh_conv_texts_build (texts, &f->spool, c.span, &len);
+      if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
+          || !sweep_thread_dir (f, texts->members, c.tdir, tfd, error))
+        goto out;
+    }
   c.last_date = t->last_date;
   c.root_id = g_strdup (t->root_id);
-  c.json_off = mh_archive_out_size (&f->spool);
-  mh_archive_json_entry (&f->spool, data);
-  c.json_len = mh_archive_out_size (&f->spool) - c.json_off;
-  c.html_off = mh_archive_out_size (&f->spool);
-  mh_archive_index_rows (&f->spool, t, c.tdir, members);
-  c.html_len = mh_archive_out_size (&f->spool) - c.html_off;
-  if (job != NULL)
-    mh_mover_push (f->mover, g_steal_pointer (&job), g_steal_pointer (&data),
-                   len);
+  f->n_messages += n_members;
   g_array_append_val (f->convs, c);
   g_hash_table_add (f->wanted, c.tdir);
   c.tdir = NULL;
-  f->n_messages += members->len;
+  c.span = NULL;
   ok = TRUE;
 out:
+  mh_conv_texts_free (texts);
+  g_free (c.span);
   if (job != NULL)
     mh_mover_job_free (job);
   if (tfd >= 0)
@@ -492,8 +500,10 @@ write_lists (Finish *f)
       const Conv *c = &g_array_index (f->convs, Conv, i);
 
       mh_archive_out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
-      mh_archive_out_copy (&f->json, &f->spool, c->json_off, c->json_len);
-      mh_archive_out_copy (&f->html, &f->spool, c->html_off, c->html_len);
+      mh_archive_out_copy (&f->json, &f->spool, c->span->json_off,
+                           c->span->json_len);
+      mh_archive_out_copy (&f->html, &f->spool, c->span->html_off,
+                           c->span->html_len);
     }
   mh_archive_out_puts (&f->json, f->convs->len == 0 ? "[]\n" : "\n]\n");
   mh_archive_out_puts (&f->html, "</table>\n</body></html>\n");
@@ -544,7 +554,7 @@ place_all (Finish *f, GError **error)
   gpointer ctx[2] = { f->wanted, unused };
   gboolean ok;
 
-  f->mover = mh_mover_new (a);
+  f->mover = mh_mover_new (a, &f->spool);
   ok = lay_out_all (f, error);
   /* Every move is done before anything below, and before the commit. */
   ok = mh_mover_free (g_steal_pointer (&f->mover), &f->stats->moved,

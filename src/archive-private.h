@@ -150,48 +150,6 @@ char *mh_archive_stage_dir (const MhStoreMessage *m);
 int mh_archive_message_parent (MhArchive *a, const MhStoreMessage *m,
                                GError **error);
 
-/* archive-mover.c: the conversation step's file moves on a thread of
- * their own (see there). */
-typedef struct _MhMover MhMover;
-typedef struct _MhMoverJob MhMoverJob;
-
-/* Moves message dir @name from thread dir @from_dir, or when that is
- * NULL from its dir @stage in .incoming, into @tdir, open as @tfd, unless
- * it is there already; counts a move in *@moved.  The mover does this
- * for its jobs; the synchronous path calls it directly. */
-gboolean mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
-                                      const char *stage, const char *name,
-                                      const char *tdir, int tfd,
-                                      guint *moved, GError **error);
-
-MhMover *mh_mover_new (MhArchive *a);
-/* A conversation's moves into @tdir (open as @tfd, which the job takes
- * and closes when done), added one by one in order. */
-MhMoverJob *mh_mover_job_new (int tfd, const char *tdir);
-/* The same for a thread dir that does not exist yet: the mover makes
- * @tdir below @parent_fd (borrowed), and fails if it exists by then. */
-MhMoverJob *mh_mover_job_new_dir (int parent_fd, const char *tdir);
-/* A move of message dir @name from thread dir @from_dir, or from its
- * dir @stage in .incoming (@from_dir NULL). */
-void mh_mover_job_add (MhMoverJob *job, const char *name,
-                       const char *from_dir, const char *stage);
-/* Makes a job of mh_mover_job_new_dir() move staging dir @stage as a
- * whole: it holds every message of the job and no other recorded one
- * (the caller checked the store), so that the mover renames it to the
- * thread dir, after removing what no record names (a killed run's
- * leftovers), instead of moving the messages one by one. */
-void mh_mover_job_set_whole (MhMoverJob *job, const char *stage);
-/* Frees a job that was not pushed, closing its dir. */
-void mh_mover_job_free (MhMoverJob *job);
-/* Queues @job, whose thread.json (@json, taken) is written after its
- * moves; waits while the queue is full. */
-void mh_mover_push (MhMover *mv, MhMoverJob *job, char *json,
-                    gsize json_len);
-/* Waits until every queued job is done; FALSE with the first failure. */
-gboolean mh_mover_drain (MhMover *mv, GError **error);
-/* Drains, stops the thread, adds its moves to *@moved. */
-gboolean mh_mover_free (MhMover *mv, guint *moved, GError **error);
-
 /* archive-files.c */
 
 /* Writes @data to @name below @dir_fd unless it holds those bytes
@@ -241,20 +199,99 @@ gboolean mh_archive_out_commit (MhArchiveOut *o, GError **error);
 /* Drops an uncommitted file; safe on a zeroed or committed one. */
 void mh_archive_out_clear (MhArchiveOut *o);
 
-/* archive-texts.c: the texts of one conversation, from its tree and its
- * stored rows (@members, MhStoreMessage*, in thread order). */
+/* archive-texts.c: the texts of one conversation: its thread.json, its
+ * entry of threads.json and its rows of index.html. */
 
-/* thread.json (transfer full). */
-char *mh_archive_thread_json (MhThreadForest *forest, const MhThreadTree *t,
-                              const char *tdir, GPtrArray *members,
-                              gsize *len_out);
+/* How a member hangs in its conversation, copied out of the forest. */
+typedef struct {
+  char *parent_id;            /* the parent's Message-ID, or NULL */
+  char *parent_key;           /* the parent's key, NULL for a root or a
+                               * placeholder parent */
+  char *duplicate_of;         /* the key of the copy it repeats, or NULL */
+  guint depth;
+} MhConvLink;
+
+/* What the texts need, out of the group's forest and rows, so that they
+ * can be built after the group is gone (by the mover). */
+typedef struct {
+  char *root_id;
+  char *subject;
+  gint64 first_date;
+  gint64 last_date;
+  char *tdir;
+  GPtrArray *members;         /* MhStoreMessage*, in thread order, owned */
+  MhConvLink *links;          /* one per member */
+} MhConvTexts;
+
+/* Where a conversation's texts are in the spool. */
+typedef struct {
+  guint64 json_off;           /* its entry of threads.json */
+  gsize json_len;
+  guint64 html_off;           /* its rows of index.html */
+  gsize html_len;
+} MhConvSpan;
+
+/* Takes @members (a GPtrArray that frees its MhStoreMessage rows). */
+MhConvTexts *mh_conv_texts_new (MhThreadForest *forest,
+                                const MhThreadTree *t, const char *tdir,
+                                GPtrArray *members);
+void mh_conv_texts_free (MhConvTexts *ct);
+/* Returns thread.json (transfer full) and appends its threads.json entry
+ * and index.html rows to @spool, where @span records them. */
+char *mh_conv_texts_build (const MhConvTexts *ct, MhArchiveOut *spool,
+                           MhConvSpan *span, gsize *len_out);
 /* index.html up to the first conversation's rows. */
 void mh_archive_index_head (MhArchiveOut *o, const char *account,
                             guint n_convs);
 /* The rows of index.html for one conversation. */
-void mh_archive_index_rows (MhArchiveOut *o, const MhThreadTree *t,
-                            const char *tdir, GPtrArray *members);
+void mh_archive_index_rows (MhArchiveOut *o, const MhConvTexts *ct);
 /* threads.json is the array of every thread.json, indented one level:
  * built from the same text, so that the two never disagree.  This is
  * one entry, without the separator before it and the newline after. */
 void mh_archive_json_entry (MhArchiveOut *o, const char *data);
+
+/* archive-mover.c: the conversation step's file moves on a thread of
+ * their own (see there). */
+typedef struct _MhMover MhMover;
+typedef struct _MhMoverJob MhMoverJob;
+
+/* Moves message dir @name from thread dir @from_dir, or when that is
+ * NULL from its dir @stage in .incoming, into @tdir, open as @tfd, unless
+ * it is there already; counts a move in *@moved.  The mover does this
+ * for its jobs; the synchronous path calls it directly. */
+gboolean mh_archive_move_message_dir (MhArchive *a, const char *from_dir,
+                                      const char *stage, const char *name,
+                                      const char *tdir, int tfd,
+                                      guint *moved, GError **error);
+
+/* @spool (borrowed) takes the texts of the jobs' conversations: it is
+ * the mover's while a job is queued or running. */
+MhMover *mh_mover_new (MhArchive *a, MhArchiveOut *spool);
+/* A conversation's moves into @tdir (open as @tfd, which the job takes
+ * and closes when done), added one by one in order. */
+MhMoverJob *mh_mover_job_new (int tfd, const char *tdir);
+/* The same for a thread dir that does not exist yet: the mover makes
+ * @tdir below @parent_fd (borrowed), and fails if it exists by then. */
+MhMoverJob *mh_mover_job_new_dir (int parent_fd, const char *tdir);
+/* A move of message dir @name from thread dir @from_dir, or from its
+ * dir @stage in .incoming (@from_dir NULL). */
+void mh_mover_job_add (MhMoverJob *job, const char *name,
+                       const char *from_dir, const char *stage);
+/* Makes a job of mh_mover_job_new_dir() move staging dir @stage as a
+ * whole: it holds every message of the job and no other recorded one
+ * (the caller checked the store), so that the mover renames it to the
+ * thread dir, after removing what no record names (a killed run's
+ * leftovers), instead of moving the messages one by one. */
+void mh_mover_job_set_whole (MhMoverJob *job, const char *stage);
+/* Frees a job that was not pushed, closing its dir. */
+void mh_mover_job_free (MhMoverJob *job);
+/* Queues @job; waits while the queue is full.  The mover builds the
+ * conversation's texts from @texts (taken): its thread.json, written
+ * after the moves, and its spool entries, recorded in @span (which the
+ * caller reads after mh_mover_drain() or mh_mover_free()). */
+void mh_mover_push (MhMover *mv, MhMoverJob *job, MhConvTexts *texts,
+                    MhConvSpan *span);
+/* Waits until every queued job is done; FALSE with the first failure. */
+gboolean mh_mover_drain (MhMover *mv, GError **error);
+/* Drains, stops the thread, adds its moves to *@moved. */
+gboolean mh_mover_free (MhMover *mv, guint *moved, GError **error);
