@@ -196,6 +196,38 @@ test_split_runs (Fixture *f, gconstpointer data)
   for (guint i = 0; i < json_array_get_length (arr); i++)
     g_assert_cmpstr (json_object_get_string_member (
         json_array_get_object_element (arr, i), "dir"), ==, msgs->pdata[i]);
+  /* Each message's parent by key too, its depth, and no duplicate: the
+   * links the conversation step copies out of the forest for the
+   * mover, which writes thread.json. */
+  {
+    static const gint64 depths[] = { 0, 1, 2, 3, 3 };
+    g_autoptr(GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+
+    g_assert_cmpuint (json_array_get_length (arr), ==, G_N_ELEMENTS (depths));
+    for (guint i = 0; i < json_array_get_length (arr); i++)
+      {
+        JsonObject *m = json_array_get_object_element (arr, i);
+
+        g_hash_table_insert (keys,
+                             (gpointer) json_object_get_string_member (
+                                 m, "message_id"),
+                             (gpointer) json_object_get_string_member (
+                                 m, "key"));
+      }
+    for (guint i = 0; i < json_array_get_length (arr); i++)
+      {
+        JsonObject *m = json_array_get_object_element (arr, i);
+        const char *parent = json_object_get_string_member (m, "parent");
+
+        g_assert_cmpstr (json_object_get_string_member (m, "parent_key"), ==,
+                         parent != NULL ? g_hash_table_lookup (keys, parent)
+                                        : NULL);
+        g_assert_cmpint (json_object_get_int_member (m, "depth"), ==,
+                         depths[i]);
+        g_assert_true (json_object_has_member (m, "duplicate_of"));
+        g_assert_true (json_object_get_null_member (m, "duplicate_of"));
+      }
+  }
 
   /* threads.json holds the same object for it, newest activity first. */
   all = mh_test_load_json (all_path);
