@@ -275,12 +275,10 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   MhArchive *a = f->a;
   g_autoptr(GPtrArray) members = tree_members (f, t, dups, error);
   g_autoptr(GPtrArray) stages = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *data = NULL;
   MhConvTexts *texts = NULL;
   Conv c = { 0 };
   MhMoverJob *job = NULL;
   struct stat st;
-  gsize len;
   const char *whole;
   gboolean ok = FALSE, created = FALSE;
   guint n_members;
@@ -293,13 +291,18 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   /* A thread dir that is not there yet holds only what this step puts
    * in: the mover makes it, moves the messages in and writes
    * thread.json, and it needs no sweep.  One that is there (or that this
-   * step made already) is laid out here, once the mover is through its
-   * queue, since its sweep asks the store what belongs. */
+   * step made already) gets its moves and its sweep here, since the
+   * sweep asks the store what belongs: once the mover's queued moves are
+   * done (one may still take a message out of this dir), or its whole
+   * queue for a dir this step laid out already (its thread.json may be
+   * on the way).  Its texts then go to the mover. */
   if (!g_hash_table_contains (f->wanted, c.tdir)
       && fstatat (a->threads_fd, c.tdir, &st, AT_SYMLINK_NOFOLLOW) != 0
       && errno == ENOENT)
     job = mh_mover_job_new_dir (a->threads_fd, c.tdir);
-  else if (!mh_mover_drain (f->mover, error)
+  else if (!(g_hash_table_contains (f->wanted, c.tdir)
+                 ? mh_mover_drain (f->mover, error)
+                 : mh_mover_drain_moves (f->mover, error))
            || (tfd = mh_writer_make_dir (a->threads_fd, c.tdir, &created,
                                          error)) < 0)
     goto out;
@@ -315,17 +318,17 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
   texts = mh_conv_texts_new (f->forest, t, c.tdir,
                              g_steal_pointer (&members));
   c.span = g_new0 (MhConvSpan, 1);
-  if (job != NULL)
-    mh_mover_push (f->mover, g_steal_pointer (&job),
-                   g_steal_pointer (&texts), c.span);
-  else
+  if (job == NULL)
     {
-      /* The mover is drained: the spool is ours. */
-      data = mh_conv_texts_build (texts, &f->spool, c.span, &len);
-      if (!mh_archive_write_if_changed (tfd, "thread.json", data, len, error)
-          || !sweep_thread_dir (f, texts->members, c.tdir, tfd, error))
+      if (!sweep_thread_dir (f, texts->members, c.tdir, tfd, error))
         goto out;
+      /* Its thread.json, written by the mover: a job with no moves,
+       * which takes the dir's fd. */
+      job = mh_mover_job_new (tfd, c.tdir);
+      tfd = -1;
     }
+  mh_mover_push (f->mover, g_steal_pointer (&job), g_steal_pointer (&texts),
+                 c.span);
   c.last_date = t->last_date;
   c.root_id = g_strdup (t->root_id);
   f->n_messages += n_members;

@@ -54,6 +54,7 @@ typedef struct {
   MhConvSpan *span;      /* where the spool entries go, the caller's */
   char *json;            /* thread.json, built by the mover */
   gsize json_len;
+  gboolean moving;       /* it makes a dir or moves message dirs */
 } Job;
 
 struct _MhMover {
@@ -69,6 +70,8 @@ struct _MhMover {
   gboolean main_waits;
   GQueue queue;          /* Job, oldest first */
   gboolean busy;         /* the mover holds a job */
+  guint n_moving;        /* jobs queued or running that move or make
+                          * dirs (mh_mover_drain_moves()) */
   gboolean quit;
   GError *error;         /* the first failure; later jobs are dropped */
   guint moved;
@@ -343,6 +346,8 @@ mover_thread (gpointer data)
           if (error != NULL)
             mv->error = error;
         }
+      if (j->moving)
+        mv->n_moving--;
       job_free (j);
       if (mv->main_waits)
         g_cond_signal (&mv->done);
@@ -422,6 +427,7 @@ mh_mover_push (MhMover *mv, MhMoverJob *job, MhConvTexts *texts,
 
   j->texts = texts;
   j->span = span;
+  j->moving = j->tfd < 0 || j->moves->len > 0 || j->whole != NULL;
   g_mutex_lock (&mv->lock);
   while (mv->queue.length >= MAX_QUEUED)
     {
@@ -430,20 +436,28 @@ mh_mover_push (MhMover *mv, MhMoverJob *job, MhConvTexts *texts,
       mv->main_waits = FALSE;
     }
   g_queue_push_tail (&mv->queue, j);
+  if (j->moving)
+    mv->n_moving++;
   if (mv->mover_waits && mv->queue.length >= WAKE_BATCH)
     g_cond_signal (&mv->work);
   g_mutex_unlock (&mv->lock);
 }
 
-gboolean
-mh_mover_drain (MhMover *mv, GError **error)
+/* Waits until every queued job is done, or (@moves_only) every one that
+ * moves or makes dirs. */
+static gboolean
+drain (MhMover *mv, gboolean moves_only, GError **error)
 {
   gboolean ok;
 
   g_mutex_lock (&mv->lock);
-  if (mv->mover_waits && !g_queue_is_empty (&mv->queue))
+  /* Nothing to wait for is the common case of a text-only queue: the
+   * mover is then left to its batch. */
+  if (mv->mover_waits && !g_queue_is_empty (&mv->queue)
+      && (!moves_only || mv->n_moving > 0))
     g_cond_signal (&mv->work);
-  while (!g_queue_is_empty (&mv->queue) || mv->busy)
+  while (moves_only ? mv->n_moving > 0
+                    : !g_queue_is_empty (&mv->queue) || mv->busy)
     {
       mv->main_waits = TRUE;
       g_cond_wait (&mv->done, &mv->lock);
@@ -454,6 +468,18 @@ mh_mover_drain (MhMover *mv, GError **error)
     g_propagate_error (error, g_steal_pointer (&mv->error));
   g_mutex_unlock (&mv->lock);
   return ok;
+}
+
+gboolean
+mh_mover_drain (MhMover *mv, GError **error)
+{
+  return drain (mv, FALSE, error);
+}
+
+gboolean
+mh_mover_drain_moves (MhMover *mv, GError **error)
+{
+  return drain (mv, TRUE, error);
 }
 
 gboolean

@@ -293,5 +293,9 @@ void mh_mover_push (MhMover *mv, MhMoverJob *job, MhConvTexts *texts,
                     MhConvSpan *span);
 /* Waits until every queued job is done; FALSE with the first failure. */
 gboolean mh_mover_drain (MhMover *mv, GError **error);
+/* Waits until no queued job moves message dirs or makes a dir (a job of
+ * mh_mover_job_new() with no moves only writes texts); FALSE with the
+ * first failure. */
+gboolean mh_mover_drain_moves (MhMover *mv, GError **error);
 /* Drains, stops the thread, adds its moves to *@moved. */
 gboolean mh_mover_free (MhMover *mv, guint *moved, GError **error);
