@@ -243,12 +243,6 @@ char *mh_conv_texts_build (const MhConvTexts *ct, MhArchiveOut *spool,
 /* index.html up to the first conversation's rows. */
 void mh_archive_index_head (MhArchiveOut *o, const char *account,
                             guint n_convs);
-/* The rows of index.html for one conversation. */
-void mh_archive_index_rows (MhArchiveOut *o, const MhConvTexts *ct);
-/* threads.json is the array of every thread.json, indented one level:
- * built from the same text, so that the two never disagree.  This is
- * one entry, without the separator before it and the newline after. */
-void mh_archive_json_entry (MhArchiveOut *o, const char *data);
 
 /* archive-mover.c: the conversation step's file moves on a thread of
  * their own (see there). */

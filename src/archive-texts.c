@@ -132,26 +132,6 @@ mh_conv_texts_free (MhConvTexts *ct)
   g_free (ct);
 }
 
-char *
-mh_conv_texts_build (const MhConvTexts *ct, MhArchiveOut *spool,
-                     MhConvSpan *span, gsize *len_out)
-{
-  MhJsonOut j;
-  char *data;
-
-  mh_json_out_init (&j);
-  build_thread (&j, ct);
-  /* The same layout as message.json. */
-  data = mh_json_out_finish (&j, len_out);
-  span->json_off = mh_archive_out_size (spool);
-  mh_archive_json_entry (spool, data);
-  span->json_len = mh_archive_out_size (spool) - span->json_off;
-  span->html_off = mh_archive_out_size (spool);
-  mh_archive_index_rows (spool, ct);
-  span->html_len = mh_archive_out_size (spool) - span->html_off;
-  return data;
-}
-
 void
 mh_archive_index_head (MhArchiveOut *o, const char *account, guint n_convs)
 {
@@ -168,8 +148,9 @@ mh_archive_index_head (MhArchiveOut *o, const char *account, guint n_convs)
   mh_archive_out_puts (o, count);
 }
 
-void
-mh_archive_index_rows (MhArchiveOut *o, const MhConvTexts *ct)
+/* The rows of index.html for one conversation. */
+static void
+index_rows (MhArchiveOut *o, const MhConvTexts *ct)
 {
   GPtrArray *members = ct->members;
   const char *tdir = ct->tdir;
@@ -203,8 +184,11 @@ mh_archive_index_rows (MhArchiveOut *o, const MhConvTexts *ct)
   mh_archive_out_puts (o, "</ul></details></td></tr>\n");
 }
 
-void
-mh_archive_json_entry (MhArchiveOut *o, const char *data)
+/* threads.json is the array of every thread.json, indented one level:
+ * built from the same text, so that the two never disagree.  This is
+ * one entry, without the separator before it and the newline after. */
+static void
+json_entry (MhArchiveOut *o, const char *data)
 {
   const char *p = data;
 
@@ -223,4 +207,24 @@ mh_archive_json_entry (MhArchiveOut *o, const char *data)
       mh_archive_out_puts (o, "\n  ");
       p = nl + 1;
     }
+}
+
+char *
+mh_conv_texts_build (const MhConvTexts *ct, MhArchiveOut *spool,
+                     MhConvSpan *span, gsize *len_out)
+{
+  MhJsonOut j;
+  char *data;
+
+  mh_json_out_init (&j);
+  build_thread (&j, ct);
+  /* The same layout as message.json. */
+  data = mh_json_out_finish (&j, len_out);
+  span->json_off = mh_archive_out_size (spool);
+  json_entry (spool, data);
+  span->json_len = mh_archive_out_size (spool) - span->json_off;
+  span->html_off = mh_archive_out_size (spool);
+  index_rows (spool, ct);
+  span->html_len = mh_archive_out_size (spool) - span->html_off;
+  return data;
 }
