@@ -72,13 +72,29 @@ static const guint8 b64_table[256] = {
 #define PACK_SHUF                                                         \
   2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1
 
+/* How many bytes of line break start at @p, with @left bytes there: 2
+ * for CR LF, 1 for a bare LF, 0 for anything else.  Line breaks between
+ * whole groups are all the vector loops skip; they are what the scalar
+ * rules would skip there too, without a change of state. */
+static inline gsize
+line_break (const guint8 *p, gsize left)
+{
+  if (p[0] == '\n')
+    return 1;
+  if (p[0] == '\r' && left > 1 && p[1] == '\n')
+    return 2;
+  return 0;
+}
+
 /* Decodes 32-character blocks of pure alphabet from @in to @out while at
- * least AVX2_MIN_LEFT bytes are left.  Returns how many input bytes were
- * decoded, a multiple of 4; they gave that / 4 * 3 output bytes.  Stops
- * after the last whole group before the first non-alphabet byte. */
+ * least AVX2_MIN_LEFT bytes are left, stepping over line breaks that
+ * fall between whole groups (the 76-column lines of mail).  Returns how
+ * many input bytes it consumed; *@out_len gets how many bytes it wrote,
+ * 3 for every 4 alphabet characters.  Stops after the last whole group
+ * before the first byte that is neither alphabet nor such a line break. */
 __attribute__ ((target ("avx2")))
 static gsize
-decode_avx2 (const guint8 *in, gsize len, guint8 *out)
+decode_avx2 (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
 {
   const __m256i lut_lo = _mm256_setr_epi8 (LUT_LO, LUT_LO);
   const __m256i lut_hi = _mm256_setr_epi8 (LUT_HI, LUT_HI);
@@ -90,6 +106,7 @@ decode_avx2 (const guint8 *in, gsize len, guint8 *out)
   const __m256i mul_pairs = _mm256_set1_epi32 (0x01400140);
   const __m256i mul_words = _mm256_set1_epi32 (0x00011000);
   gsize done = 0;
+  gsize o = 0;
 
   while (len - done >= AVX2_MIN_LEFT)
     {
@@ -108,16 +125,27 @@ decode_avx2 (const guint8 *in, gsize len, guint8 *out)
 
       /* The store happens even for a damaged block: the bytes past the
        * whole groups are overwritten later or lie past the returned
-       * length, and AVX2_MIN_LEFT keeps them inside the buffer. */
-      _mm256_storeu_si256 ((__m256i *) (out + done / 4 * 3),
+       * length, and AVX2_MIN_LEFT keeps them inside the buffer (the
+       * output so far is at most 3 bytes per 4 consumed). */
+      _mm256_storeu_si256 ((__m256i *) (out + o),
                            _mm256_permutevar8x32_epi32 (bytes, perm));
       if (ok != 0xffffffffu)
         {
-          done += (gsize) __builtin_ctz (~ok) / 4 * 4;
-          break;
+          guint first = (guint) __builtin_ctz (~ok);
+          gsize skip;
+
+          done += first / 4 * 4;
+          o += first / 4 * 3;
+          if (first % 4 != 0
+              || (skip = line_break (in + done, len - done)) == 0)
+            break;
+          done += skip;
+          continue;
         }
       done += 32;
+      o += 24;
     }
+  *out_len = o;
   return done;
 }
 
@@ -125,7 +153,7 @@ decode_avx2 (const guint8 *in, gsize len, guint8 *out)
  * left. */
 __attribute__ ((target ("ssse3")))
 static gsize
-decode_ssse3 (const guint8 *in, gsize len, guint8 *out)
+decode_ssse3 (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
 {
   const __m128i lut_lo = _mm_setr_epi8 (LUT_LO);
   const __m128i lut_hi = _mm_setr_epi8 (LUT_HI);
@@ -136,6 +164,7 @@ decode_ssse3 (const guint8 *in, gsize len, guint8 *out)
   const __m128i mul_pairs = _mm_set1_epi32 (0x01400140);
   const __m128i mul_words = _mm_set1_epi32 (0x00011000);
   gsize done = 0;
+  gsize o = 0;
 
   while (len - done >= SSSE3_MIN_LEFT)
     {
@@ -151,43 +180,65 @@ decode_ssse3 (const guint8 *in, gsize len, guint8 *out)
       __m128i words = _mm_maddubs_epi16 (sext, mul_pairs);
       __m128i dwords = _mm_madd_epi16 (words, mul_words);
 
-      _mm_storeu_si128 ((__m128i *) (out + done / 4 * 3),
+      _mm_storeu_si128 ((__m128i *) (out + o),
                         _mm_shuffle_epi8 (dwords, shuf));
       if (ok != 0xffffu)
         {
-          done += (gsize) __builtin_ctz (~ok) / 4 * 4;
-          break;
+          guint first = (guint) __builtin_ctz (~ok);
+          gsize skip;
+
+          done += first / 4 * 4;
+          o += first / 4 * 3;
+          if (first % 4 != 0
+              || (skip = line_break (in + done, len - done)) == 0)
+            break;
+          done += skip;
+          continue;
         }
       done += 16;
+      o += 12;
     }
+  *out_len = o;
   return done;
 }
 
-/* Input bytes decoded by the vector kernels this CPU has, as they are
- * documented above; 0 when it has neither. */
+/* Input bytes consumed by the vector kernels this CPU has, as they are
+ * documented above (*@out_len gets the bytes written); 0 when it has
+ * neither. */
 static gsize
-decode_vectors (const guint8 *in, gsize len, guint8 *out)
+decode_vectors (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
 {
   gsize done = 0;
+  gsize o = 0;
 
   if (len >= AVX2_MIN_LEFT && __builtin_cpu_supports ("avx2"))
     {
-      done = decode_avx2 (in, len, out);
+      done = decode_avx2 (in, len, out, &o);
       /* Stopped at damage rather than near the end: SSSE3 would stop
        * at the same byte. */
       if (len - done >= AVX2_MIN_LEFT)
-        return done;
+        {
+          *out_len = o;
+          return done;
+        }
     }
   if (len - done >= SSSE3_MIN_LEFT && __builtin_cpu_supports ("ssse3"))
-    done += decode_ssse3 (in + done, len - done, out + done / 4 * 3);
+    {
+      gsize more = 0;
+
+      done += decode_ssse3 (in + done, len - done, out + o, &more);
+      o += more;
+    }
+  *out_len = o;
   return done;
 }
 
 #else
 
 static gsize
-decode_vectors (const guint8 *in, gsize len, guint8 *out)
+decode_vectors (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
 {
+  *out_len = 0;
   return 0;
 }
 
@@ -219,11 +270,11 @@ mh_base64_decode_step (MhBase64Decoder *d, const guint8 *in, gsize len,
        * looking at the state; that is nearly all of a normal part. */
       if (n == 0)
         {
-          const guint8 *start = p;
-          gsize done = decode_vectors (p, (gsize) (end - p), o);
+          guint8 *o_start = o;
+          gsize wrote = 0;
 
-          p += done;
-          o += done / 4 * 3;
+          p += decode_vectors (p, (gsize) (end - p), o, &wrote);
+          o += wrote;
           while (end - p >= 4)
             {
               guint a = b64_table[p[0]], b = b64_table[p[1]];
@@ -239,9 +290,9 @@ mh_base64_decode_step (MhBase64Decoder *d, const guint8 *in, gsize len,
               o += 3;
               p += 4;
             }
-          if (p != start)
+          if (o != o_start)
             {
-              alphabet += (gsize) (p - start);
+              alphabet += (gsize) (o - o_start) / 3 * 4;
               if (d->padded)
                 d->after_pad = TRUE;
             }
