@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,53 @@ mh_archive_record_location (MhArchive *a, const MhStoreMessage *m,
   if (!refresh_locations (a, m, src, error))
     return FALSE;
   return mh_archive_maybe_commit (a, error);
+}
+
+gboolean
+mh_archive_raw_starts_with (MhArchive *a, const MhStoreMessage *m,
+                            const guint8 *head, gsize len)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree guint8 *buf = NULL;
+  struct stat st;
+  gsize got = 0;
+  int parent, dir, fd;
+
+  if (len == 0 || m->dir == NULL || strchr (m->dir, '/') != NULL)
+    return FALSE;
+  /* A message dir that cannot be opened (removed by hand, say) only
+   * means no match: the message is then fetched again. */
+  parent = mh_archive_message_parent (a, m, &local);
+  if (parent < 0)
+    return FALSE;
+  dir = openat (parent, m->dir,
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close (parent);
+  if (dir < 0)
+    return FALSE;
+  fd = openat (dir, "message.eml", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  close (dir);
+  if (fd < 0)
+    return FALSE;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)
+      || (guint64) st.st_size != m->size || (guint64) st.st_size < len)
+    {
+      close (fd);
+      return FALSE;
+    }
+  buf = g_malloc (len);
+  while (got < len)
+    {
+      ssize_t n = pread (fd, buf + got, len - got, (off_t) got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (gsize) n;
+    }
+  close (fd);
+  return got == len && memcmp (buf, head, len) == 0;
 }
 
 gboolean

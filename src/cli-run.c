@@ -137,6 +137,7 @@ results_json (GPtrArray *results, gboolean all_ok)
       INT ("fetched", r->fetched);
       INT ("added", r->added);
       INT ("duplicates", r->duplicates);
+      INT ("relinked", r->relinked);
       INT ("failed", r->failed);
       json_builder_set_member_name (b, "failures");
       json_builder_begin_array (b);

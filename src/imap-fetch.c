@@ -23,6 +23,7 @@
 typedef struct {
   MhImapSession *s;
   gboolean body;
+  gboolean header;
   const MhImapFetchSink *sink;
   gpointer user_data;
   GHashTable *wanted;    /* UIDs asked for */
@@ -245,6 +246,19 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
                                TRUE);
   info.has_body = st->handle_open;
   info.body_size = st->written;
+  if (st->header)
+    {
+      /* With a partial fetch the item is named with its origin. */
+      arg = mh_imap_fetch_item (resp, "BODY[HEADER]<0>");
+      if (arg == NULL)
+        arg = mh_imap_fetch_item (resp, "BODY[HEADER]");
+      if (arg != NULL && (arg->type == MH_IMAP_ARG_LITERAL
+                          || arg->type == MH_IMAP_ARG_STRING))
+        {
+          info.header = (const guint8 *) mh_imap_arg_get_string (arg);
+          info.header_len = MIN (arg->len, (gsize) MH_IMAP_HEADER_PEEK);
+        }
+    }
   g_hash_table_add (st->delivered, GUINT_TO_POINTER (uid));
   st->delivered_count++;
   st->handle_open = FALSE;
@@ -256,8 +270,8 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
 }
 
 static gboolean
-send_batch (MhImapSession *s, gboolean body, const char *set,
-            GPtrArray *in_flight, GError **error)
+send_batch (MhImapSession *s, gboolean body, gboolean header,
+            const char *set, GPtrArray *in_flight, GError **error)
 {
   g_autoptr(MhImapCmd) cmd = NULL;
   GString *line;
@@ -271,6 +285,9 @@ send_batch (MhImapSession *s, gboolean body, const char *set,
     mh_imap_cmd_add_raw (cmd, " X-GM-MSGID X-GM-THRID X-GM-LABELS");
   if (body)
     mh_imap_cmd_add_raw (cmd, " BODY.PEEK[]");
+  else if (header)
+    mh_imap_cmd_add_raw (cmd, " BODY.PEEK[HEADER]<0."
+                              G_STRINGIFY (MH_IMAP_HEADER_PEEK) ">");
   mh_imap_cmd_add_raw (cmd, ")");
   line = g_ptr_array_index (cmd->segments, 0);
   g_string_append (line, "\r\n");
@@ -299,8 +316,9 @@ fetch_loop (FetchState *st, GPtrArray *batches, guint max_in_flight,
 
       while (first_error == NULL && in_flight->len < max_in_flight
              && next < batches->len)
-        if (!send_batch (s, st->body, g_ptr_array_index (batches, next++),
-                         in_flight, error))
+        if (!send_batch (s, st->body, st->header,
+                         g_ptr_array_index (batches, next++), in_flight,
+                         error))
           return FALSE;
       if (in_flight->len == 0)
         break;
@@ -404,6 +422,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
                           sorted->len, batch);
   st.s = s;
   st.body = opts->body;
+  st.header = opts->header && !opts->body;
   st.sink = sink;
   st.user_data = user_data;
   st.wanted = g_hash_table_new (g_direct_hash, g_direct_equal);

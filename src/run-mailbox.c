@@ -151,9 +151,56 @@ typedef struct {
                           * from them, and no file is made before */
 } Body;
 
+/* What a mailbox listed before its UIDVALIDITY changed.  The store
+ * forgets those locations at once, so this is kept across the attempts
+ * of one run. */
+typedef struct {
+  GPtrArray *keys;     /* char*, sorted; NULL when nothing changed */
+  GHashTable *by_size; /* gint64* message size -> GPtrArray of the keys
+                        * (borrowed from @keys) of that size */
+} Forgotten;
+
+static void
+forgotten_clear (Forgotten *f)
+{
+  g_clear_pointer (&f->by_size, g_hash_table_unref);
+  g_clear_pointer (&f->keys, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Forgotten, forgotten_clear)
+
+static gboolean
+forgotten_load (MhStore *store, const char *mailbox, Forgotten *f,
+                GError **error)
+{
+  g_autoptr(GArray) sizes = NULL;
+
+  if (!mh_store_list_mailbox_keys (store, mailbox, &f->keys, &sizes, error))
+    return FALSE;
+  f->by_size = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < f->keys->len; i++)
+    {
+      gint64 size = (gint64) MIN (g_array_index (sizes, guint64, i),
+                                  (guint64) G_MAXINT64);
+      GPtrArray *same = g_hash_table_lookup (f->by_size, &size);
+
+      if (same == NULL)
+        {
+          same = g_ptr_array_new ();
+          g_hash_table_insert (f->by_size, g_memdup2 (&size, sizeof size),
+                               same);
+        }
+      g_ptr_array_add (same, f->keys->pdata[i]);
+    }
+  return TRUE;
+}
+
 typedef struct {
   RunAccount *ra;
   const MhImapMailbox *mb;
+  Forgotten *forgotten;
+  guint relinked;        /* found again by size and header, not fetched */
   guint32 uidvalidity;
   guint total;
   guint done;
@@ -454,8 +501,47 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   return take_ready (s, error);
 }
 
+/* After a UIDVALIDITY change: the message this mailbox held before
+ * whose size is @info's and whose archived message.eml begins with the
+ * header block the server just sent, byte for byte; NULL when none is.
+ * The header block carries the Message-ID, the dates and every Received
+ * line, so with the size equal only a body rewritten to the same length
+ * would pass for the archived one. */
+static gboolean
+find_relinkable (Sync *s, const MhImapMessageInfo *info,
+                 MhStoreMessage **m_out, GError **error)
+{
+  MhStore *store = mh_archive_get_store (s->ra->archive);
+  gint64 size = (gint64) MIN (info->size, (guint64) G_MAXINT64);
+  GPtrArray *same;
+
+  *m_out = NULL;
+  /* A block without a single field names nothing. */
+  if (info->header == NULL
+      || memchr (info->header, ':', info->header_len) == NULL)
+    return TRUE;
+  same = g_hash_table_lookup (s->forgotten->by_size, &size);
+  for (guint i = 0; same != NULL && i < same->len; i++)
+    {
+      g_autoptr(MhStoreMessage) m = NULL;
+
+      if (!mh_store_lookup_key (store, same->pdata[i], &m, error))
+        return FALSE;
+      if (m != NULL
+          && mh_archive_raw_starts_with (s->ra->archive, m, info->header,
+                                         info->header_len))
+        {
+          *m_out = g_steal_pointer (&m);
+          return TRUE;
+        }
+    }
+  return TRUE;
+}
+
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
- * changes; a message stored already is only recorded, not fetched. */
+ * changes; a message stored already is only recorded, not fetched.
+ * Elsewhere, after a UIDVALIDITY change, a message found again by its
+ * size and header block (find_relinkable()) is only recorded too. */
 static gboolean
 meta_done (const MhImapMessageInfo *info, gpointer handle,
            gpointer user_data, GError **error)
@@ -465,11 +551,18 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
   g_autoptr(MhStoreMessage) m = NULL;
   MhArchiveSource src;
   g_autoptr(GPtrArray) flags = g_ptr_array_new ();
+  gboolean relinked = FALSE;
 
   if (info->gm_msgid != 0
       && !mh_store_lookup_gm_msgid (mh_archive_get_store (ra->archive),
                                     info->gm_msgid, &m, error))
     return FALSE;
+  if (m == NULL && info->gm_msgid == 0 && s->forgotten->by_size != NULL)
+    {
+      if (!find_relinkable (s, info, &m, error))
+        return FALSE;
+      relinked = m != NULL;
+    }
   if (m == NULL)
     {
       g_array_append_val (s->body_uids, info->uid);
@@ -478,7 +571,13 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
   source_for (s, info, &src, flags);
   if (!mh_archive_add_location (ra->archive, m->key, &src, error))
     return FALSE;
-  ra->result->duplicates++;
+  if (relinked)
+    {
+      s->relinked++;
+      ra->result->relinked++;
+    }
+  else
+    ra->result->duplicates++;
   s->done++;
   mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
   return TRUE;
@@ -507,7 +606,7 @@ search_criteria (RunAccount *ra)
  * UIDs in message.json either. */
 static gboolean
 refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
-                   GPtrArray *keys, GError **error)
+                   const GPtrArray *keys, GError **error)
 {
   MhStore *store = mh_archive_get_store (ra->archive);
 
@@ -531,7 +630,7 @@ refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
 
 static gboolean
 sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
-           GPtrArray **forgotten, GError **error)
+           Forgotten *forgotten, GError **error)
 {
   MhStore *store = mh_archive_get_store (ra->archive);
   g_autoptr(GArray) uids = NULL;
@@ -544,6 +643,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   MhImapExamine ex;
   Sync s = { 0 };
   gboolean changed;
+  gboolean gmail;
   guint first;
 
   /* EXAMINE and the search go out together: one round trip less per
@@ -556,9 +656,8 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error))
     return FALSE;
   if (before != NULL && before->uidvalidity != 0
-      && before->uidvalidity != ex.uidvalidity && *forgotten == NULL
-      && !mh_store_list_mailbox_keys (store, mb->name_utf8, forgotten,
-                                      error))
+      && before->uidvalidity != ex.uidvalidity && forgotten->keys == NULL
+      && !forgotten_load (store, mb->name_utf8, forgotten, error))
     return FALSE;
   if (!mh_store_check_uidvalidity (store, mb->name_utf8, ex.uidvalidity,
                                    &changed, error))
@@ -583,16 +682,23 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
   s.ra = ra;
   s.mb = mb;
+  s.forgotten = forgotten;
   s.uidvalidity = ex.uidvalidity;
   s.total = uids->len - first;
   s.done = s.total - pending->len;
   mh_run_progress (ra, mb->name_utf8, s.done, s.total);
 
+  /* Gmail's X-GM-MSGID, or after a UIDVALIDITY change elsewhere each
+   * message's size and header block, tell which pending messages are
+   * stored already (meta_done()): only the others are fetched. */
+  gmail = mh_imap_session_has_capability (ra->session, "X-GM-EXT-1");
   if (pending->len > 0
-      && mh_imap_session_has_capability (ra->session, "X-GM-EXT-1"))
+      && (gmail || (forgotten->by_size != NULL
+                    && g_hash_table_size (forgotten->by_size) > 0)))
     {
       s.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
       fo.body = FALSE;
+      fo.header = !gmail;
       if (!mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &meta_sink, &s,
@@ -603,6 +709,10 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
         }
       g_array_unref (pending);
       pending = s.body_uids;
+      if (s.relinked > 0)
+        mh_run_log (ra, MH_RUN_LOG_INFO,
+                    "%s: %u messages found in the archive by size and "
+                    "header; not fetched again", mb->name_utf8, s.relinked);
     }
 
   if (pending->len > 0)
@@ -621,7 +731,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
       if (!ok)
         return FALSE;
     }
-  if (!refresh_forgotten (ra, mb, *forgotten, error)
+  if (!refresh_forgotten (ra, mb, forgotten->keys, error)
       || !mh_archive_flush (ra->archive, error))
     return FALSE;
   if ((before == NULL || before->uidnext != ex.uidnext || pending->len > 0)
@@ -637,7 +747,7 @@ gboolean
 mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
 {
-  g_autoptr(GPtrArray) forgotten = NULL;
+  g_auto(Forgotten) forgotten = { 0 };
   gboolean counted = FALSE;
   guint throttled = 0;
 

@@ -71,8 +71,9 @@ static const char *const statement_sql[N_STATEMENTS] = {
     "SELECT mailbox, uidvalidity, uid FROM location WHERE message_key = ?1"
     " ORDER BY mailbox, uidvalidity, uid",
   [ST_MAILBOX_KEYS] =
-    "SELECT DISTINCT message_key FROM location WHERE mailbox = ?1"
-    " ORDER BY message_key",
+    "SELECT DISTINCT l.message_key, m.size FROM location AS l"
+    " JOIN message AS m ON m.key = l.message_key WHERE l.mailbox = ?1"
+    " ORDER BY l.message_key",
   [ST_DELETE_ATTACHMENTS] = "DELETE FROM attachment WHERE message_key = ?1",
   [ST_INSERT_ATTACHMENT] =
     "INSERT INTO attachment (message_key, idx, part, filename, path,"

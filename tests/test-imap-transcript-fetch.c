@@ -21,6 +21,7 @@ typedef struct {
   char **labels;
   gboolean has_body;
   GByteArray *body;
+  GBytes *header;
 } Msg;
 
 typedef struct {
@@ -38,6 +39,8 @@ msg_free (gpointer p)
   g_strfreev (m->labels);
   if (m->body != NULL)
     g_byte_array_unref (m->body);
+  if (m->header != NULL)
+    g_bytes_unref (m->header);
   g_free (m);
 }
 
@@ -89,6 +92,8 @@ sink_done (const MhImapMessageInfo *info, gpointer handle, gpointer user_data,
   m->labels = g_strdupv (info->gm_labels);
   m->has_body = info->has_body;
   m->body = handle;
+  if (info->header != NULL)
+    m->header = g_bytes_new (info->header, info->header_len);
   if (handle != NULL)
     {
       k->open_handles--;
@@ -313,6 +318,51 @@ test_pipeline_depth (void)
   sink_clear (&k);
 }
 
+/* The start of each header block, asked for beside the metadata (the
+ * check after a UIDVALIDITY change): a literal named with its origin, a
+ * quoted string named without, NIL. */
+static void
+test_fetch_header (void)
+{
+  static const char script[] =
+    "S: * PREAUTH [CAPABILITY IMAP4rev1] ready\n"
+    "C: A001 UID FETCH 1:3 (UID FLAGS INTERNALDATE RFC822.SIZE "
+    "BODY.PEEK[HEADER]<0.65536>)\n"
+    "S: * 1 FETCH (UID 1 RFC822.SIZE 40 BODY[HEADER]<0> {15}\n"
+    "S: Subject: hi\n"
+    "S:\n"
+    "S: )\n"
+    "S: * 2 FETCH (UID 2 RFC822.SIZE 50 BODY[HEADER] \"X: y\")\n"
+    "S: * 3 FETCH (UID 3 RFC822.SIZE 60 BODY[HEADER]<0> NIL)\n"
+    "S: A001 OK done\n";
+  g_autoptr(FakeServer) fs = fake_server_new (script);
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  const guint32 uids[] = { 1, 2, 3 };
+  MhImapFetchOptions opts = { 0 };
+  guint delivered = 0;
+  gsize len;
+  const char *data;
+  Sink k;
+
+  opts.header = TRUE;
+  sink_init (&k);
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &test_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 3);
+  data = g_bytes_get_data (msg_at (&k, 0)->header, &len);
+  g_assert_cmpmem (data, len, "Subject: hi\r\n\r\n", 15);
+  g_assert_cmpuint (msg_at (&k, 0)->size, ==, 40);
+  g_assert_false (msg_at (&k, 0)->has_body);
+  data = g_bytes_get_data (msg_at (&k, 1)->header, &len);
+  g_assert_cmpmem (data, len, "X: y", 4);
+  g_assert_null (msg_at (&k, 2)->header);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
 static void
 test_pipeline (void)
 {
@@ -477,6 +527,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/split", test_fetch_split);
   g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
+  g_test_add_func ("/imap-transcript/fetch/header", test_fetch_header);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
   g_test_add_func ("/imap-transcript/fetch/pipeline-depth",
                    test_pipeline_depth);

@@ -1,7 +1,9 @@
 /* test-run-uidvalidity.c - `mailharvest run` when the real Dovecot gives
- * a mailbox a new UIDVALIDITY between two runs (tests/dovecot/with-dovecot
- * makes INBOX forget its UIDs): nothing is added or duplicated, and the
- * manifests get the new UIDs.
+ * a mailbox a new UIDVALIDITY between two runs (the test removes INBOX's
+ * uidlist and index, so Dovecot numbers its messages again): messages
+ * whose size and header block match their archived message.eml are not
+ * fetched again, nothing is added or duplicated, and the manifests get
+ * the new UIDs; a message whose bytes changed is fetched.
  */
 #include <signal.h>
 #include <string.h>
@@ -224,12 +226,17 @@ test_uidvalidity_dovecot (Fixture *fixture, gconstpointer data)
   new_v = traced_uidvalidity (r.err);
   g_assert_cmpuint (new_v, !=, old_v);
   g_assert_nonnull (strstr (r.err, "UIDVALIDITY changed"));
-  /* Without X-GM-MSGID the bodies come again, and each is found stored
-   * by its bytes: nothing is added. */
-  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "fetched"), ==, 4);
+  /* Without X-GM-MSGID each message is found in the archive by its size
+   * and header block: no body comes again, nothing is added. */
+  g_assert_nonnull (strstr (r.err, "BODY.PEEK[HEADER]<0.65536>"));
+  g_assert_nonnull (strstr (r.err, "4 messages found in the archive"));
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "fetched"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "relinked"), ==, 4);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "body_fetch_commands"),
+                   ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "added"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "duplicates"), ==,
-                   4);
+                   0);
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "failed"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "messages"), ==, 5);
   mh_test_run_clear (&r);
@@ -263,11 +270,90 @@ test_uidvalidity_dovecot (Fixture *fixture, gconstpointer data)
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "fetched"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "relinked"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "alice", "duplicates"), ==,
                    0);
   mh_test_run_clear (&r);
   full2 = mh_test_listing_full (out, TRUE);
   mh_test_assert_same_listing (full2, full);
+  mh_test_assert_clean (out);
+}
+
+/* Replaces @from by @to in the one INBOX file that holds @needle. */
+static void
+rewrite_inbox_mail (const char *needle, const char *from, const char *to)
+{
+  FindMail f = { needle, NULL };
+  g_autofree char *text = NULL;
+  g_autoptr(GString) s = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mh_test_walk_mail (mh_test_alice_dir (), 0, find_mail, &f);
+  g_assert_nonnull (f.path);
+  g_file_get_contents (f.path, &text, NULL, &error);
+  g_assert_no_error (error);
+  s = g_string_new (text);
+  g_assert_cmpuint (g_string_replace (s, from, to, 1), ==, 1);
+  g_file_set_contents (f.path, s->str, (gssize) s->len, &error);
+  g_assert_no_error (error);
+  mh_test_chown_mail (f.path);
+  g_free (f.path);
+}
+
+/* Only an exact match is taken for the archived message: one header byte
+ * changed at the same size, or the body changed at another size, and the
+ * message is fetched again. */
+static void
+test_uidvalidity_changed_bytes (Fixture *fixture, gconstpointer data)
+{
+  const char *a = mh_test_alice_dir ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *acct = g_build_filename (out, "alice", NULL);
+  g_autofree char *text = g_strdup_printf (
+      "[defaults]\noutput = %s\nlatest = all\nca_file = %s\n"
+      "host = 127.0.0.1\nport = %s\nsecurity = tls\ntimeout = 20\n\n"
+      "[account alice]\nprofile = outlook\nusername = %s\n"
+      "password_env = MH_T_PW_ALICE\n",
+      out, mh_test_env ("MH_TEST_CA_FILE"),
+      mh_test_env ("MH_TEST_IMAPS_PORT"), mh_test_env ("MH_TEST_USER"));
+  g_autofree char *cfg = mh_test_write_file (work_dir, "c.ini", text);
+  g_autoptr(JsonNode) v1 = NULL;
+  g_autofree char *locs = NULL;
+  g_autofree char *want = NULL;
+  guint64 new_v;
+  MhTestRun r;
+
+  mh_test_mail_reset ();
+  mh_test_put (a, NULL, "v1", NULL, "Status", 1, "S");
+  mh_test_put (a, NULL, "v2", NULL, "Lunch", 2, NULL);
+  mh_test_put (a, NULL, "v5", "v1", "Re: Status", 4, "");
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "added"), ==, 3);
+  mh_test_run_clear (&r);
+
+  renumber_inbox ();
+  rewrite_inbox_mail ("Message-ID: <v2@test.example>", "Subject: Lunch",
+                      "Subject: Lunce");
+  rewrite_inbox_mail ("Message-ID: <v5@test.example>", "This is v5,",
+                      "This is v5 again,");
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
+  new_v = traced_uidvalidity (r.err);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "relinked"), ==, 1);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "fetched"), ==, 2);
+  g_assert_cmpint (mh_test_summary_int (r.out, "alice", "failed"), ==, 0);
+  /* v2 and v5 are other bytes now: the body fetch asks for them alone,
+   * v1 (the last UID after the renaming) is not in it. */
+  g_assert_nonnull (strstr (r.err, "UID FETCH 1:2 (UID FLAGS INTERNALDATE "
+                                   "RFC822.SIZE BODY.PEEK[])"));
+  mh_test_run_clear (&r);
+
+  v1 = mh_test_message_json (acct, "v1");
+  locs = mh_test_locations_of (v1);
+  want = g_strdup_printf ("INBOX %" G_GUINT64_FORMAT " 3", new_v);
+  g_assert_cmpstr (locs, ==, want);
   mh_test_assert_clean (out);
 }
 
@@ -278,5 +364,7 @@ main (int argc, char **argv)
 
   g_test_add ("/run-uidvalidity/dovecot", Fixture, NULL, setup,
               test_uidvalidity_dovecot, teardown);
+  g_test_add ("/run-uidvalidity/changed-bytes", Fixture, NULL, setup,
+              test_uidvalidity_changed_bytes, teardown);
   return g_test_run ();
 }

@@ -111,6 +111,13 @@ gboolean mh_archive_add (MhArchive *archive, const char *raw_path,
                          gboolean move, const MhArchiveSource *source,
                          MhArchiveAddResult *result_out, GError **error);
 
+/* Whether the archived message.eml of @m has @m's size and begins with
+ * the @len bytes at @head (@len > 0).  Any trouble reading it (a dir
+ * removed by hand, a short file) is a "no", never an error. */
+gboolean mh_archive_raw_starts_with (MhArchive *archive,
+                                     const MhStoreMessage *m,
+                                     const guint8 *head, gsize len);
+
 /* Records @source as a further location of the stored message @key
  * (Gmail: the same X-GM-MSGID seen again) without fetching it. */
 gboolean mh_archive_add_location (MhArchive *archive, const char *key,

@@ -200,6 +200,11 @@ typedef struct {
   char **gm_labels;     /* X-GM-LABELS, never NULL */
   gboolean has_body;    /* a body was streamed to the sink */
   guint64 body_size;    /* bytes given to the sink */
+  const guint8 *header; /* with @header in the options: the message's
+                         * header block, blank line included, at most
+                         * MH_IMAP_HEADER_PEEK bytes of it; borrowed for
+                         * the call; NULL when the server sent none */
+  gsize header_len;
 } MhImapMessageInfo;
 
 /* The sink of UID FETCH.  Callbacks return FALSE with @error to abort the
@@ -222,16 +227,21 @@ typedef struct {
   void (*abort) (gpointer handle, gpointer user_data);
 } MhImapFetchSink;
 
+/* The most of a header block BODY.PEEK[HEADER] asks for. */
+#define MH_IMAP_HEADER_PEEK 65536
+
 typedef struct {
   gboolean body;       /* add BODY.PEEK[] to the metadata items */
   guint batch_size;    /* UIDs per command; 0: 100 (bodies 25) */
   guint max_in_flight; /* pipelined commands; 0: 16 */
+  gboolean header;     /* without @body: add BODY.PEEK[HEADER] of at
+                        * most MH_IMAP_HEADER_PEEK bytes */
 } MhImapFetchOptions;
 
 /* UID FETCH of @uids (any order, duplicates ignored) after EXAMINE.
  * Items: UID FLAGS INTERNALDATE RFC822.SIZE, plus X-GM-MSGID X-GM-THRID
  * X-GM-LABELS when X-GM-EXT-1 is announced, plus BODY.PEEK[] when
- * @opts->body.  Each message is delivered once through @sink->done, in
+ * @opts->body or the start of BODY.PEEK[HEADER] when @opts->header.  Each message is delivered once through @sink->done, in
  * the server's order; UIDs the server does not return (expunged) are
  * simply not delivered.  Stores in *delivered_out (may be NULL) how many
  * messages were delivered, also when failing. */

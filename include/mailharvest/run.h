@@ -60,6 +60,8 @@ typedef struct {
   guint fetched;            /* bodies downloaded */
   guint added;              /* new messages stored */
   guint duplicates;         /* found again in another mailbox or label */
+  guint relinked;           /* after a UIDVALIDITY change, found again
+                             * by size and header, not fetched */
   guint failed;             /* messages that could not be stored */
   GPtrArray *failures;      /* char*: "MAILBOX UID N: reason" */
   guint attachments;        /* attachment files written */

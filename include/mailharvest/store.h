@@ -258,9 +258,12 @@ gboolean mh_store_list_locations (MhStore *store, const char *key,
                                   GPtrArray **locs_out, GError **error);
 
 /* Sets *@keys_out to a GPtrArray of char* (owned): the keys of the
- * messages with a location in @mailbox, under any UIDVALIDITY, sorted. */
+ * messages with a location in @mailbox, under any UIDVALIDITY, sorted.
+ * With @sizes_out, also a GArray of guint64: each key's message size, in
+ * the same order. */
 gboolean mh_store_list_mailbox_keys (MhStore *store, const char *mailbox,
-                                     GPtrArray **keys_out, GError **error);
+                                     GPtrArray **keys_out,
+                                     GArray **sizes_out, GError **error);
 
 /* Attachments. */
 
