@@ -241,6 +241,49 @@ mh_msgid_parse_message_id (const char *value)
   return g_strdup (g_ptr_array_index (ids, 0));
 }
 
+char *
+mh_msgid_from_header_block (const char *block, gsize len)
+{
+  static const char field[] = "Message-ID:";
+  const gsize flen = sizeof field - 1;
+  gsize i = 0;
+
+  while (i < len)
+    {
+      gsize eol = i;
+
+      while (eol < len && block[eol] != '\n')
+        eol++;
+      /* An empty line ends the fields. */
+      if (eol == i || (eol == i + 1 && block[i] == '\r'))
+        return NULL;
+      if (eol - i > flen && g_ascii_strncasecmp (block + i, field, flen) == 0)
+        {
+          g_autoptr(GString) value = g_string_new (NULL);
+          g_autofree char *id = NULL;
+          gsize p = i + flen;
+
+          /* The value and its continuation lines, unfolded. */
+          for (;;)
+            {
+              for (; p < eol && value->len < MH_MSGID_MAX_INPUT; p++)
+                if (block[p] != '\r' && block[p] != '\0')
+                  g_string_append_c (value, block[p]);
+              if (eol + 1 >= len
+                  || (block[eol + 1] != ' ' && block[eol + 1] != '\t'))
+                break;
+              p = eol + 1;
+              for (eol = p; eol < len && block[eol] != '\n'; eol++)
+                ;
+            }
+          id = mh_msgid_parse_message_id (value->str);
+          return id != NULL ? mh_msgid_normalize (id) : NULL;
+        }
+      i = eol + 1;
+    }
+  return NULL;
+}
+
 GPtrArray *
 mh_msgid_parse_references (const char *value)
 {

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "mailharvest/error.h"
+#include "mailharvest/msgid.h"
 #include "mailharvest/sha256.h"
 #include "run-private.h"
 
@@ -156,9 +157,20 @@ typedef struct {
  * of one run. */
 typedef struct {
   GPtrArray *keys;     /* char*, sorted; NULL when nothing changed */
-  GHashTable *by_size; /* gint64* message size -> GPtrArray of the keys
-                        * (borrowed from @keys) of that size */
+  GHashTable *by_size; /* gint64* message size -> GArray of Candidate */
 } Forgotten;
+
+/* A message that may be found again: its key (borrowed from the keys)
+ * and a hash of its Message-ID, 0 for none. */
+typedef struct {
+  const char *key;
+  guint id_hash;
+} Candidate;
+
+/* Archived files compared per message found again, at most: a mailbox
+ * of many messages of one size costs no more than fetching them. */
+#define RELINK_MAX_SAME_ID 64
+#define RELINK_MAX_OTHERS 16
 
 static void
 forgotten_clear (Forgotten *f)
@@ -169,31 +181,42 @@ forgotten_clear (Forgotten *f)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Forgotten, forgotten_clear)
 
+static guint
+id_hash (const char *id)
+{
+  return id != NULL ? g_str_hash (id) | 1u : 0;
+}
+
+static gboolean
+forgotten_add (const char *key, guint64 size, const char *message_id,
+               gpointer data)
+{
+  Forgotten *f = data;
+  gint64 sz = (gint64) MIN (size, (guint64) G_MAXINT64);
+  GArray *same = g_hash_table_lookup (f->by_size, &sz);
+  Candidate c;
+
+  g_ptr_array_add (f->keys, g_strdup (key));
+  c.key = g_ptr_array_index (f->keys, f->keys->len - 1);
+  c.id_hash = id_hash (message_id);
+  if (same == NULL)
+    {
+      same = g_array_new (FALSE, FALSE, sizeof (Candidate));
+      g_hash_table_insert (f->by_size, g_memdup2 (&sz, sizeof sz), same);
+    }
+  g_array_append_val (same, c);
+  return TRUE;
+}
+
 static gboolean
 forgotten_load (MhStore *store, const char *mailbox, Forgotten *f,
                 GError **error)
 {
-  g_autoptr(GArray) sizes = NULL;
-
-  if (!mh_store_list_mailbox_keys (store, mailbox, &f->keys, &sizes, error))
-    return FALSE;
+  f->keys = g_ptr_array_new_with_free_func (g_free);
   f->by_size = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                      (GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < f->keys->len; i++)
-    {
-      gint64 size = (gint64) MIN (g_array_index (sizes, guint64, i),
-                                  (guint64) G_MAXINT64);
-      GPtrArray *same = g_hash_table_lookup (f->by_size, &size);
-
-      if (same == NULL)
-        {
-          same = g_ptr_array_new ();
-          g_hash_table_insert (f->by_size, g_memdup2 (&size, sizeof size),
-                               same);
-        }
-      g_ptr_array_add (same, f->keys->pdata[i]);
-    }
-  return TRUE;
+                                      (GDestroyNotify) g_array_unref);
+  return mh_store_foreach_mailbox_key (store, mailbox, forgotten_add, f,
+                                       error);
 }
 
 typedef struct {
@@ -506,14 +529,18 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
  * header block the server just sent, byte for byte; NULL when none is.
  * The header block carries the Message-ID, the dates and every Received
  * line, so with the size equal only a body rewritten to the same length
- * would pass for the archived one. */
+ * would pass for the archived one.  The candidates with the same
+ * Message-ID are tried first, then a few others. */
 static gboolean
 find_relinkable (Sync *s, const MhImapMessageInfo *info,
                  MhStoreMessage **m_out, GError **error)
 {
   MhStore *store = mh_archive_get_store (s->ra->archive);
   gint64 size = (gint64) MIN (info->size, (guint64) G_MAXINT64);
-  GPtrArray *same;
+  g_autofree char *id = NULL;
+  GArray *same;
+  guint want;
+  guint tries[2] = { 0, 0 };
 
   *m_out = NULL;
   /* A block without a single field names nothing. */
@@ -521,20 +548,32 @@ find_relinkable (Sync *s, const MhImapMessageInfo *info,
       || memchr (info->header, ':', info->header_len) == NULL)
     return TRUE;
   same = g_hash_table_lookup (s->forgotten->by_size, &size);
-  for (guint i = 0; same != NULL && i < same->len; i++)
-    {
-      g_autoptr(MhStoreMessage) m = NULL;
+  if (same == NULL)
+    return TRUE;
+  id = mh_msgid_from_header_block ((const char *) info->header,
+                                   info->header_len);
+  want = id_hash (id);
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < same->len; i++)
+      {
+        const Candidate *c = &g_array_index (same, Candidate, i);
+        g_autoptr(MhStoreMessage) m = NULL;
 
-      if (!mh_store_lookup_key (store, same->pdata[i], &m, error))
-        return FALSE;
-      if (m != NULL
-          && mh_archive_raw_starts_with (s->ra->archive, m, info->header,
-                                         info->header_len))
-        {
-          *m_out = g_steal_pointer (&m);
-          return TRUE;
-        }
-    }
+        if ((c->id_hash == want) != (pass == 0))
+          continue;
+        if (++tries[pass] > (pass == 0 && want != 0 ? RELINK_MAX_SAME_ID
+                                                    : RELINK_MAX_OTHERS))
+          break;
+        if (!mh_store_lookup_key (store, c->key, &m, error))
+          return FALSE;
+        if (m != NULL
+            && mh_archive_raw_starts_with (s->ra->archive, m, info->header,
+                                           info->header_len))
+          {
+            *m_out = g_steal_pointer (&m);
+            return TRUE;
+          }
+      }
   return TRUE;
 }
 

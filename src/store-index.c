@@ -507,49 +507,31 @@ mh_store_list_locations (MhStore *store, const char *key,
 }
 
 typedef struct {
-  GPtrArray *keys;
-  GArray *sizes;
-} KeySizes;
+  MhStoreKeyFunc func;
+  gpointer data;
+} KeyRows;
 
 static gboolean
-collect_key_size (sqlite3_stmt *stmt, gpointer data)
+key_row (sqlite3_stmt *stmt, gpointer data)
 {
-  KeySizes *ks = data;
-  guint64 size = (guint64) MAX (sqlite3_column_int64 (stmt, 1), 0);
+  KeyRows *kr = data;
 
-  g_ptr_array_add (ks->keys,
-                   g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
-  if (ks->sizes != NULL)
-    g_array_append_val (ks->sizes, size);
-  return TRUE;
+  return kr->func ((const char *) sqlite3_column_text (stmt, 0),
+                   (guint64) MAX (sqlite3_column_int64 (stmt, 1), 0),
+                   (const char *) sqlite3_column_text (stmt, 2), kr->data);
 }
 
 gboolean
-mh_store_list_mailbox_keys (MhStore *store, const char *mailbox,
-                            GPtrArray **keys_out, GArray **sizes_out,
-                            GError **error)
+mh_store_foreach_mailbox_key (MhStore *store, const char *mailbox,
+                              MhStoreKeyFunc func, gpointer user_data,
+                              GError **error)
 {
-  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GArray) sizes = NULL;
-  KeySizes ks;
-  sqlite3_stmt *stmt;
+  KeyRows kr = { func, user_data };
+  sqlite3_stmt *stmt = mh_store_stmt (store, ST_MAILBOX_KEYS, error);
 
-  *keys_out = NULL;
-  if (sizes_out != NULL)
-    {
-      *sizes_out = NULL;
-      sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-    }
-  ks.keys = keys;
-  ks.sizes = sizes;
-  stmt = mh_store_stmt (store, ST_MAILBOX_KEYS, error);
-  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error)
-      || !step_rows (store, stmt, collect_key_size, &ks, error))
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
     return FALSE;
-  *keys_out = g_steal_pointer (&keys);
-  if (sizes_out != NULL)
-    *sizes_out = g_steal_pointer (&sizes);
-  return TRUE;
+  return step_rows (store, stmt, key_row, &kr, error);
 }
 
 /* Attachments. */

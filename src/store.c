@@ -71,7 +71,7 @@ static const char *const statement_sql[N_STATEMENTS] = {
     "SELECT mailbox, uidvalidity, uid FROM location WHERE message_key = ?1"
     " ORDER BY mailbox, uidvalidity, uid",
   [ST_MAILBOX_KEYS] =
-    "SELECT DISTINCT l.message_key, m.size FROM location AS l"
+    "SELECT DISTINCT l.message_key, m.size, m.message_id FROM location AS l"
     " JOIN message AS m ON m.key = l.message_key WHERE l.mailbox = ?1"
     " ORDER BY l.message_key",
   [ST_DELETE_ATTACHMENTS] = "DELETE FROM attachment WHERE message_key = ?1",

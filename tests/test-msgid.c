@@ -372,6 +372,43 @@ test_thread_index (void)
   g_assert_null (mh_msgid_thread_index_decode (NULL));
 }
 
+/* The id of a raw header block's Message-ID field, as the store keeps
+ * it: first field only, folded values, case of the field name free, the
+ * body never looked at. */
+static void
+test_from_header_block (void)
+{
+  static const struct {
+    const char *block;
+    const char *want;
+  } cases[] = {
+    { "From: a@b\r\nMessage-ID: <Abc@Example.COM>\r\n\r\n",
+      "Abc@example.com" },
+    { "message-id:\r\n  <x1@h>\r\nSubject: s\r\n\r\n", "x1@h" },
+    { "Message-ID: <first@h>\nMessage-ID: <second@h>\n\n", "first@h" },
+    { "Subject: no id\r\n\r\nMessage-ID: <in-body@h>\r\n", NULL },
+    { "Message-IDs: <not@this>\r\n\r\n", NULL },
+    { "Message-ID: no brackets here\r\n\r\n", NULL },
+    { "Message-ID: <cut@h", "cut@h" },
+    { "", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *id = mh_msgid_from_header_block (
+          cases[i].block, strlen (cases[i].block));
+
+      g_assert_cmpstr (id, ==, cases[i].want);
+    }
+  /* Stops at the length given, NUL bytes or not. */
+  {
+    static const char block[] = "Message-ID: <a@b>\r\n";
+    g_autofree char *id = mh_msgid_from_header_block (block, 14);
+
+    g_assert_null (id);
+  }
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0:malloc_context_size=8");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -385,6 +422,7 @@ main (int argc, char **argv)
   g_test_add_func ("/msgid/references/hostile", test_references_hostile);
   g_test_add_func ("/msgid/normalize", test_normalize);
   g_test_add_func ("/msgid/message-id", test_message_id);
+  g_test_add_func ("/msgid/from-header-block", test_from_header_block);
   g_test_add_func ("/msgid/in-reply-to/table", test_in_reply_to_table);
   g_test_add_func ("/msgid/subject/table", test_subject_table);
   g_test_add_func ("/msgid/subject/hostile", test_subject_hostile);

@@ -43,6 +43,12 @@ gboolean mh_msgid_is_valid (const char *id);
  * (transfer full) */
 char *mh_msgid_parse_message_id (const char *value);
 
+/* The key (mh_msgid_normalize()) of the id in the first Message-ID
+ * field of a raw header block of @len bytes (as BODY[HEADER] gives it:
+ * fields, folded lines, up to the first empty line), or NULL when there
+ * is none.  (transfer full) */
+char *mh_msgid_from_header_block (const char *block, gsize len);
+
 /* Parses a References (or any list-of-ids) header value.  Comments
  * (nested), quoted strings, commas and words without an '@' are skipped;
  * ids may be folded across lines and may lack angle brackets when they

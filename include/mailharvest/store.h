@@ -257,13 +257,16 @@ gboolean mh_store_add_location (MhStore *store, const char *key,
 gboolean mh_store_list_locations (MhStore *store, const char *key,
                                   GPtrArray **locs_out, GError **error);
 
-/* Sets *@keys_out to a GPtrArray of char* (owned): the keys of the
- * messages with a location in @mailbox, under any UIDVALIDITY, sorted.
- * With @sizes_out, also a GArray of guint64: each key's message size, in
- * the same order. */
-gboolean mh_store_list_mailbox_keys (MhStore *store, const char *mailbox,
-                                     GPtrArray **keys_out,
-                                     GArray **sizes_out, GError **error);
+/* Calls @func once for every message with a location in @mailbox, under
+ * any UIDVALIDITY, in key order, with its key, size and Message-ID (NULL
+ * when it has none); the strings are borrowed for the call.  Stops early
+ * when @func returns FALSE (that is no error). */
+typedef gboolean (*MhStoreKeyFunc) (const char *key, guint64 size,
+                                    const char *message_id,
+                                    gpointer user_data);
+gboolean mh_store_foreach_mailbox_key (MhStore *store, const char *mailbox,
+                                       MhStoreKeyFunc func,
+                                       gpointer user_data, GError **error);
 
 /* Attachments. */
 
