@@ -241,9 +241,10 @@ typedef struct {
 /* UID FETCH of @uids (any order, duplicates ignored) after EXAMINE.
  * Items: UID FLAGS INTERNALDATE RFC822.SIZE, plus X-GM-MSGID X-GM-THRID
  * X-GM-LABELS when X-GM-EXT-1 is announced, plus BODY.PEEK[] when
- * @opts->body or the start of BODY.PEEK[HEADER] when @opts->header.  Each message is delivered once through @sink->done, in
- * the server's order; UIDs the server does not return (expunged) are
- * simply not delivered.  Stores in *delivered_out (may be NULL) how many
+ * @opts->body or the start of BODY.PEEK[HEADER] when @opts->header.
+ * Each message is delivered once through @sink->done, in the server's
+ * order; UIDs the server does not return (expunged) are simply not
+ * delivered.  Stores in *delivered_out (may be NULL) how many
  * messages were delivered, also when failing. */
 gboolean mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
                                     gsize n_uids,
