@@ -215,8 +215,12 @@ forgotten_load (MhStore *store, const char *mailbox, Forgotten *f,
   f->keys = g_ptr_array_new_with_free_func (g_free);
   f->by_size = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                       (GDestroyNotify) g_array_unref);
-  return mh_store_foreach_mailbox_key (store, mailbox, forgotten_add, f,
-                                       error);
+  if (mh_store_foreach_mailbox_key (store, mailbox, forgotten_add, f,
+                                    error))
+    return TRUE;
+  /* Half a list would pass for the whole one on the next attempt. */
+  forgotten_clear (f);
+  return FALSE;
 }
 
 typedef struct {
