@@ -72,18 +72,31 @@ static const guint8 b64_table[256] = {
 #define PACK_SHUF                                                         \
   2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1
 
-/* How many bytes of line break start at @p, with @left bytes there: 2
- * for CR LF, 1 for a bare LF, 0 for anything else.  Line breaks between
- * whole groups are all the vector loops skip; they are what the scalar
- * rules would skip there too, without a change of state. */
-static inline gsize
-line_break (const guint8 *p, gsize left)
+/* A vector block of @in decoded up to its first non-alphabet byte, at
+ * @first within the block that starts at *@done: counts the whole groups
+ * before it (already stored at *@o), and steps over that byte when it
+ * starts a CR LF or bare LF between whole groups.  Returns whether the
+ * vector loop can go on.  Such line breaks are all the vector loops
+ * skip; the scalar rules would skip them there too, without a change of
+ * state. */
+static inline gboolean
+step_over_break (const guint8 *in, gsize len, guint first, gsize *done,
+                 gsize *o)
 {
+  const guint8 *p;
+
+  *done += first / 4 * 4;
+  *o += first / 4 * 3;
+  if (first % 4 != 0)
+    return FALSE;
+  p = in + *done;
   if (p[0] == '\n')
-    return 1;
-  if (p[0] == '\r' && left > 1 && p[1] == '\n')
-    return 2;
-  return 0;
+    *done += 1;
+  else if (p[0] == '\r' && len - *done > 1 && p[1] == '\n')
+    *done += 2;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 /* Decodes 32-character blocks of pure alphabet from @in to @out while at
@@ -131,15 +144,9 @@ decode_avx2 (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
                            _mm256_permutevar8x32_epi32 (bytes, perm));
       if (ok != 0xffffffffu)
         {
-          guint first = (guint) __builtin_ctz (~ok);
-          gsize skip;
-
-          done += first / 4 * 4;
-          o += first / 4 * 3;
-          if (first % 4 != 0
-              || (skip = line_break (in + done, len - done)) == 0)
+          if (!step_over_break (in, len, (guint) __builtin_ctz (~ok), &done,
+                                &o))
             break;
-          done += skip;
           continue;
         }
       done += 32;
@@ -184,15 +191,9 @@ decode_ssse3 (const guint8 *in, gsize len, guint8 *out, gsize *out_len)
                         _mm_shuffle_epi8 (dwords, shuf));
       if (ok != 0xffffu)
         {
-          guint first = (guint) __builtin_ctz (~ok);
-          gsize skip;
-
-          done += first / 4 * 4;
-          o += first / 4 * 3;
-          if (first % 4 != 0
-              || (skip = line_break (in + done, len - done)) == 0)
+          if (!step_over_break (in, len, (guint) __builtin_ctz (~ok), &done,
+                                &o))
             break;
-          done += skip;
           continue;
         }
       done += 16;

@@ -8,7 +8,6 @@
 #include <glib/gstdio.h>
 
 #include "mailharvest/error.h"
-#include "mailharvest/msgid.h"
 #include "mailharvest/sha256.h"
 #include "run-private.h"
 
@@ -152,81 +151,10 @@ typedef struct {
                           * from them, and no file is made before */
 } Body;
 
-/* What a mailbox listed before its UIDVALIDITY changed.  The store
- * forgets those locations at once, so this is kept across the attempts
- * of one run. */
-typedef struct {
-  GPtrArray *keys;     /* char*, sorted; NULL when nothing changed */
-  GHashTable *by_size; /* gint64* message size -> GArray of Candidate */
-} Forgotten;
-
-/* A message that may be found again: its key (borrowed from the keys)
- * and a hash of its Message-ID, 0 for none. */
-typedef struct {
-  const char *key;
-  guint id_hash;
-} Candidate;
-
-/* Archived files compared per message found again, at most: a mailbox
- * of many messages of one size costs no more than fetching them. */
-#define RELINK_MAX_SAME_ID 64
-#define RELINK_MAX_OTHERS 16
-
-static void
-forgotten_clear (Forgotten *f)
-{
-  g_clear_pointer (&f->by_size, g_hash_table_unref);
-  g_clear_pointer (&f->keys, g_ptr_array_unref);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Forgotten, forgotten_clear)
-
-static guint
-id_hash (const char *id)
-{
-  return id != NULL ? g_str_hash (id) | 1u : 0;
-}
-
-static gboolean
-forgotten_add (const char *key, guint64 size, const char *message_id,
-               gpointer data)
-{
-  Forgotten *f = data;
-  gint64 sz = (gint64) MIN (size, (guint64) G_MAXINT64);
-  GArray *same = g_hash_table_lookup (f->by_size, &sz);
-  Candidate c;
-
-  g_ptr_array_add (f->keys, g_strdup (key));
-  c.key = g_ptr_array_index (f->keys, f->keys->len - 1);
-  c.id_hash = id_hash (message_id);
-  if (same == NULL)
-    {
-      same = g_array_new (FALSE, FALSE, sizeof (Candidate));
-      g_hash_table_insert (f->by_size, g_memdup2 (&sz, sizeof sz), same);
-    }
-  g_array_append_val (same, c);
-  return TRUE;
-}
-
-static gboolean
-forgotten_load (MhStore *store, const char *mailbox, Forgotten *f,
-                GError **error)
-{
-  f->keys = g_ptr_array_new_with_free_func (g_free);
-  f->by_size = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                      (GDestroyNotify) g_array_unref);
-  if (mh_store_foreach_mailbox_key (store, mailbox, forgotten_add, f,
-                                    error))
-    return TRUE;
-  /* Half a list would pass for the whole one on the next attempt. */
-  forgotten_clear (f);
-  return FALSE;
-}
-
 typedef struct {
   RunAccount *ra;
   const MhImapMailbox *mb;
-  Forgotten *forgotten;
+  MhRunForgotten *forgotten;
   guint relinked;        /* found again by size and header, not fetched */
   guint32 uidvalidity;
   guint total;
@@ -528,63 +456,11 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   return take_ready (s, error);
 }
 
-/* After a UIDVALIDITY change: the message this mailbox held before
- * whose size is @info's and whose archived message.eml begins with the
- * header block the server just sent, byte for byte; NULL when none is.
- * The header block carries the Message-ID, the dates and every Received
- * line, so with the size equal only a body rewritten to the same length
- * would pass for the archived one.  The candidates with the same
- * Message-ID are tried first, then a few others. */
-static gboolean
-find_relinkable (Sync *s, const MhImapMessageInfo *info,
-                 MhStoreMessage **m_out, GError **error)
-{
-  MhStore *store = mh_archive_get_store (s->ra->archive);
-  gint64 size = (gint64) MIN (info->size, (guint64) G_MAXINT64);
-  g_autofree char *id = NULL;
-  GArray *same;
-  guint want;
-  guint tries[2] = { 0, 0 };
-
-  *m_out = NULL;
-  /* A block without a single field names nothing. */
-  if (info->header == NULL
-      || memchr (info->header, ':', info->header_len) == NULL)
-    return TRUE;
-  same = g_hash_table_lookup (s->forgotten->by_size, &size);
-  if (same == NULL)
-    return TRUE;
-  id = mh_msgid_from_header_block ((const char *) info->header,
-                                   info->header_len);
-  want = id_hash (id);
-  for (guint pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < same->len; i++)
-      {
-        const Candidate *c = &g_array_index (same, Candidate, i);
-        g_autoptr(MhStoreMessage) m = NULL;
-
-        if ((c->id_hash == want) != (pass == 0))
-          continue;
-        if (++tries[pass] > (pass == 0 && want != 0 ? RELINK_MAX_SAME_ID
-                                                    : RELINK_MAX_OTHERS))
-          break;
-        if (!mh_store_lookup_key (store, c->key, &m, error))
-          return FALSE;
-        if (m != NULL
-            && mh_archive_raw_starts_with (s->ra->archive, m, info->header,
-                                           info->header_len))
-          {
-            *m_out = g_steal_pointer (&m);
-            return TRUE;
-          }
-      }
-  return TRUE;
-}
-
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
  * changes; a message stored already is only recorded, not fetched.
  * Elsewhere, after a UIDVALIDITY change, a message found again by its
- * size and header block (find_relinkable()) is only recorded too. */
+ * size and header block (mh_run_find_relinkable()) is only recorded
+ * too. */
 static gboolean
 meta_done (const MhImapMessageInfo *info, gpointer handle,
            gpointer user_data, GError **error)
@@ -600,9 +476,10 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
       && !mh_store_lookup_gm_msgid (mh_archive_get_store (ra->archive),
                                     info->gm_msgid, &m, error))
     return FALSE;
-  if (m == NULL && info->gm_msgid == 0 && s->forgotten->by_size != NULL)
+  if (m == NULL && info->gm_msgid == 0
+      && mh_run_forgotten_any (s->forgotten))
     {
-      if (!find_relinkable (s, info, &m, error))
+      if (!mh_run_find_relinkable (ra, s->forgotten, info, &m, error))
         return FALSE;
       relinked = m != NULL;
     }
@@ -673,7 +550,7 @@ refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
 
 static gboolean
 sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
-           Forgotten *forgotten, GError **error)
+           MhRunForgotten *forgotten, GError **error)
 {
   MhStore *store = mh_archive_get_store (ra->archive);
   g_autoptr(GArray) uids = NULL;
@@ -700,7 +577,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
     return FALSE;
   if (before != NULL && before->uidvalidity != 0
       && before->uidvalidity != ex.uidvalidity && forgotten->keys == NULL
-      && !forgotten_load (store, mb->name_utf8, forgotten, error))
+      && !mh_run_forgotten_load (store, mb->name_utf8, forgotten, error))
     return FALSE;
   if (!mh_store_check_uidvalidity (store, mb->name_utf8, ex.uidvalidity,
                                    &changed, error))
@@ -736,8 +613,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
    * stored already (meta_done()): only the others are fetched. */
   gmail = mh_imap_session_has_capability (ra->session, "X-GM-EXT-1");
   if (pending->len > 0
-      && (gmail || (forgotten->by_size != NULL
-                    && g_hash_table_size (forgotten->by_size) > 0)))
+      && (gmail || mh_run_forgotten_any (forgotten)))
     {
       s.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
       fo.body = FALSE;
@@ -790,7 +666,7 @@ gboolean
 mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
 {
-  g_auto(Forgotten) forgotten = { 0 };
+  g_auto(MhRunForgotten) forgotten = { 0 };
   gboolean counted = FALSE;
   guint throttled = 0;
 

@@ -1,4 +1,4 @@
-/* run-private.h - shared by run.c and run-mailbox.c. */
+/* run-private.h - shared by run.c, run-mailbox.c and run-relink.c. */
 #pragma once
 
 #include "mailharvest/archive.h"
@@ -40,3 +40,28 @@ GPtrArray *mh_run_choose_mailboxes (RunAccount *ra, GError **error);
 /* Fetches what @mb lacks into the archive, reconnecting as needed. */
 gboolean mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                               GError **error);
+
+/* What a mailbox listed before its UIDVALIDITY changed (run-relink.c).
+ * The store forgets those locations at once, so this is kept across the
+ * attempts of one run. */
+typedef struct {
+  GPtrArray *keys;     /* char*, sorted; NULL when nothing changed */
+  GHashTable *by_size; /* gint64* message size -> GArray of candidates */
+} MhRunForgotten;
+
+/* Lists the keys @mailbox had, with their sizes and Message-IDs; on
+ * failure @f is left cleared. */
+gboolean mh_run_forgotten_load (MhStore *store, const char *mailbox,
+                                MhRunForgotten *f, GError **error);
+/* Whether @f holds any archived message to match. */
+gboolean mh_run_forgotten_any (const MhRunForgotten *f);
+void mh_run_forgotten_clear (MhRunForgotten *f);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MhRunForgotten, mh_run_forgotten_clear)
+
+/* Sets *@m_out to the message of @f whose size is @info's and whose
+ * archived message.eml begins with @info's header block, byte for byte
+ * (mh_archive_raw_starts_with()), or to NULL when none is or @info has
+ * no header block.  Fails only when the store does. */
+gboolean mh_run_find_relinkable (RunAccount *ra, const MhRunForgotten *f,
+                                 const MhImapMessageInfo *info,
+                                 MhStoreMessage **m_out, GError **error);

@@ -157,6 +157,22 @@ renumber_inbox (void)
   g_assert_false (g_file_test (uidlist, G_FILE_TEST_EXISTS));
 }
 
+/* A configuration of alice's account (Outlook profile: INBOX and Sent)
+ * writing into @out. */
+static char *
+write_config (const char *out)
+{
+  g_autofree char *text = g_strdup_printf (
+      "[defaults]\noutput = %s\nlatest = all\nca_file = %s\n"
+      "host = 127.0.0.1\nport = %s\nsecurity = tls\ntimeout = 20\n\n"
+      "[account alice]\nprofile = outlook\nusername = %s\n"
+      "password_env = MH_T_PW_ALICE\n",
+      out, mh_test_env ("MH_TEST_CA_FILE"),
+      mh_test_env ("MH_TEST_IMAPS_PORT"), mh_test_env ("MH_TEST_USER"));
+
+  return mh_test_write_file (work_dir, "c.ini", text);
+}
+
 /* The UIDVALIDITY the server gave INBOX in a -v trace. */
 static guint64
 traced_uidvalidity (const char *err)
@@ -175,14 +191,7 @@ test_uidvalidity_dovecot (Fixture *fixture, gconstpointer data)
   const char *a = mh_test_alice_dir ();
   g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *acct = g_build_filename (out, "alice", NULL);
-  g_autofree char *text = g_strdup_printf (
-      "[defaults]\noutput = %s\nlatest = all\nca_file = %s\n"
-      "host = 127.0.0.1\nport = %s\nsecurity = tls\ntimeout = 20\n\n"
-      "[account alice]\nprofile = outlook\nusername = %s\n"
-      "password_env = MH_T_PW_ALICE\n",
-      out, mh_test_env ("MH_TEST_CA_FILE"),
-      mh_test_env ("MH_TEST_IMAPS_PORT"), mh_test_env ("MH_TEST_USER"));
-  g_autofree char *cfg = mh_test_write_file (work_dir, "c.ini", text);
+  g_autofree char *cfg = write_config (out);
   g_autofree char *both = mh_test_mail_text ("vboth", NULL, "In both", 5,
                                              "Alice <alice@example.com>", 0,
                                              FALSE);
@@ -309,14 +318,7 @@ test_uidvalidity_changed_bytes (Fixture *fixture, gconstpointer data)
   const char *a = mh_test_alice_dir ();
   g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *acct = g_build_filename (out, "alice", NULL);
-  g_autofree char *text = g_strdup_printf (
-      "[defaults]\noutput = %s\nlatest = all\nca_file = %s\n"
-      "host = 127.0.0.1\nport = %s\nsecurity = tls\ntimeout = 20\n\n"
-      "[account alice]\nprofile = outlook\nusername = %s\n"
-      "password_env = MH_T_PW_ALICE\n",
-      out, mh_test_env ("MH_TEST_CA_FILE"),
-      mh_test_env ("MH_TEST_IMAPS_PORT"), mh_test_env ("MH_TEST_USER"));
-  g_autofree char *cfg = mh_test_write_file (work_dir, "c.ini", text);
+  g_autofree char *cfg = write_config (out);
   g_autoptr(JsonNode) v1 = NULL;
   g_autofree char *locs = NULL;
   g_autofree char *want = NULL;
