@@ -66,7 +66,6 @@ mh_cli_folders (int argc, char **argv)
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new (
       "- list folders with their special-use roles and message counts");
-  g_autoptr(GError) error = NULL;
   g_autoptr(MhConfig) config = NULL;
   int status = MH_EXIT_OK;
 
