@@ -147,6 +147,17 @@ sanitize (const char *name)
       else
         g_string_append_unichar (out, c);
     }
+  /* A dropped control between a letter and its combining mark leaves
+   * the two side by side: "e\x01\u0301" is "e\u0301" now, which NFC
+   * writes as one character.  Composing only shortens what was NFC. */
+  if (out->len > 0)
+    {
+      g_autofree char *composed = g_utf8_normalize (out->str, (gssize) out->len,
+                                                    G_NORMALIZE_NFC);
+
+      if (composed != NULL)
+        g_string_assign (out, composed);
+    }
   trim (out);
   if (is_reserved (out->str))
     g_string_prepend_c (out, '_');

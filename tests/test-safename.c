@@ -53,6 +53,11 @@ static const Case cases[] = {
   /* Encodings: invalid UTF-8 repaired, NFC. */
   { "caf\xe9.txt", "fb", "caf\xef\xbf\xbd.txt" },
   { "e\xcc\x81.txt", "fb", "\xc3\xa9.txt" },
+  /* A control dropped between a letter and its combining mark: the two
+   * meet, and NFC makes them one character (found by fuzz-names). */
+  { "e\x01\xcc\x81.txt", "fb", "\xc3\xa9.txt" },
+  { "i\x1a\xcc\x81", "fb", "\xc3\xad" },
+  { "A\xe2\x80\xae\xcc\x8a.pdf", "fb", "\xc3\x85.pdf" },
   /* Empty and missing names. */
   { "", "part-1.2.pdf", "part-1.2.pdf" },
   { NULL, "part-3.bin", "part-3.bin" },
