@@ -195,6 +195,7 @@ run_auth (MhImapSession *s, const char *user, const char *secret,
       return ok;
     }
   payload = sasl_payload (s, mech, user, secret);
+  mh_imap_session_hide (s, payload);
   verb = g_strdup_printf ("AUTHENTICATE %s", mech_name (mech));
   cmd = mh_imap_cmd_new (s, MH_IMAP_CMD_AUTHENTICATE, verb);
   st.payload = payload;
@@ -230,6 +231,7 @@ mh_imap_session_authenticate (MhImapSession *s, const char *user,
   g_autoptr(MhImapResponse) tagged = NULL;
   g_autofree char *text = NULL;
   guint caps_seq;
+  gboolean ok;
 
   if (!mh_imap_session_ready (s, error))
     return FALSE;
@@ -264,20 +266,37 @@ mh_imap_session_authenticate (MhImapSession *s, const char *user,
       return FALSE;
     }
 
+  /* The secret as LOGIN quotes it, and as it is: a server that echoes
+   * the command it rejects, then or in a later answer, must not put them
+   * in our errors or trace.  run_auth() adds the SASL payload.  The
+   * session keeps them until it is freed. */
+  mh_imap_session_hide (s, secret);
+  {
+    g_autoptr(GString) quoted = g_string_new (NULL);
+
+    for (const char *p = secret; *p != '\0'; p++)
+      {
+        if (*p == '"' || *p == '\\')
+          g_string_append_c (quoted, '\\');
+        g_string_append_c (quoted, *p);
+      }
+    mh_imap_session_hide (s, quoted->str);
+    memset (quoted->str, 0, quoted->len);
+  }
   caps_seq = s->caps_seq;
-  if (!run_auth (s, user, secret, mech, &challenge, &tagged, &local))
-    {
-      if ((local->code != MH_ERROR_SERVER_NO
+  ok = run_auth (s, user, secret, mech, &challenge, &tagged, &local);
+  if (!ok
+      && ((local->code != MH_ERROR_SERVER_NO
            && local->code != MH_ERROR_SERVER_BAD)
-          || tagged == NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      text = mh_imap_response_describe (tagged);
+          || tagged == NULL))
+    g_propagate_error (error, g_steal_pointer (&local));
+  else if (!ok)
+    {
+      text = mh_imap_session_scrub (s, mh_imap_response_describe (tagged));
       if (challenge != NULL)
         {
-          g_autofree char *desc = describe_challenge (challenge);
+          g_autofree char *desc = mh_imap_session_scrub (
+              s, describe_challenge (challenge));
 
           g_set_error (error, MH_ERROR, MH_ERROR_AUTH,
                        "%s authentication as %s failed: %s (%s)",
@@ -287,8 +306,9 @@ mh_imap_session_authenticate (MhImapSession *s, const char *user,
         g_set_error (error, MH_ERROR, MH_ERROR_AUTH,
                      "%s authentication as %s failed: %s", mech_name (mech),
                      user, text);
-      return FALSE;
     }
+  if (!ok)
+    return FALSE;
   s->authenticated = TRUE;
   /* Servers announce more after login (Gmail's X-GM-EXT-1, SPECIAL-USE);
    * ask unless the answer already carried the new list. */

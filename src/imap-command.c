@@ -76,7 +76,8 @@ void
 mh_imap_session_tagged_error (MhImapSession *s, const MhImapResponse *resp,
                               const char *what, GError **error)
 {
-  g_autofree char *desc = mh_imap_response_describe (resp);
+  g_autofree char *desc = mh_imap_session_scrub (
+      s, mh_imap_response_describe (resp));
   const char *status = resp->status != NULL ? resp->status : "?";
 
   if (g_strcmp0 (status, "NO") == 0 && is_throttle (resp))
@@ -115,7 +116,8 @@ mh_imap_session_untagged (MhImapSession *s, const MhImapResponse *resp,
   if (g_strcmp0 (resp->status, "BYE") == 0)
     {
       g_free (s->bye_text);
-      s->bye_text = g_strdup (resp->text != NULL ? resp->text : "");
+      s->bye_text = mh_imap_session_scrub (
+          s, g_strdup (resp->text != NULL ? resp->text : ""));
       if (s->logging_out)
         return TRUE;
       /* The server closes right after BYE; nothing more can be done on

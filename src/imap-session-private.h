@@ -50,6 +50,9 @@ struct _MhImapSession {
   gpointer trace_data;
   GString *trace_acc;
   gboolean trace_truncated;
+
+  GPtrArray *hidden;    /* the forms the credentials were sent in
+                         * (mh_imap_session_hide()) */
 };
 
 /* A command being built: its wire bytes, split where a synchronising
@@ -109,6 +112,19 @@ gboolean mh_imap_session_run_pipelined (MhImapSession *s, MhImapCmd **cmds,
                                         gpointer *data,
                                         MhImapResponse **tagged_out,
                                         GError **error);
+
+/* A server may echo the command it rejects ("BAD invalid command: A002
+ * LOGIN user password"), at once or in a later answer.  From the moment
+ * credentials are sent until the session is freed, the forms they went
+ * out in are kept here, and every text from the server that reaches a
+ * trace line, an error message or the BYE text has them replaced by
+ * "<redacted>" (mh_imap_session_scrub()).  Hide adds a copy of @form
+ * (nothing for NULL or "").  Forget wipes and drops them all. */
+void mh_imap_session_hide (MhImapSession *s, const char *form);
+void mh_imap_session_forget_hidden (MhImapSession *s);
+/* Takes @text and returns it, or a copy with the hidden forms replaced
+ * (transfer full; NULL for NULL). */
+char *mh_imap_session_scrub (MhImapSession *s, char *text);
 
 /* Fails with MH_ERROR_NET when the session is unusable or closed. */
 gboolean mh_imap_session_check_usable (MhImapSession *s, GError **error);

@@ -41,7 +41,68 @@ mh_imap_session_free (MhImapSession *s)
   g_free (s->bye_text);
   g_free (s->tls);
   g_clear_pointer (&s->logout, mh_imap_cmd_free);
+  mh_imap_session_forget_hidden (s);
   g_free (s);
+}
+
+static void
+wipe_free (gpointer data)
+{
+  char *form = data;
+
+  memset (form, 0, strlen (form));
+  g_free (form);
+}
+
+void
+mh_imap_session_hide (MhImapSession *s, const char *form)
+{
+  gsize len = form != NULL ? strlen (form) : 0;
+  guint at = 0;
+
+  if (len == 0)
+    return;
+  if (s->hidden == NULL)
+    s->hidden = g_ptr_array_new_with_free_func (wipe_free);
+  /* Longest first, so that a form inside another goes with it. */
+  while (at < s->hidden->len && strlen (s->hidden->pdata[at]) >= len)
+    at++;
+  g_ptr_array_insert (s->hidden, (gint) at, g_strdup (form));
+}
+
+void
+mh_imap_session_forget_hidden (MhImapSession *s)
+{
+  g_clear_pointer (&s->hidden, g_ptr_array_unref);
+}
+
+char *
+mh_imap_session_scrub (MhImapSession *s, char *text)
+{
+  GString *out;
+
+  if (text == NULL || s->hidden == NULL)
+    return text;
+  out = g_string_new (text);
+  for (guint i = 0; i < s->hidden->len; i++)
+    {
+      const char *form = s->hidden->pdata[i];
+      gsize len = strlen (form);
+      gsize at = 0;
+      const char *hit;
+
+      while ((hit = strstr (out->str + at, form)) != NULL)
+        {
+          gsize pos = (gsize) (hit - out->str);
+
+          g_string_erase (out, (gssize) pos, (gssize) len);
+          g_string_insert (out, (gssize) pos, "<redacted>");
+          at = pos + strlen ("<redacted>");
+        }
+    }
+  memset (text, 0, strlen (text));
+  g_free (text);
+  return g_string_free (out, FALSE);
 }
 
 void
@@ -96,7 +157,8 @@ mh_imap_session_ready (MhImapSession *s, GError **error)
 static void
 trace_emit (MhImapSession *s, gboolean sent, const char *line, gsize len)
 {
-  g_autoptr(GString) clean = g_string_sized_new (len + 1);
+  GString *clean = g_string_sized_new (len + 1);
+  g_autofree char *shown = NULL;
 
   for (gsize i = 0; i < len; i++)
     {
@@ -104,7 +166,8 @@ trace_emit (MhImapSession *s, gboolean sent, const char *line, gsize len)
 
       g_string_append_c (clean, c < 0x20 || c == 0x7f ? '?' : (char) c);
     }
-  s->trace (sent, clean->str, s->trace_data);
+  shown = mh_imap_session_scrub (s, g_string_free (clean, FALSE));
+  s->trace (sent, shown, s->trace_data);
 }
 
 /* Emits every CRLF-terminated line of @text (a trailing part without CRLF
@@ -194,12 +257,14 @@ mh_imap_session_next_event (MhImapSession *s, MhImapEvent *event,
                                     &local);
           if (st == MH_IMAP_PARSE_ERROR)
             {
+              g_autofree char *why = mh_imap_session_scrub (
+                  s, g_strdup (local->message));
+
               mh_imap_session_break (s);
               g_set_error (error, MH_ERROR,
                            local->domain == MH_ERROR ? local->code
                                                      : MH_ERROR_PROTOCOL,
-                           "bad response from the IMAP server: %s",
-                           local->message);
+                           "bad response from the IMAP server: %s", why);
               return st;
             }
           consumed = MIN (consumed, s->rend - s->rstart);

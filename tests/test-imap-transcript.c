@@ -104,6 +104,68 @@ test_login_no (void)
   fake_server_assert_done (fs);
 }
 
+/* A server that echoes the rejected command: the password, as sent and
+ * as it is, reaches neither the error nor the trace. */
+static void
+test_login_echo (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-echo.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "pa\"ss\\word-42",
+                                                MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "bad command"));
+  g_assert_nonnull (strstr (error->message, "<redacted>"));
+  g_assert_null (strstr (error->message, "word-42"));
+  g_assert_true (mh_test_trace_contains (trace, "S: * BAD unparsed"));
+  g_assert_false (mh_test_trace_contains (trace, "word-42"));
+  fake_server_assert_done (fs);
+}
+
+/* ... also when the echo comes in the answer to a later command. */
+static void
+test_login_late_echo (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-late-echo.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) boxes = NULL;
+
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
+  g_assert_true (mh_imap_session_authenticate (s, "alice", "late-echo-77",
+                                               MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_no_error (error);
+  boxes = mh_imap_session_list (s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (boxes->len, ==, 1);
+  g_assert_true (mh_test_trace_contains (trace, "S: * BAD earlier you sent"));
+  g_assert_false (mh_test_trace_contains (trace, "late-echo-77"));
+  fake_server_assert_done (fs);
+}
+
+static void
+test_auth_plain_echo (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("auth-plain-echo.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "horse-battery",
+                                                MH_IMAP_AUTH_PLAIN, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "rejected <redacted> for alice"));
+  g_assert_true (mh_test_trace_contains (trace, "rejected <redacted>"));
+  g_assert_false (mh_test_trace_contains (trace, "AGFsaWNlAGhvcnNlLWJhdHRlcnk"));
+  fake_server_assert_done (fs);
+}
+
 static void
 test_auth_plain_ir (void)
 {
@@ -634,6 +696,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/imap-transcript/login-echo", test_login_echo);
+  g_test_add_func ("/imap-transcript/login-late-echo",
+                   test_login_late_echo);
+  g_test_add_func ("/imap-transcript/auth-plain-echo", test_auth_plain_echo);
   g_test_add_func ("/imap-transcript/greeting-bye", test_greeting_bye);
   g_test_add_func ("/imap-transcript/preauth", test_preauth);
   g_test_add_func ("/imap-transcript/login/ok", test_login_ok);
