@@ -267,9 +267,18 @@ await_tagged (MhImapSession *s, MhImapCmd *cmd, MhImapHandler handler,
         {
           if (g_strcmp0 (resp->tag, cmd->tag) != 0)
             {
+              /* The tag is the server's word: at most 40 bytes of it, and
+               * not an echo of what we sent. */
+              g_autofree char *tag = mh_imap_session_scrub (
+                  s, g_strdup (resp->tag != NULL ? resp->tag : ""));
+              gboolean cut = strlen (tag) > 40;
+
+              if (cut)
+                tag[40] = '\0';
               mh_imap_session_break (s);
               g_set_error (error, MH_ERROR, MH_ERROR_PROTOCOL,
-                           "answer with unknown tag %s", resp->tag);
+                           "answer with unknown tag %s%s", tag,
+                           cut ? "..." : "");
               return NULL;
             }
           if (g_strcmp0 (resp->status, "OK") == 0

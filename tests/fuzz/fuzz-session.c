@@ -6,7 +6,8 @@
  * server sends.  Two bytes in it stand for what a fuzzer cannot guess:
  * 0x01 is the tag of the oldest command not yet answered (so that tagged
  * answers can complete commands), 0x02 the last line the client sent (a
- * server that echoes a command in its error text).  The client greets,
+ * server that echoes a command in its error text).  A read ends before
+ * such a byte, which the next read resolves.  The client greets,
  * asks for capabilities, authenticates, lists, asks for a status,
  * examines and searches, fetches bodies in small pipelined batches,
  * fetches header blocks, asks for a thread and logs out, stopping at the
@@ -102,6 +103,11 @@ fz_read (MhTransport *t, guint8 *buf, gsize len, int timeout_ms,
       if (ft->data[ft->pos] == 0x01 || ft->data[ft->pos] == 0x02)
         {
           char *tag = NULL;
+
+          /* Resolved only when the client asks for more after what it
+           * read: by then it has sent what it sends before waiting. */
+          if (n > 0)
+            break;
 
           g_string_truncate (ft->pending, 0);
           ft->pending_pos = 0;
