@@ -202,6 +202,26 @@ trace_acc_append (MhImapSession *s, const guint8 *data, gsize len)
   g_string_append_len (s->trace_acc, (const char *) data, (gssize) len);
 }
 
+/* A response cut at MH_IMAP_TRACE_MAX may end in the first bytes of an
+ * echoed secret, which the scrub, looking for whole forms, would leave:
+ * drop any end of @text that begins a hidden form. */
+static void
+trim_hidden_start (MhImapSession *s, GString *text)
+{
+  for (guint i = 0; s->hidden != NULL && i < s->hidden->len; i++)
+    {
+      const char *form = s->hidden->pdata[i];
+      gsize k = MIN (strlen (form) - 1, text->len);
+
+      for (; k > 0; k--)
+        if (memcmp (text->str + text->len - k, form, k) == 0)
+          {
+            g_string_truncate (text, text->len - k);
+            break;
+          }
+    }
+}
+
 /* Feeds the trace with the bytes the parser consumed for one event; the
  * bytes of streamed literals are summarised, not copied. */
 static void
@@ -229,7 +249,10 @@ trace_consumed (MhImapSession *s, const guint8 *data, gsize consumed,
   if (st == MH_IMAP_PARSE_RESPONSE)
     {
       if (s->trace_truncated)
-        g_string_append (s->trace_acc, "...");
+        {
+          trim_hidden_start (s, s->trace_acc);
+          g_string_append (s->trace_acc, "...");
+        }
       trace_lines (s, FALSE, s->trace_acc->str, s->trace_acc->len);
       g_string_truncate (s->trace_acc, 0);
       s->trace_truncated = FALSE;

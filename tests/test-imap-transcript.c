@@ -148,6 +148,25 @@ test_login_late_echo (void)
   fake_server_assert_done (fs);
 }
 
+/* ... also when the trace cuts a long answer inside the echoed password:
+ * no start of it stays at the end of the cut line. */
+static void
+test_login_echo_cut (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("login-echo-cut.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
+
+  mh_imap_session_set_trace (s, mh_test_collect_trace, trace);
+  g_assert_false (mh_imap_session_authenticate (s, "alice", "cut-secret-99",
+                                                MH_IMAP_AUTH_LOGIN, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_AUTH);
+  g_assert_true (mh_test_trace_contains (trace, "xxx..."));
+  g_assert_false (mh_test_trace_contains (trace, "cut-"));
+  fake_server_assert_done (fs);
+}
+
 static void
 test_auth_plain_echo (void)
 {
@@ -699,6 +718,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/login-echo", test_login_echo);
   g_test_add_func ("/imap-transcript/login-late-echo",
                    test_login_late_echo);
+  g_test_add_func ("/imap-transcript/login-echo-cut", test_login_echo_cut);
   g_test_add_func ("/imap-transcript/auth-plain-echo", test_auth_plain_echo);
   g_test_add_func ("/imap-transcript/greeting-bye", test_greeting_bye);
   g_test_add_func ("/imap-transcript/preauth", test_preauth);
