@@ -10,8 +10,9 @@
  * such a byte, which the next read resolves.  The client greets,
  * asks for capabilities, authenticates, lists, asks for a status,
  * examines and searches, fetches bodies in small pipelined batches,
- * fetches header blocks, asks for a thread and logs out, stopping at the
- * first step that fails.  Checked:
+ * fetches header blocks, asks for a thread and logs out, going straight
+ * to the LOGOUT at the first step that fails, and then tries one more
+ * command.  Checked:
  *   - a step fails with an error, never without one, and never crashes
  *     or hangs (the bytes run out: end of stream);
  *   - a body reaches the sink as begin, writes of exactly the announced
@@ -301,6 +302,9 @@ init_forbidden (void)
 
   if (forbidden[0] != NULL)
     return;
+  /* A g_return_if_fail() the dialogue trips is a finding too. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL
+                          | G_LOG_LEVEL_WARNING);
   forbidden[0] = g_strdup (SECRET);
   forbidden[1] = g_base64_encode ((const guchar *) plain, sizeof plain - 1);
   forbidden[2] = g_base64_encode ((const guchar *) xoauth, strlen (xoauth));
@@ -348,41 +352,46 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   mh_imap_session_set_trace (s, on_trace, NULL);
 
   if (!step (mh_imap_session_open (s, &error), &error))
-    return 0;
+    goto end;
   if (!step (mh_imap_session_capability (s, &error), &error))
-    return 0;
+    goto end;
   if (!mh_imap_session_is_authenticated (s)
       && !step (mh_imap_session_authenticate (
                     s, USER, SECRET, mechs[data[1] % G_N_ELEMENTS (mechs)],
                     &error),
                 &error))
-    return 0;
+    goto end;
   {
     GPtrArray *boxes = mh_imap_session_list (s, &error);
 
     if (!step (boxes != NULL, &error))
-      return 0;
+      goto end;
     g_ptr_array_unref (boxes);
   }
   if (!step (mh_imap_session_status (s, "INBOX", &status, &error), &error))
-    return 0;
+    goto end;
   uids = mh_imap_session_examine_search (s, "INBOX", "ALL", &ex, &error);
   if (!step (uids != NULL, &error))
-    return 0;
+    goto end;
   want = uids->len > 0 ? (const guint32 *) (gpointer) uids->data
                        : fallback_uids;
   n_want = uids->len > 0 ? MIN (uids->len, 64) : G_N_ELEMENTS (fallback_uids);
   if (!fetch (s, want, n_want, TRUE) || !fetch (s, want, n_want, FALSE))
-    return 0;
+    goto end;
   {
     GPtrArray *threads = NULL;
 
     if (!step (mh_imap_session_uid_thread (s, "REFERENCES", "UTF-8", "ALL",
                                            &threads, &error),
                &error))
-      return 0;
+      goto end;
     g_clear_pointer (&threads, g_ptr_array_unref);
   }
+end:
+  /* Whatever state the steps left the session in (logged out, broken by
+   * a failure, or mid-dialogue), LOGOUT and one more command either work
+   * or fail with an error. */
   (void) step (mh_imap_session_logout (s, &error), &error);
+  (void) step (mh_imap_session_capability (s, &error), &error);
   return 0;
 }
