@@ -119,6 +119,7 @@ mh_utf7_decode (const char *mutf7, GError **error)
 {
   g_autoptr(GString) out = g_string_new (NULL);
   const char *p = mutf7;
+  gboolean after_run = FALSE;
 
   while (*p != '\0')
     {
@@ -131,21 +132,31 @@ mh_utf7_decode (const char *mutf7, GError **error)
             {
               g_string_append_c (out, '&');
               p++;
+              after_run = FALSE;
+              continue;
             }
-          else if (!decode_run (&p, out, error))
+          /* Characters one after the other are one run: "&AOQ-&AOQ-"
+           * is "&AOQA5A-" written twice as long (Dovecot refuses it). */
+          if (after_run)
+            {
+              g_set_error (error, MH_ERROR, MH_ERROR_PARSE,
+                           "two & sequences in a row in modified UTF-7");
+              return NULL;
+            }
+          if (!decode_run (&p, out, error))
             return NULL;
+          after_run = TRUE;
+          continue;
         }
-      else if (is_direct (c))
-        {
-          g_string_append_c (out, (char) c);
-          p++;
-        }
-      else
+      if (!is_direct (c))
         {
           g_set_error (error, MH_ERROR, MH_ERROR_PARSE,
                        "byte 0x%02x is not allowed in modified UTF-7", c);
           return NULL;
         }
+      g_string_append_c (out, (char) c);
+      p++;
+      after_run = FALSE;
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -31,6 +31,8 @@ static const Pair pairs[] = {
     "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5"
     "\xd0\xbd\xd0\xbd\xd1\x8b\xd0\xb5" },
   { "a&AAk-b", "a\tb" },
+  /* A run, then "&" itself: not two runs in a row. */
+  { "&AOQ-&-&AOQ-", "\xc3\xa4&\xc3\xa4" },
 };
 
 static void
@@ -98,6 +100,8 @@ test_malformed (void)
     "&3gA-",          /* lone low surrogate */
     "\xc3\xa4",       /* 8-bit byte */
     "a\tb",           /* control character written directly */
+    "&AOQ-&AOQ-",     /* two runs in a row: one run must hold them */
+    "x&U,BTFw-&ZeVnLIqe-", /* the same, Dovecot's own test case */
     "&--",            /* "&-" then a stray "-" is fine, see below */
   };
 

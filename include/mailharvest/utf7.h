@@ -18,7 +18,10 @@ G_BEGIN_DECLS
  * sequence that is unterminated, empty ("&" then "-" is "&") or holds a
  * character outside base64, leftover bits that are not zero or make a
  * whole base64 character, an unpaired UTF-16 surrogate, a NUL character,
- * or printable US-ASCII that should have been written directly.  The
+ * printable US-ASCII that should have been written directly, or two "&"
+ * sequences in a row ("&AOQ-&AOQ-": one run must hold them; Dovecot
+ * refuses such names too).  So every name this accepts is the one
+ * mh_utf7_encode() gives for its decoding.  The
  * caller then shows the name as it came, so nothing is half-decoded. */
 char *mh_utf7_decode (const char *mutf7, GError **error);
 
