@@ -182,8 +182,7 @@ print_summary (GPtrArray *results)
       else
         {
           failed++;
-          g_printerr ("mailharvest: %s: FAILED: %s (%u new, %u messages "
-                      "failed)\n",
+          g_printerr ("mailharvest: %s: FAILED: %s (%u new, %u failed)\n",
                       r->account,
                       r->error != NULL ? r->error : "some messages failed",
                       r->added, r->failed);

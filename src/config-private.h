@@ -50,6 +50,10 @@ gboolean mh_cfg_word (const MhCfgLoader *l, const char *where,
 gboolean mh_cfg_number (const MhCfgLoader *l, const char *where,
                         const char *key, const char *value, guint64 min,
                         guint64 max, guint64 *out, GError **error);
+/* A byte count: digits with an optional K, M or G (powers of 1024). */
+gboolean mh_cfg_size (const MhCfgLoader *l, const char *where,
+                      const char *key, const char *value, guint64 min,
+                      guint64 max, guint64 *out, GError **error);
 gboolean mh_cfg_bool (const MhCfgLoader *l, const char *where,
                       const char *key, const char *value, gboolean *out,
                       GError **error);

@@ -196,6 +196,43 @@ mh_cfg_number (const MhCfgLoader *l, const char *where, const char *key,
 }
 
 gboolean
+mh_cfg_size (const MhCfgLoader *l, const char *where, const char *key,
+             const char *value, guint64 min, guint64 max, guint64 *out,
+             GError **error)
+{
+  static const char units[] = "KMG";
+  g_autofree char *digits = g_strdup (value);
+  g_autofree char *got = NULL;
+  gsize len = strlen (digits);
+  guint shift = 0;
+  guint64 n;
+
+  if (len > 1)
+    {
+      const char *u = strchr (units, g_ascii_toupper (digits[len - 1]));
+
+      if (u != NULL)
+        {
+          shift = 10 * (guint) (u - units + 1);
+          digits[len - 1] = '\0';
+        }
+    }
+  if (g_ascii_string_to_unsigned (digits, 10, 0, G_MAXUINT64 >> shift, &n,
+                                  NULL)
+      && (n << shift) >= min && (n << shift) <= max)
+    {
+      *out = n << shift;
+      return TRUE;
+    }
+  got = mh_cfg_shown (value);
+  mh_cfg_error (error, l, where, key,
+                "expected a size from %" G_GUINT64_FORMAT "K to %"
+                G_GUINT64_FORMAT "G (a number of bytes, or of K, M or G), "
+                "got \"%s\"", min >> 10, max >> 30, got);
+  return FALSE;
+}
+
+gboolean
 mh_cfg_bool (const MhCfgLoader *l, const char *where, const char *key,
              const char *value, gboolean *out, GError **error)
 {

@@ -12,7 +12,8 @@ static const char *const account_keys[] = {
   "password_env", "password_command", "password_file",
   "oauth2_token_command", "ca_file", "tls_verify", "compress", "mailboxes",
   "latest",
-  "since", "timeout", "subject_threading", "subject_window_days", NULL
+  "since", "timeout", "max_message_size", "subject_threading",
+  "subject_window_days", NULL
 };
 
 static const char *const secret_keys[] = {
@@ -549,6 +550,16 @@ load_limits (const MhCfgLoader *l, const char *group, MhAccount *a,
         return FALSE;
       a->timeout = (guint) n;
     }
+  g_clear_pointer (&v, g_free);
+
+  a->max_message_size = MH_CONFIG_DEFAULT_MESSAGE_SIZE;
+  if (!mh_cfg_get (l, group, "max_message_size", &v, &where, error))
+    return FALSE;
+  if (v != NULL
+      && !mh_cfg_size (l, where, "max_message_size", v,
+                       MH_CONFIG_MIN_MESSAGE_SIZE, MH_CONFIG_MAX_MESSAGE_SIZE,
+                       &a->max_message_size, error))
+    return FALSE;
   g_clear_pointer (&v, g_free);
 
   a->subject_threading = MH_THREAD_SUBJECT_GUARDED;

@@ -30,7 +30,11 @@ typedef struct {
   GHashTable *delivered; /* UIDs already given to done */
   gpointer handle;       /* the body being streamed, or NULL */
   gboolean handle_open;
-  gboolean skip_literal; /* a second body in one response: ignore it */
+  gboolean skip_literal; /* a second body in one response, or one over
+                          * max_body: ignore it */
+  guint64 max_body;      /* 0: no limit */
+  guint64 too_big;       /* the size of this response's body, skipped
+                          * because it is over max_body */
   guint32 handle_seq;
   guint64 written;
   guint delivered_count;
@@ -44,6 +48,7 @@ drop_handle (FetchState *st)
   st->handle = NULL;
   st->handle_open = FALSE;
   st->written = 0;
+  st->too_big = 0;
 }
 
 /* Appends the batches of sorted, unique @uids as compressed UID sets
@@ -174,8 +179,15 @@ on_chunk (FetchState *st, const MhImapLiteralChunk *c, GError **error)
 {
   if (c->offset == 0 && !st->skip_literal)
     {
-      if (st->handle_open)
+      if (st->handle_open || st->too_big > 0)
         st->skip_literal = TRUE;
+      else if (st->max_body > 0 && c->total > st->max_body)
+        {
+          /* Read and dropped: the session stays in step, and the other
+           * messages of the batch still come. */
+          st->too_big = c->total;
+          st->skip_literal = TRUE;
+        }
       else if (!sink_begin (st, c->number, c->total, error))
         return FALSE;
     }
@@ -217,7 +229,7 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
       s->fetch_updates++;
       return TRUE;
     }
-  if (st->body && !st->handle_open)
+  if (st->body && !st->handle_open && st->too_big == 0)
     {
       /* The server sent the body as a quoted string or NIL instead of a
        * streamed literal. */
@@ -246,6 +258,8 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
                                TRUE);
   info.has_body = st->handle_open;
   info.body_size = st->written;
+  info.too_big = st->too_big;
+  st->too_big = 0;
   if (st->header)
     {
       /* With a partial fetch the item is named with its origin. */
@@ -422,6 +436,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
                           sorted->len, batch);
   st.s = s;
   st.body = opts->body;
+  st.max_body = opts->body ? opts->max_body : 0;
   st.header = opts->header && !opts->body;
   st.sink = sink;
   st.user_data = user_data;

@@ -30,7 +30,7 @@ mh_imap_parser_limits_init (MhImapParserLimits *limits)
 {
   limits->max_line = 64 * 1024;
   limits->max_literal = 1024 * 1024;
-  limits->max_streamed = G_GUINT64_CONSTANT (1024) * 1024 * 1024;
+  limits->max_streamed = G_GUINT64_CONSTANT (16) << 30;
   limits->max_depth = 32;
   limits->max_args = 100000;
 }

@@ -423,6 +423,19 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   MhArchiveSource src;
   g_autoptr(GPtrArray) flags = g_ptr_array_new ();
 
+  if (b == NULL && info->too_big > 0)
+    {
+      g_autofree char *reason = NULL;
+
+      reason = g_strdup_printf ("the message has %" G_GUINT64_FORMAT
+                                " bytes, more than max_message_size (%"
+                                G_GUINT64_FORMAT "); not fetched",
+                                info->too_big, ra->acct->max_message_size);
+      mh_run_message_failed (ra, s->mb->name_utf8, info->uid, reason);
+      s->done++;
+      mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
+      return take_ready (s, error);
+    }
   if (b == NULL)
     return TRUE;
   /* A named file is closed here, for the errors its close reports; an
@@ -639,6 +652,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
       gboolean ok;
 
       fo.body = TRUE;
+      fo.max_body = ra->acct->max_message_size;
       ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &sink, &s, NULL,

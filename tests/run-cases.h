@@ -26,6 +26,7 @@ typedef enum {
   ACC_BOB_GMAIL = 1 << 1,
   ACC_BOB_WRONG = 1 << 2,
   ACC_COMPRESS = 1 << 3,  /* compress = yes in [defaults] */
+  ACC_SMALL_LIMIT = 1 << 4, /* max_message_size = 64K in [defaults] */
 } Accounts;
 
 /* Writes a config for @accounts into the work dir and returns its path.
@@ -49,6 +50,8 @@ write_config (const char *name, const char *output, Accounts accounts,
                           mh_test_env ("MH_TEST_CA_FILE"), port_s);
   if (accounts & ACC_COMPRESS)
     g_string_insert (s, strlen ("[defaults]\n"), "compress = yes\n");
+  if (accounts & ACC_SMALL_LIMIT)
+    g_string_insert (s, strlen ("[defaults]\n"), "max_message_size = 64K\n");
   if (accounts & ACC_ALICE_OUTLOOK)
     g_string_append_printf (s, "[account alice]\nprofile = outlook\n"
                                "username = %s\n"

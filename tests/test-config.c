@@ -242,6 +242,61 @@ test_missing_file (void)
   g_assert_nonnull (strstr (error->message, "not a regular file"));
 }
 
+/* max_message_size: bytes, or K, M or G of 1024; 64 KiB to 16 GiB. */
+static void
+test_message_size (void)
+{
+  static const struct {
+    const char *value;
+    guint64 want;  /* 0: refused */
+  } cases[] = {
+    { NULL, G_GUINT64_CONSTANT (1) << 30 },
+    { "65536", 65536 },
+    { "64K", 65536 },
+    { "64k", 65536 },
+    { "50M", G_GUINT64_CONSTANT (50) << 20 },
+    { "16G", G_GUINT64_CONSTANT (16) << 30 },
+    { "65535", 0 },
+    { "63K", 0 },
+    { "17G", 0 },
+    { "16385M", 0 },
+    { "0", 0 },
+    { "K", 0 },
+    { "1.5G", 0 },
+    { "-1G", 0 },
+    { "10T", 0 },
+    { "1 G", 0 },
+    { "18446744073709551615G", 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MhConfig) cfg = NULL;
+      g_autofree char *text = NULL;
+
+      text = g_strdup_printf ("[account a]\nhost = mail.example.com\n"
+                              "username = me\npassword_env = MH_PW\n%s%s\n",
+                              cases[i].value != NULL
+                                ? "max_message_size = " : "",
+                              cases[i].value != NULL ? cases[i].value : "");
+      cfg = mh_config_load_from_data (text, strlen (text), "size.ini",
+                                      &error);
+      if (cases[i].want == 0)
+        {
+          g_assert_null (cfg);
+          g_assert_error (error, MH_ERROR, MH_ERROR_CONFIG);
+          g_assert_true (g_str_has_prefix (
+            error->message, "size.ini: [account a] max_message_size: "
+                            "expected a size from 64K to 16G"));
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpuint (account (cfg, 0)->max_message_size, ==,
+                        cases[i].want);
+    }
+}
+
 static void
 test_limits (void)
 {
@@ -566,6 +621,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/config/missing-file", test_missing_file);
   g_test_add_func ("/config/limits", test_limits);
+  g_test_add_func ("/config/message-size", test_message_size);
   g_test_add_func ("/config/empty", test_empty);
   g_test_add_func ("/config/select", test_select);
   g_test_add_func ("/config/loopback", test_loopback);

@@ -172,7 +172,7 @@ test_limits (void)
   mh_imap_parser_limits_init (&lim);
   g_assert_cmpuint (lim.max_line, ==, 65536);
   g_assert_cmpuint (lim.max_literal, ==, 1048576);
-  g_assert_cmpuint (lim.max_streamed, ==, G_GUINT64_CONSTANT (1073741824));
+  g_assert_cmpuint (lim.max_streamed, ==, G_GUINT64_CONSTANT (17179869184));
   g_assert_cmpuint (lim.max_depth, ==, 32);
   g_assert_cmpuint (lim.max_args, ==, 100000);
 

@@ -20,6 +20,7 @@ typedef struct {
   char **flags;
   char **labels;
   gboolean has_body;
+  guint64 too_big;
   GByteArray *body;
   GBytes *header;
 } Msg;
@@ -91,6 +92,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle, gpointer user_data,
   m->flags = g_strdupv (info->flags);
   m->labels = g_strdupv (info->gm_labels);
   m->has_body = info->has_body;
+  m->too_big = info->too_big;
   m->body = handle;
   if (info->header != NULL)
     m->header = g_bytes_new (info->header, info->header_len);
@@ -277,6 +279,61 @@ test_fetch_expunge (void)
 /* Without options, 16 commands are in flight before the first answer is
  * read, and each answer lets the next one go: on a distant server the
  * next batch must be in the server's hands when one ends. */
+/* max_body: a body over it is read and dropped, and done() learns its
+ * size; the limit is inclusive, and the session stays usable. */
+static void
+test_fetch_too_big (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-too-big.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  MhImapFetchOptions opts = { 0 };
+  const guint32 uids[] = { 3, 4, 5, 6 };
+  const guint32 again[] = { 4 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  opts.body = TRUE;
+  opts.max_body = 1000;
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &test_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 4);
+  g_assert_cmpuint (k.msgs->len, ==, 4);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 3);
+  g_assert_true (msg_at (&k, 0)->has_body);
+  g_assert_cmpuint (msg_at (&k, 0)->too_big, ==, 0);
+  assert_pattern (msg_at (&k, 0)->body, 1000);
+  g_assert_cmpuint (msg_at (&k, 1)->uid, ==, 4);
+  g_assert_false (msg_at (&k, 1)->has_body);
+  g_assert_null (msg_at (&k, 1)->body);
+  g_assert_cmpuint (msg_at (&k, 1)->too_big, ==, 5000);
+  g_assert_cmpuint (msg_at (&k, 1)->size, ==, 5000);
+  g_assert_cmpstr (msg_at (&k, 1)->flags[0], ==, "\\Seen");
+  g_assert_cmpuint (msg_at (&k, 2)->uid, ==, 5);
+  g_assert_cmpuint (msg_at (&k, 2)->too_big, ==, 1001);
+  g_assert_null (msg_at (&k, 2)->body);
+  g_assert_cmpuint (msg_at (&k, 3)->uid, ==, 6);
+  g_assert_cmpuint (msg_at (&k, 3)->too_big, ==, 0);
+  assert_pattern (msg_at (&k, 3)->body, 10);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  g_assert_cmpuint (k.aborts, ==, 0);
+  sink_clear (&k);
+
+  /* Without a limit the same session fetches it. */
+  sink_init (&k);
+  opts.max_body = 0;
+  g_assert_true (mh_imap_session_uid_fetch (s, again, 1, &opts, &test_sink,
+                                            &k, &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (k.msgs->len, ==, 1);
+  assert_pattern (msg_at (&k, 0)->body, 5000);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
 static void
 test_pipeline_depth (void)
 {
@@ -527,6 +584,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/split", test_fetch_split);
   g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
+  g_test_add_func ("/imap-transcript/fetch/too-big", test_fetch_too_big);
   g_test_add_func ("/imap-transcript/fetch/header", test_fetch_header);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
   g_test_add_func ("/imap-transcript/fetch/pipeline-depth",

@@ -549,6 +549,60 @@ test_compress (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out2);
 }
 
+/* max_message_size: a bigger message is read past and reported as failed,
+ * naming its mailbox and UID; the rest of the mailbox is archived, and a
+ * run with a higher limit fetches it. */
+static void
+test_too_big (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *small = write_config ("small.ini", out,
+                                         ACC_ALICE_OUTLOOK | ACC_SMALL_LIMIT,
+                                         NULL, 0);
+  g_autofree char *cfg = write_config ("c.ini", out, ACC_ALICE_OUTLOOK,
+                                       NULL, 0);
+  g_autofree char *alice = g_build_filename (out, "alice", NULL);
+  g_autofree char *big = mh_test_mail_text ("big1", NULL, "Scans", 20,
+                                            "Bob <bob@example.com>",
+                                            100 * 1024, FALSE);
+  g_autofree char *ids = NULL;
+  g_autofree char *want = g_strconcat (std_ids_alice, NULL);
+  g_autoptr(GRegex) re = NULL;
+  MhTestRun r;
+
+  std_mail ();
+  mh_test_deliver (mh_test_alice_dir (), NULL, big, NULL);
+  g_assert_cmpuint (strlen (big), >, 64 * 1024);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", small, "--json", "--progress=never", NULL });
+  re = g_regex_new ("^mailharvest: alice: error: INBOX UID [0-9]+: the "
+                    "message has [0-9]+ bytes, more than max_message_size "
+                    "\\(65536\\); not fetched$",
+                    G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (re, r.err, 0, NULL))
+    g_test_message ("stderr: %s", r.err);
+  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 14);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (alice);
+  g_assert_cmpstr (ids, ==, want);
+  g_clear_pointer (&ids, g_free);
+  mh_test_assert_clean (out);
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 1);
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (alice);
+  g_clear_pointer (&want, g_free);
+  want = g_strconcat ("a1 a2 a3 a4 b1 b2 b3 big1", std_ids_alice
+                      + strlen ("a1 a2 a3 a4 b1 b2 b3"), NULL);
+  g_assert_cmpstr (ids, ==, want);
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -567,5 +621,6 @@ main (int argc, char **argv)
   g_test_add ("/run/wrong-password", Fixture, NULL, setup, test_wrong_password,
               teardown);
   g_test_add ("/run/compress", Fixture, NULL, setup, test_compress, teardown);
+  g_test_add ("/run/too-big", Fixture, NULL, setup, test_too_big, teardown);
   return g_test_run ();
 }

@@ -43,6 +43,10 @@ G_BEGIN_DECLS
 #define MH_CONFIG_MAX_LATEST 100000000
 #define MH_CONFIG_DEFAULT_TIMEOUT 60        /* seconds */
 #define MH_CONFIG_MAX_TIMEOUT 3600          /* seconds */
+/* max_message_size, in bytes: 1 GiB by default, 64 KiB to 16 GiB. */
+#define MH_CONFIG_DEFAULT_MESSAGE_SIZE (G_GUINT64_CONSTANT (1) << 30)
+#define MH_CONFIG_MIN_MESSAGE_SIZE (G_GUINT64_CONSTANT (64) << 10)
+#define MH_CONFIG_MAX_MESSAGE_SIZE (G_GUINT64_CONSTANT (16) << 30)
 
 typedef enum {
   MH_PROFILE_GENERIC, /* reads `mailboxes` (default INBOX) */
@@ -95,6 +99,9 @@ typedef struct {
   char *since;                /* "YYYY-MM-DD" (a valid date), or NULL */
   guint timeout;              /* seconds, 1..MH_CONFIG_MAX_TIMEOUT,
                                * default MH_CONFIG_DEFAULT_TIMEOUT */
+  guint64 max_message_size;   /* bytes; a bigger message is not fetched
+                               * and counts as failed; default
+                               * MH_CONFIG_DEFAULT_MESSAGE_SIZE */
   MhThreadSubjectMode subject_threading; /* default guarded */
   guint subject_window_days;  /* 1..MH_THREAD_MAX_WINDOW, default
                                * MH_THREAD_DEFAULT_WINDOW */

@@ -101,8 +101,9 @@ typedef struct {
  * be tokenised (RFC 3501 lets unknown codes carry any text but "]"),
  * code_args holds them as one raw ATOM.  Atoms are not upper-cased. */
 
-/* Defaults: 64 KiB line, 1 MiB buffered literal, 1 GiB streamed literal,
- * depth 32, 100000 args. */
+/* Defaults: 64 KiB line, 1 MiB buffered literal, 16 GiB streamed literal
+ * (its bytes are not kept here: the consumer bounds what it keeps, see
+ * MhImapFetchOptions.max_body), depth 32, 100000 args. */
 void mh_imap_parser_limits_init (MhImapParserLimits *limits);
 
 typedef struct _MhImapParser MhImapParser;

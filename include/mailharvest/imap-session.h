@@ -200,6 +200,8 @@ typedef struct {
   char **gm_labels;     /* X-GM-LABELS, never NULL */
   gboolean has_body;    /* a body was streamed to the sink */
   guint64 body_size;    /* bytes given to the sink */
+  guint64 too_big;      /* the body's size when it was larger than
+                         * @max_body and skipped (has_body FALSE), else 0 */
   const guint8 *header; /* with @header in the options: the message's
                          * header block, blank line included, at most
                          * MH_IMAP_HEADER_PEEK bytes of it; borrowed for
@@ -236,6 +238,10 @@ typedef struct {
   guint max_in_flight; /* pipelined commands; 0: 16 */
   gboolean header;     /* without @body: add BODY.PEEK[HEADER] of at
                         * most MH_IMAP_HEADER_PEEK bytes */
+  guint64 max_body;    /* with @body: a body larger than this is read and
+                        * dropped, never given to begin or write; done
+                        * gets it with too_big set.  0: no limit but the
+                        * parser's max_streamed */
 } MhImapFetchOptions;
 
 /* UID FETCH of @uids (any order, duplicates ignored) after EXAMINE.

@@ -181,7 +181,11 @@ static const MhTransportClass fz_class = {
   fz_read, fz_write_all, NULL, fz_close, fz_free,
 };
 
-/* The sink: one body at a time, exactly as many bytes as announced. */
+/* Bodies over this are dropped by the fetch and reported as too big. */
+#define MAX_BODY 200
+
+/* The sink: one body at a time, exactly as many bytes as announced, and
+ * none over MAX_BODY. */
 typedef struct {
   GHashTable *asked;    /* UIDs asked for */
   gboolean open;
@@ -196,6 +200,7 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   Sink *k = user_data;
 
   CHECK (!k->open);
+  CHECK (total <= MAX_BODY);
   k->open = TRUE;
   k->total = total;
   k->got = 0;
@@ -230,10 +235,12 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
       CHECK (handle == k && k->open);
       CHECK (k->got == k->total);
       CHECK (info->has_body && info->body_size == k->got);
+      CHECK (info->too_big == 0);
       k->open = FALSE;
     }
   else
-    CHECK (!k->open);
+    CHECK (!k->open && !info->has_body
+           && (info->too_big == 0 || info->too_big > MAX_BODY));
   k->done++;
   return TRUE;
 }
@@ -285,6 +292,7 @@ fetch (MhImapSession *s, const guint32 *uids, gsize n, gboolean body)
   opts.header = !body;
   opts.batch_size = 2;
   opts.max_in_flight = 3;
+  opts.max_body = MAX_BODY;
   ok = mh_imap_session_uid_fetch (s, uids, n, &opts, &sink_class, &k,
                                   &delivered, &error);
   CHECK (delivered == k.done);
