@@ -38,7 +38,34 @@ typedef struct {
   guint32 handle_seq;
   guint64 written;
   guint delivered_count;
+  const guint32 *uids;   /* the sorted UIDs asked for */
 } FetchState;
+
+/* A batch: the UIDs uids[first] to uids[end - 1] of the sorted array, as
+ * a compressed UID set. */
+typedef struct {
+  char *set;
+  gsize first;
+  gsize end;
+} Batch;
+
+/* A command in flight: its tag and the batch it asked for. */
+typedef struct {
+  char *tag;
+  guint batch;
+} InFlight;
+
+static void
+batch_clear (gpointer p)
+{
+  g_free (((Batch *) p)->set);
+}
+
+static void
+in_flight_clear (gpointer p)
+{
+  g_free (((InFlight *) p)->tag);
+}
 
 static void
 drop_handle (FetchState *st)
@@ -51,16 +78,18 @@ drop_handle (FetchState *st)
   st->too_big = 0;
 }
 
-/* Appends the batches of sorted, unique @uids as compressed UID sets
- * ("1:50,60"), each with at most @batch UIDs. */
-static GPtrArray *
+/* The batches of sorted, unique @uids as compressed UID sets ("1:50,60"),
+ * each with at most @batch UIDs. */
+static GArray *
 make_batches (const guint32 *uids, gsize n, guint batch)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (Batch));
   GString *set = g_string_new (NULL);
   guint in_set = 0;
   gsize i = 0;
+  gsize first = 0;
 
+  g_array_set_clear_func (out, batch_clear);
   while (i < n)
     {
       gsize j = i;
@@ -79,9 +108,12 @@ make_batches (const guint32 *uids, gsize n, guint batch)
       i = j + 1;
       if (in_set >= batch || set->len >= MAX_SET_LEN || i == n)
         {
-          g_ptr_array_add (out, g_string_free (set, FALSE));
+          Batch b = { g_string_free (set, FALSE), first, i };
+
+          g_array_append_val (out, b);
           set = g_string_new (NULL);
           in_set = 0;
+          first = i;
         }
     }
   g_string_free (set, TRUE);
@@ -285,8 +317,12 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
 
 static gboolean
 send_batch (MhImapSession *s, gboolean body, gboolean header,
-            const char *set, GPtrArray *in_flight, GError **error)
+            const Batch *batch, guint index, GArray *in_flight,
+            GError **error)
 {
+  const char *set = batch->set;
+  InFlight f;
+
   g_autoptr(MhImapCmd) cmd = NULL;
   GString *line;
 
@@ -308,32 +344,52 @@ send_batch (MhImapSession *s, gboolean body, gboolean header,
   if (!mh_imap_session_write (s, (int) cmd->kind, line->str, line->len,
                               cmd->trace->str, error))
     return FALSE;
-  g_ptr_array_add (in_flight, g_steal_pointer (&cmd->tag));
+  f.tag = g_steal_pointer (&cmd->tag);
+  f.batch = index;
+  g_array_append_val (in_flight, f);
   return TRUE;
 }
 
+/* A NO to the command for @batch: its UIDs that did not come are given to
+ * the sink's refused, with @no's text. */
+static void
+refuse_batch (FetchState *st, const Batch *batch, const GError *no)
+{
+  for (gsize i = batch->first; i < batch->end; i++)
+    if (!g_hash_table_contains (st->delivered,
+                                GUINT_TO_POINTER (st->uids[i])))
+      st->sink->refused (st->uids[i], no->message, st->user_data);
+}
+
 static gboolean
-fetch_loop (FetchState *st, GPtrArray *batches, guint max_in_flight,
+fetch_loop (FetchState *st, GArray *batches, guint max_in_flight,
             GError **error)
 {
   MhImapSession *s = st->s;
-  g_autoptr(GPtrArray) in_flight = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) in_flight = g_array_new (FALSE, FALSE,
+                                             sizeof (InFlight));
   g_autoptr(GError) first_error = NULL;
   guint next = 0;
 
+  g_array_set_clear_func (in_flight, in_flight_clear);
   for (;;)
     {
       MhImapEvent ev = { 0 };
       g_autoptr(MhImapResponse) resp = NULL;
       MhImapParseStatus pst;
+      g_autoptr(GError) no = NULL;
+      InFlight done;
       guint i;
 
       while (first_error == NULL && in_flight->len < max_in_flight
              && next < batches->len)
-        if (!send_batch (s, st->body, st->header,
-                         g_ptr_array_index (batches, next++), in_flight,
-                         error))
-          return FALSE;
+        {
+          if (!send_batch (s, st->body, st->header,
+                           &g_array_index (batches, Batch, next), next,
+                           in_flight, error))
+            return FALSE;
+          next++;
+        }
       if (in_flight->len == 0)
         break;
       pst = mh_imap_session_next_event (s, &ev, error);
@@ -362,7 +418,8 @@ fetch_loop (FetchState *st, GPtrArray *batches, guint max_in_flight,
           continue;
         }
       for (i = 0; i < in_flight->len; i++)
-        if (g_strcmp0 (g_ptr_array_index (in_flight, i), resp->tag) == 0)
+        if (g_strcmp0 (g_array_index (in_flight, InFlight, i).tag,
+                       resp->tag) == 0)
           break;
       if (resp->kind != MH_IMAP_RESP_TAGGED || i == in_flight->len)
         {
@@ -373,12 +430,22 @@ fetch_loop (FetchState *st, GPtrArray *batches, guint max_in_flight,
                          ? "tag" : "continuation request");
           return FALSE;
         }
-      g_ptr_array_remove_index (in_flight, i);
+      done = g_array_index (in_flight, InFlight, i);
+      g_array_remove_index (in_flight, i);
       drop_handle (st);
-      /* After a NO, stop sending but drain what is in flight, so that the
-       * session stays in step and can be used again. */
-      if (g_strcmp0 (resp->status, "OK") != 0 && first_error == NULL)
-        mh_imap_session_tagged_error (s, resp, "UID FETCH", &first_error);
+      if (g_strcmp0 (resp->status, "OK") == 0)
+        continue;
+      mh_imap_session_tagged_error (s, resp, "UID FETCH", &no);
+      /* A NO for some of the messages (Gmail's "Some messages could not
+       * be FETCHed", a server that cannot read one message): those fail,
+       * the fetch goes on. */
+      if (st->body && st->sink->refused != NULL
+          && g_error_matches (no, MH_ERROR, MH_ERROR_SERVER_NO))
+        refuse_batch (st, &g_array_index (batches, Batch, done.batch), no);
+      /* Else stop sending but drain what is in flight, so that the session
+       * stays in step and can be used again. */
+      else if (first_error == NULL)
+        first_error = g_steal_pointer (&no);
     }
   if (first_error != NULL)
     {
@@ -396,7 +463,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
 {
   g_autoptr(GArray) sorted = g_array_sized_new (FALSE, FALSE,
                                                 sizeof (guint32), n_uids);
-  g_autoptr(GPtrArray) batches = NULL;
+  g_autoptr(GArray) batches = NULL;
   FetchState st = { 0 };
   guint batch;
   guint max_in_flight;
@@ -435,6 +502,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
   batches = make_batches ((const guint32 *) (void *) sorted->data,
                           sorted->len, batch);
   st.s = s;
+  st.uids = (const guint32 *) (void *) sorted->data;
   st.body = opts->body;
   st.max_body = opts->body ? opts->max_body : 0;
   st.header = opts->header && !opts->body;

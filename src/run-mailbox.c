@@ -165,6 +165,7 @@ typedef struct {
                           * next one would too, so the fetch stops */
   gboolean named;        /* the file system has no O_TMPFILE: the bodies
                           * go to named files in .tmp */
+  MhRunGaps *gaps;       /* what the body fetch has not brought yet */
 } Sync;
 
 static void
@@ -423,6 +424,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   MhArchiveSource src;
   g_autoptr(GPtrArray) flags = g_ptr_array_new ();
 
+  mh_run_gaps_answered (s->gaps, info->uid);
   if (b == NULL && info->too_big > 0)
     {
       g_autofree char *reason = NULL;
@@ -467,6 +469,19 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   g_clear_pointer (&b->path, g_free);
   body_free (b);
   return take_ready (s, error);
+}
+
+/* The server would not send @uid: on the last try, a failed message. */
+static void
+sink_refused (guint32 uid, const char *reason, gpointer user_data)
+{
+  Sync *s = user_data;
+
+  if (mh_run_gaps_refused (s->ra, s->mb->name_utf8, s->gaps, uid, reason))
+    {
+      s->done++;
+      mh_run_progress (s->ra, s->mb->name_utf8, s->done, s->total);
+    }
 }
 
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
@@ -571,8 +586,10 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   g_autoptr(MhStoreMailbox) before = NULL;
   g_autofree char *criteria = NULL;
   MhImapFetchOptions fo = { 0 };
-  MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort };
-  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL };
+  MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort,
+                           sink_refused };
+  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL };
+  g_auto(MhRunGaps) gaps = { 0 };
   MhImapExamine ex;
   Sync s = { 0 };
   gboolean changed;
@@ -615,6 +632,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
   s.ra = ra;
   s.mb = mb;
+  s.gaps = &gaps;
   s.forgotten = forgotten;
   s.uidvalidity = ex.uidvalidity;
   s.total = uids->len - first;
@@ -653,10 +671,14 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
       fo.body = TRUE;
       fo.max_body = ra->acct->max_message_size;
+      mh_run_gaps_init (&gaps, (const guint32 *) (void *) pending->data,
+                        pending->len);
       ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &sink, &s, NULL,
-                                      error);
+                                      error)
+           && mh_run_gaps_finish (ra, mb->name_utf8, &gaps, &sink, &s,
+                                  error);
       drain (&s);
       if (ok && s.stop != NULL)
         ok = check_stop (&s, error);

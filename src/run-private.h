@@ -41,6 +41,41 @@ GPtrArray *mh_run_choose_mailboxes (RunAccount *ra, GError **error);
 gboolean mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                               GError **error);
 
+/* The messages of a body fetch that did not come (run-gaps.c): the
+ * server refused them (a NO to their command), or left them out of an OK
+ * answer.  Each is a failed message, not a failed mailbox, unless the
+ * server turns out to refuse everything or the message is gone. */
+typedef struct {
+  GHashTable *asked;     /* UIDs asked for and not answered yet */
+  GArray *refused;       /* UIDs whose command got a NO */
+  gboolean last_try;     /* the fetch one by one: a NO fails the message */
+  guint tried;           /* in the last try: UIDs asked */
+  guint failed;          /* in the last try: UIDs refused again */
+  char *reason;          /* the first refusal's text */
+} MhRunGaps;
+
+/* Starts tracking a body fetch of @uids. */
+void mh_run_gaps_init (MhRunGaps *g, const guint32 *uids, gsize n);
+void mh_run_gaps_clear (MhRunGaps *g);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MhRunGaps, mh_run_gaps_clear)
+/* For the sink: @uid came (body, or over max_message_size). */
+void mh_run_gaps_answered (MhRunGaps *g, guint32 uid);
+/* For the sink's refused: returns TRUE when this is the last try, and
+ * the message has been counted as failed. */
+gboolean mh_run_gaps_refused (RunAccount *ra, const char *mailbox,
+                              MhRunGaps *g, guint32 uid,
+                              const char *reason);
+/* After the fetch: asks for each refused UID again on its own (@sink and
+ * @user_data as for the fetch; the sink's refused must call
+ * mh_run_gaps_refused), then asks the server which UIDs that never came
+ * still exist, and counts those as failed.  Fails for the mailbox when
+ * the first MH_RUN_GAPS_PROBE refused UIDs are all refused again: then
+ * the server is refusing more than a message. */
+#define MH_RUN_GAPS_PROBE 10
+gboolean mh_run_gaps_finish (RunAccount *ra, const char *mailbox,
+                             MhRunGaps *g, const MhImapFetchSink *sink,
+                             gpointer user_data, GError **error);
+
 /* What a mailbox listed before its UIDVALIDITY changed (run-relink.c).
  * The store forgets those locations at once, so this is kept across the
  * attempts of one run. */

@@ -20,6 +20,7 @@ typedef struct {
   char *labels;
   char *flags;
   char *text;
+  GmFault fault;
 } GmMessage;
 
 struct _GmServer {
@@ -405,6 +406,8 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   g_autofree char *items = g_ascii_strup (args, -1);
   g_autoptr(GString) out = g_string_new (NULL);
   gboolean bad = FALSE;
+  gboolean refused = FALSE;
+  gboolean body = strstr (items, "BODY.PEEK[]") != NULL;
   guint32 star;
 
   if (!c->selected || set == NULL)
@@ -422,13 +425,22 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
     {
       const GmMessage *m = s->messages->pdata[i];
 
-      if (in_set (set, m->uid, star, &bad))
+      if (!in_set (set, m->uid, star, &bad))
+        continue;
+      if (body && m->fault == GM_FAULT_REFUSE)
+        refused = TRUE;
+      else if (!body || m->fault != GM_FAULT_LEAVE_OUT)
         append_fetch (out, i + 1, m, items);
     }
   g_mutex_unlock (&s->lock);
   if (bad)
     return reply (c, tag, "BAD Could not parse command");
-  g_string_append_printf (out, "%s OK Success\r\n", tag);
+  /* What Gmail answers when it cannot read a message of the set. */
+  if (refused)
+    g_string_append_printf (out, "%s NO Some messages could not be "
+                                 "FETCHed (Failure)\r\n", tag);
+  else
+    g_string_append_printf (out, "%s OK Success\r\n", tag);
   return send_all (c, out->str, out->len);
 }
 
@@ -610,6 +622,20 @@ gm_server_clear (GmServer *s)
 {
   g_mutex_lock (&s->lock);
   g_ptr_array_set_size (s->messages, 0);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_set_fault (GmServer *s, guint32 uid, GmFault fault)
+{
+  g_mutex_lock (&s->lock);
+  for (guint i = 0; i < s->messages->len; i++)
+    {
+      GmMessage *m = s->messages->pdata[i];
+
+      if (uid == 0 || m->uid == uid)
+        m->fault = fault;
+    }
   g_mutex_unlock (&s->lock);
 }
 

@@ -27,6 +27,13 @@ G_BEGIN_DECLS
 #define GM_SERVER_MAX_MESSAGES 1000
 #define GM_SERVER_IDLE_MS 30000
 
+typedef enum {
+  GM_FAULT_NONE,
+  GM_FAULT_REFUSE,    /* a body FETCH naming it sends the others, then
+                       * "NO Some messages could not be FETCHed (Failure)" */
+  GM_FAULT_LEAVE_OUT, /* a body FETCH leaves it out and says OK */
+} GmFault;
+
 typedef struct _GmServer GmServer;
 
 /* Starts listening; @user and @password are what LOGIN and AUTHENTICATE
@@ -53,6 +60,9 @@ void gm_server_add (GmServer *server, guint32 uid, guint64 msgid,
 
 /* Removes every message. */
 void gm_server_clear (GmServer *server);
+
+/* Makes the message @uid (0: every message) misbehave as @fault. */
+void gm_server_set_fault (GmServer *server, guint32 uid, GmFault fault);
 
 /* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
  * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */

@@ -27,6 +27,7 @@ typedef struct {
 
 typedef struct {
   GPtrArray *msgs;
+  GPtrArray *refused;  /* "UID reason" */
   guint aborts;
   guint open_handles;
 } Sink;
@@ -49,6 +50,7 @@ static void
 sink_init (Sink *k)
 {
   k->msgs = g_ptr_array_new_with_free_func (msg_free);
+  k->refused = g_ptr_array_new_with_free_func (g_free);
   k->aborts = 0;
   k->open_handles = 0;
 }
@@ -57,6 +59,7 @@ static void
 sink_clear (Sink *k)
 {
   g_ptr_array_unref (k->msgs);
+  g_ptr_array_unref (k->refused);
 }
 
 static gpointer
@@ -116,7 +119,7 @@ sink_abort (gpointer handle, gpointer user_data)
 }
 
 static const MhImapFetchSink test_sink = {
-  sink_begin, sink_write, sink_done, sink_abort,
+  sink_begin, sink_write, sink_done, sink_abort, NULL,
 };
 
 static Msg *
@@ -279,6 +282,60 @@ test_fetch_expunge (void)
 /* Without options, 16 commands are in flight before the first answer is
  * read, and each answer lets the next one go: on a distant server the
  * next batch must be in the server's hands when one ends. */
+static void
+record_refused (guint32 uid, const char *reason, gpointer user_data)
+{
+  Sink *k = user_data;
+
+  g_assert_nonnull (reason);
+  g_ptr_array_add (k->refused, g_strdup_printf ("%u %s", uid, reason));
+}
+
+static const MhImapFetchSink refusing_sink = {
+  sink_begin, sink_write, sink_done, sink_abort, record_refused,
+};
+
+/* A NO fails only what its command did not bring, when the sink takes
+ * refusals; not a NO that asks to slow down. */
+static void
+test_fetch_refused (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file ("fetch-refused.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  MhImapFetchOptions opts = { 0 };
+  const guint32 uids[] = { 1, 2, 3, 4, 5 };
+  const guint32 six[] = { 6 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  opts.body = TRUE;
+  opts.batch_size = 2;
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &refusing_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (delivered, ==, 3);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 1);
+  g_assert_cmpuint (msg_at (&k, 1)->uid, ==, 3);
+  g_assert_cmpuint (msg_at (&k, 2)->uid, ==, 4);
+  g_assert_cmpuint (k.refused->len, ==, 2);
+  g_assert_cmpstr (k.refused->pdata[0], ==, "2 UID FETCH: Some messages "
+                                            "could not be FETCHed (Failure)");
+  g_assert_true (g_str_has_prefix (k.refused->pdata[1], "5 UID FETCH: "));
+  g_assert_nonnull (strstr (k.refused->pdata[1], "Internal error occurred"));
+  g_assert_cmpuint (k.open_handles, ==, 0);
+
+  g_assert_false (mh_imap_session_uid_fetch (s, six, 1, &opts,
+                                             &refusing_sink, &k, &delivered,
+                                             &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_THROTTLED);
+  g_assert_cmpuint (k.refused->len, ==, 2);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
 /* max_body: a body over it is read and dropped, and done() learns its
  * size; the limit is inclusive, and the session stays usable. */
 static void
@@ -514,7 +571,7 @@ test_fetch_sink_fails (void)
   g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const MhImapFetchSink sink = { sink_begin, failing_write, sink_done,
-                                 sink_abort };
+                                 sink_abort, NULL };
   const guint32 uids[] = { 7, 9 };
   MhImapFetchOptions opts = { TRUE, 0, 0 };
   guint delivered = 0;
@@ -585,6 +642,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
   g_test_add_func ("/imap-transcript/fetch/too-big", test_fetch_too_big);
+  g_test_add_func ("/imap-transcript/fetch/refused", test_fetch_refused);
   g_test_add_func ("/imap-transcript/fetch/header", test_fetch_header);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
   g_test_add_func ("/imap-transcript/fetch/pipeline-depth",

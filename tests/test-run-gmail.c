@@ -474,6 +474,107 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
+/* ---- (e) messages the server will not send ---------------------------- */
+
+/* Gmail answers "NO Some messages could not be FETCHed (Failure)" when it
+ * cannot read a message of the set, after sending the others; a server
+ * may also leave a message out of an OK answer.  Either is a failed
+ * message named by UID (each refused one asked for once more on its
+ * own), not a failed mailbox, and not a silent skip; the next run, once
+ * the server sends them, completes the archive. */
+static void
+test_gmail_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_autoptr(GRegex) refused = NULL;
+  g_autoptr(GRegex) left_out = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_REFUSE);
+  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  refused = g_regex_new ("^mailharvest: gm: error: \\[Gmail\\]/All Mail "
+                         "UID 12: the server refused to send it \\(.*Some "
+                         "messages could not be FETCHed \\(Failure\\)\\)$",
+                         G_REGEX_MULTILINE, 0, NULL);
+  left_out = g_regex_new ("^mailharvest: gm: error: \\[Gmail\\]/All Mail "
+                          "UID 13: the server left it out of its answer$",
+                          G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (refused, r.err, 0, NULL)
+      || !g_regex_match (left_out, r.err, 0, NULL))
+    g_test_message ("stderr: %s", r.err);
+  g_assert_true (g_regex_match (refused, r.err, 0, NULL));
+  g_assert_true (g_regex_match (left_out, r.err, 0, NULL));
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 2);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  /* The batch, then each of the two that did not come on its own, then
+   * the question whether 13 still exists. */
+  g_assert_cmpuint (check_commands (server, cmds), ==, 3);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 12 (UID FLAGS"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 13 (UID FLAGS"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID SEARCH UID 13"), ==, 1);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1");
+  g_clear_pointer (&ids, g_free);
+  mh_test_assert_clean (out);
+
+  gm_server_set_fault (server, 0, GM_FAULT_NONE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 2);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
+/* A server that refuses every message: after MH_RUN_GAPS_PROBE (10)
+ * refused again one by one, the mailbox fails instead of asking for the
+ * rest one by one too. */
+static void
+test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gm_server_set_uidvalidity (server, 7);
+  for (guint i = 1; i <= 30; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("r%u", i);
+      g_autofree char *text = mh_test_mail_text (id, NULL, "Report", i,
+                                                 "Carol <carol@example.net>",
+                                                 0, FALSE);
+
+      gm_server_add (server, i, GM_ID1 + 100 + i, GM_ID1 + 100 + i, "", "",
+                     text);
+    }
+  gm_server_set_fault (server, 0, GM_FAULT_REFUSE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  if (strstr (r.err, "the server refuses to send the messages of "
+                     "[Gmail]/All Mail") == NULL)
+    g_test_message ("stderr: %s", r.err);
+  g_assert_nonnull (strstr (r.err, "the server refuses to send the messages "
+                                   "of [Gmail]/All Mail"));
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  /* Two batches of 25 and 5, then ten of the 30 on their own. */
+  g_assert_cmpuint (check_commands (server, cmds), ==, 2 + 10);
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -491,5 +592,9 @@ main (int argc, char **argv)
               test_gmail_throttled, teardown);
   g_test_add ("/run-gmail/throttled-always", Fixture, NULL, setup,
               test_gmail_throttled_always, teardown);
+  g_test_add ("/run-gmail/refused", Fixture, NULL, setup,
+              test_gmail_refused, teardown);
+  g_test_add ("/run-gmail/refuses-all", Fixture, NULL, setup,
+              test_gmail_refuses_all, teardown);
   return g_test_run ();
 }

@@ -219,7 +219,14 @@ typedef struct {
  *         the body's handle or NULL for metadata-only fetches.  Ownership
  *         of @handle passes to done.
  * abort:  optional; releases a handle whose message did not complete
- *         (error, BYE, or a response without UID). */
+ *         (error, BYE, or a response without UID).
+ * refused: optional, body fetches only.  Without it, a NO to one of the
+ *         pipelined commands fails the fetch (after the commands in
+ *         flight are answered).  With it, the fetch goes on, and each UID
+ *         of that command that the server did not return is given to
+ *         refused with the server's answer (scrubbed) as @reason.  A NO
+ *         that asks to slow down (MH_ERROR_THROTTLED) still fails the
+ *         fetch. */
 typedef struct {
   gpointer (*begin) (guint64 total, gpointer user_data, GError **error);
   gboolean (*write) (gpointer handle, const guint8 *data, gsize len,
@@ -227,6 +234,7 @@ typedef struct {
   gboolean (*done) (const MhImapMessageInfo *info, gpointer handle,
                     gpointer user_data, GError **error);
   void (*abort) (gpointer handle, gpointer user_data);
+  void (*refused) (guint32 uid, const char *reason, gpointer user_data);
 } MhImapFetchSink;
 
 /* The most of a header block BODY.PEEK[HEADER] asks for. */

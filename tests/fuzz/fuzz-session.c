@@ -16,7 +16,8 @@
  *   - a step fails with an error, never without one, and never crashes
  *     or hangs (the bytes run out: end of stream);
  *   - a body reaches the sink as begin, writes of exactly the announced
- *     bytes, then done or abort; each done message was asked for;
+ *     bytes (at most MAX_BODY), then done or abort; each message done or
+ *     refused (a NO to its command) was asked for, and comes once;
  *   - the password and the token, and the base64 forms the client sends
  *     them in, appear in no error message and no trace line (unless the
  *     input itself holds them: the 0x02 echo is what tests this).
@@ -188,6 +189,7 @@ static const MhTransportClass fz_class = {
  * none over MAX_BODY. */
 typedef struct {
   GHashTable *asked;    /* UIDs asked for */
+  GHashTable *answered; /* UIDs delivered or refused */
   gboolean open;
   guint64 total;
   guint64 got;
@@ -227,6 +229,7 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
   Sink *k = user_data;
 
   CHECK (g_hash_table_contains (k->asked, GUINT_TO_POINTER (info->uid)));
+  CHECK (g_hash_table_add (k->answered, GUINT_TO_POINTER (info->uid)));
   CHECK (info->flags != NULL && info->gm_labels != NULL);
   CHECK (info->header_len <= MH_IMAP_HEADER_PEEK);
   CHECK (info->header_len == 0 || info->header != NULL);
@@ -254,8 +257,20 @@ sink_abort (gpointer handle, gpointer user_data)
   k->open = FALSE;
 }
 
+/* A UID the server refused: asked for, not delivered, once. */
+static void
+sink_refused (guint32 uid, const char *reason, gpointer user_data)
+{
+  Sink *k = user_data;
+
+  CHECK (reason != NULL);
+  check_text (reason);
+  CHECK (g_hash_table_contains (k->asked, GUINT_TO_POINTER (uid)));
+  CHECK (g_hash_table_add (k->answered, GUINT_TO_POINTER (uid)));
+}
+
 static const MhImapFetchSink sink_class = {
-  sink_begin, sink_write, sink_done, sink_abort,
+  sink_begin, sink_write, sink_done, sink_abort, sink_refused,
 };
 
 /* A step's outcome: an error exactly when it failed, and no secret in
@@ -286,6 +301,7 @@ fetch (MhImapSession *s, const guint32 *uids, gsize n, gboolean body)
   gboolean ok;
 
   k.asked = g_hash_table_new (g_direct_hash, g_direct_equal);
+  k.answered = g_hash_table_new (g_direct_hash, g_direct_equal);
   for (gsize i = 0; i < n; i++)
     g_hash_table_add (k.asked, GUINT_TO_POINTER (uids[i]));
   opts.body = body;
@@ -298,6 +314,7 @@ fetch (MhImapSession *s, const guint32 *uids, gsize n, gboolean body)
   CHECK (delivered == k.done);
   CHECK (!k.open);
   g_hash_table_unref (k.asked);
+  g_hash_table_unref (k.answered);
   return step (ok, &error);
 }
 

@@ -1,0 +1,183 @@
+/* run-gaps.c - the messages of a body fetch that did not come: refused
+ * by the server (a NO to their command, such as Gmail's "Some messages
+ * could not be FETCHed") or left out of its answer.  One bad message
+ * must not fail its mailbox on every run, nor be skipped in silence. */
+#include <string.h>
+
+#include "mailharvest/error.h"
+#include "run-private.h"
+
+/* A UID set longer than this is asked for as one range instead. */
+#define MAX_SET_LEN 2000
+
+void
+mh_run_gaps_init (MhRunGaps *g, const guint32 *uids, gsize n)
+{
+  memset (g, 0, sizeof *g);
+  g->asked = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g->refused = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize i = 0; i < n; i++)
+    g_hash_table_add (g->asked, GUINT_TO_POINTER (uids[i]));
+}
+
+void
+mh_run_gaps_clear (MhRunGaps *g)
+{
+  g_clear_pointer (&g->asked, g_hash_table_unref);
+  g_clear_pointer (&g->refused, g_array_unref);
+  g_clear_pointer (&g->reason, g_free);
+}
+
+void
+mh_run_gaps_answered (MhRunGaps *g, guint32 uid)
+{
+  if (g->asked != NULL)
+    g_hash_table_remove (g->asked, GUINT_TO_POINTER (uid));
+}
+
+gboolean
+mh_run_gaps_refused (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                     guint32 uid, const char *reason)
+{
+  g_autofree char *why = NULL;
+
+  if (g->asked == NULL
+      || !g_hash_table_remove (g->asked, GUINT_TO_POINTER (uid)))
+    return FALSE;
+  if (g->reason == NULL)
+    g->reason = g_strdup (reason);
+  if (!g->last_try)
+    {
+      g_array_append_val (g->refused, uid);
+      return FALSE;
+    }
+  g->failed++;
+  why = g_strdup_printf ("the server refused to send it (%s)", reason);
+  mh_run_message_failed (ra, mailbox, uid, why);
+  return TRUE;
+}
+
+/* The last try for @n refused UIDs: one command each, pipelined. */
+static gboolean
+fetch_singly (RunAccount *ra, MhRunGaps *g, const guint32 *uids, gsize n,
+              const MhImapFetchSink *sink, gpointer user_data,
+              GError **error)
+{
+  MhImapFetchOptions fo = { 0 };
+
+  for (gsize i = 0; i < n; i++)
+    g_hash_table_add (g->asked, GUINT_TO_POINTER (uids[i]));
+  g->tried += (guint) n;
+  fo.body = TRUE;
+  fo.batch_size = 1;
+  fo.max_body = ra->acct->max_message_size;
+  return mh_imap_session_uid_fetch (ra->session, uids, n, &fo, sink,
+                                    user_data, NULL, error);
+}
+
+static int
+cmp_u32 (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a;
+  guint32 y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* "UID 3:5,9" for sorted @uids, or "UID 3:9" when that would be long. */
+static char *
+uid_criteria (const guint32 *uids, guint n)
+{
+  GString *c = g_string_new ("UID ");
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint j = i;
+
+      while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+        j++;
+      g_string_append_printf (c, i > 0 ? ",%u" : "%u", uids[i]);
+      if (j > i)
+        g_string_append_printf (c, ":%u", uids[j]);
+      i = j;
+      if (c->len > MAX_SET_LEN)
+        {
+          g_string_printf (c, "UID %u:%u", uids[0], uids[n - 1]);
+          break;
+        }
+    }
+  return g_string_free (c, FALSE);
+}
+
+/* UIDs that neither came nor were refused: gone, or left out.  A server
+ * that leaves out a message it has would otherwise have it skipped in
+ * silence on every run. */
+static gboolean
+check_left_out (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                GError **error)
+{
+  g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) found = NULL;
+  g_autofree char *criteria = NULL;
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, g->asked);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint32 uid = GPOINTER_TO_UINT (key);
+
+      g_array_append_val (missing, uid);
+    }
+  if (missing->len == 0)
+    return TRUE;
+  g_array_sort (missing, cmp_u32);
+  criteria = uid_criteria ((const guint32 *) (void *) missing->data,
+                           missing->len);
+  found = mh_imap_session_uid_search (ra->session, criteria, error);
+  if (found == NULL)
+    return FALSE;
+  for (guint i = 0; i < found->len; i++)
+    {
+      guint32 uid = g_array_index (found, guint32, i);
+
+      if (g_hash_table_remove (g->asked, GUINT_TO_POINTER (uid)))
+        mh_run_message_failed (ra, mailbox, uid,
+                               "the server left it out of its answer");
+    }
+  /* The rest were expunged meanwhile: nothing to fetch. */
+  g_hash_table_remove_all (g->asked);
+  return TRUE;
+}
+
+gboolean
+mh_run_gaps_finish (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                    const MhImapFetchSink *sink, gpointer user_data,
+                    GError **error)
+{
+  g_autoptr(GArray) refused = g_steal_pointer (&g->refused);
+  const guint32 *uids = (const guint32 *) (void *) refused->data;
+  gsize probe = MIN (refused->len, (gsize) MH_RUN_GAPS_PROBE);
+
+  g->refused = g_array_new (FALSE, FALSE, sizeof (guint32));
+  if (refused->len > 0)
+    {
+      mh_run_log (ra, MH_RUN_LOG_WARNING,
+                  "%s: %u messages did not come (%s); asking for each "
+                  "on its own", mailbox, refused->len, g->reason);
+      g->last_try = TRUE;
+      if (!fetch_singly (ra, g, uids, probe, sink, user_data, error))
+        return FALSE;
+      if (probe == MH_RUN_GAPS_PROBE && g->failed == probe)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_SERVER_NO,
+                       "the server refuses to send the messages of %s "
+                       "(%s)", mailbox, g->reason);
+          return FALSE;
+        }
+      if (!fetch_singly (ra, g, uids + probe, refused->len - probe, sink,
+                         user_data, error))
+        return FALSE;
+    }
+  return check_left_out (ra, mailbox, g, error);
+}
