@@ -240,13 +240,14 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
   MhImapMessageInfo info = { 0 };
   guint64 uid = 0;
   gboolean is_message;
+  gboolean asked;
   gboolean ok;
 
-  is_message = uid_arg != NULL && mh_imap_arg_get_uint64 (uid_arg, &uid)
-               && uid <= G_MAXUINT32
-               && g_hash_table_contains (st->wanted, GUINT_TO_POINTER (uid))
-               && !g_hash_table_contains (st->delivered,
-                                          GUINT_TO_POINTER (uid));
+  asked = uid_arg != NULL && mh_imap_arg_get_uint64 (uid_arg, &uid)
+          && uid <= G_MAXUINT32
+          && g_hash_table_contains (st->wanted, GUINT_TO_POINTER (uid))
+          && !g_hash_table_contains (st->delivered, GUINT_TO_POINTER (uid));
+  is_message = asked;
   if (st->body)
     is_message = is_message && body != NULL;
   else
@@ -256,7 +257,14 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
   if (!is_message)
     {
       /* A flag update, an unasked message or a repeat: reported through
-       * the counter, never delivered. */
+       * the counter, never delivered.  The answer of a message whose
+       * body the server could not read looks like an update, but with
+       * the items only a FETCH of it carries. */
+      if (asked && st->body && body == NULL
+          && st->sink->incomplete != NULL
+          && (mh_imap_fetch_item (resp, "RFC822.SIZE") != NULL
+              || mh_imap_fetch_item (resp, "INTERNALDATE") != NULL))
+        st->sink->incomplete ((guint32) uid, st->user_data);
       drop_handle (st);
       s->fetch_updates++;
       return TRUE;

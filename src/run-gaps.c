@@ -13,7 +13,15 @@
 void
 mh_run_gaps_init (MhRunGaps *g, const guint32 *uids, gsize n)
 {
-  memset (g, 0, sizeof *g);
+  g_clear_pointer (&g->asked, g_hash_table_unref);
+  g_clear_pointer (&g->refused, g_array_unref);
+  g_clear_pointer (&g->reason, g_free);
+  g->last_try = FALSE;
+  g->tried = 0;
+  g->failed = 0;
+  g->suspect = 0;
+  g->last_answered = 0;
+  g->fetching = TRUE;
   g->asked = g_hash_table_new (g_direct_hash, g_direct_equal);
   g->refused = g_array_new (FALSE, FALSE, sizeof (guint32));
   for (gsize i = 0; i < n; i++)
@@ -26,6 +34,8 @@ mh_run_gaps_clear (MhRunGaps *g)
   g_clear_pointer (&g->asked, g_hash_table_unref);
   g_clear_pointer (&g->refused, g_array_unref);
   g_clear_pointer (&g->reason, g_free);
+  g_clear_pointer (&g->strikes, g_hash_table_unref);
+  g_clear_pointer (&g->strike_reason, g_free);
 }
 
 void
@@ -33,6 +43,110 @@ mh_run_gaps_answered (MhRunGaps *g, guint32 uid)
 {
   if (g->asked != NULL)
     g_hash_table_remove (g->asked, GUINT_TO_POINTER (uid));
+  if (g->suspect == uid)
+    g->suspect = 0;
+  g->last_answered = MAX (g->last_answered, uid);
+}
+
+void
+mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid)
+{
+  if (g->asked != NULL
+      && g_hash_table_contains (g->asked, GUINT_TO_POINTER (uid)))
+    g->suspect = uid;
+}
+
+/* The lowest UID asked for and not answered above @after, else the
+ * lowest of all; 0 for none. */
+static guint32
+next_expected (GHashTable *asked, guint32 after)
+{
+  guint32 above = 0, lowest = 0;
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, asked);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint32 uid = GPOINTER_TO_UINT (key);
+
+      if (lowest == 0 || uid < lowest)
+        lowest = uid;
+      if (uid > after && (above == 0 || uid < above))
+        above = uid;
+    }
+  return above != 0 ? above : lowest;
+}
+
+guint32
+mh_run_gaps_strike (MhRunGaps *g, const GError *failure)
+{
+  gpointer key;
+  guint32 uid;
+  guint n;
+
+  /* Only a failure inside the body fetch can be a message's doing. */
+  if (!g->fetching)
+    return 0;
+  g->fetching = FALSE;
+  if (g->suspect == 0 && g_error_matches (failure, MH_ERROR, MH_ERROR_BYE))
+    g->suspect = next_expected (g->asked, g->last_answered);
+  if (g->suspect == 0)
+    return 0;
+  uid = g->suspect;
+  key = GUINT_TO_POINTER (uid);
+  if (g->strikes == NULL)
+    g->strikes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (g->strikes, key));
+  g_hash_table_insert (g->strikes, key, GUINT_TO_POINTER (n + 1));
+  if (g->strike_reason == NULL)
+    g->strike_reason = g_strdup (failure->message);
+  g->suspect = 0;
+  return uid;
+}
+
+void
+mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                    guint32 uidvalidity, GArray *pending)
+{
+  guint out = 0;
+
+  if (g->strikes != NULL && g->uidvalidity != uidvalidity)
+    g_hash_table_remove_all (g->strikes);
+  g->uidvalidity = uidvalidity;
+  if (g->strikes == NULL || g_hash_table_size (g->strikes) == 0)
+    return;
+  for (guint i = 0; i < pending->len; i++)
+    {
+      guint32 uid = g_array_index (pending, guint32, i);
+      gpointer key = GUINT_TO_POINTER (uid);
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (g->strikes, key));
+
+      if (n == 0)
+        {
+          g_array_index (pending, guint32, out++) = uid;
+          continue;
+        }
+      g_hash_table_remove (g->asked, key);
+      if (n == 1)
+        {
+          /* Last, on its own: the others come first whatever it does. */
+          g_array_append_val (g->refused, uid);
+          if (g->reason == NULL)
+            g->reason = g_strdup (g->strike_reason);
+        }
+      else if (n != MH_RUN_GAPS_FAILED)
+        {
+          g_autofree char *why = g_strdup_printf (
+              "the server ended the session twice while sending it (%s)",
+              g->strike_reason);
+
+          mh_run_message_failed (ra, mailbox, uid, why);
+          g_hash_table_insert (g->strikes, key,
+                               GUINT_TO_POINTER (MH_RUN_GAPS_FAILED));
+        }
+    }
+  g_array_set_size (pending, out);
 }
 
 gboolean
@@ -44,6 +158,7 @@ mh_run_gaps_refused (RunAccount *ra, const char *mailbox, MhRunGaps *g,
   if (g->asked == NULL
       || !g_hash_table_remove (g->asked, GUINT_TO_POINTER (uid)))
     return FALSE;
+  g->last_answered = MAX (g->last_answered, uid);
   if (g->reason == NULL)
     g->reason = g_strdup (reason);
   if (!g->last_try)
@@ -163,8 +278,9 @@ mh_run_gaps_finish (RunAccount *ra, const char *mailbox, MhRunGaps *g,
   if (refused->len > 0)
     {
       mh_run_log (ra, MH_RUN_LOG_WARNING,
-                  "%s: %u messages did not come (%s); asking for each "
-                  "on its own", mailbox, refused->len, g->reason);
+                  "%s: asking for %u %s again, each on its own (%s)",
+                  mailbox, refused->len,
+                  refused->len == 1 ? "message" : "messages", g->reason);
       g->last_try = TRUE;
       if (!fetch_singly (ra, g, uids, probe, sink, user_data, error))
         return FALSE;
@@ -179,5 +295,6 @@ mh_run_gaps_finish (RunAccount *ra, const char *mailbox, MhRunGaps *g,
                          user_data, error))
         return FALSE;
     }
+  g->fetching = FALSE;
   return check_left_out (ra, mailbox, g, error);
 }

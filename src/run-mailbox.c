@@ -484,6 +484,16 @@ sink_refused (guint32 uid, const char *reason, gpointer user_data)
     }
 }
 
+/* An answer came without its body: if the session ends now, this is the
+ * message the server failed on. */
+static void
+sink_incomplete (guint32 uid, gpointer user_data)
+{
+  Sync *s = user_data;
+
+  mh_run_gaps_incomplete (s->gaps, uid);
+}
+
 /* Gmail: X-GM-MSGID names a message across labels and UIDVALIDITY
  * changes; a message stored already is only recorded, not fetched.
  * Elsewhere, after a UIDVALIDITY change, a message found again by its
@@ -578,7 +588,7 @@ refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
 
 static gboolean
 sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
-           MhRunForgotten *forgotten, GError **error)
+           MhRunForgotten *forgotten, MhRunGaps *gaps, GError **error)
 {
   MhStore *store = mh_archive_get_store (ra->archive);
   g_autoptr(GArray) uids = NULL;
@@ -587,15 +597,15 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   g_autofree char *criteria = NULL;
   MhImapFetchOptions fo = { 0 };
   MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort,
-                           sink_refused };
-  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL };
-  g_auto(MhRunGaps) gaps = { 0 };
+                           sink_refused, sink_incomplete };
+  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL, NULL };
   MhImapExamine ex;
   Sync s = { 0 };
   gboolean changed;
   gboolean gmail;
   guint first;
 
+  gaps->fetching = FALSE;
   /* EXAMINE and the search go out together: one round trip less per
    * mailbox, which counts on a distant server. */
   criteria = search_criteria (ra);
@@ -632,7 +642,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
   s.ra = ra;
   s.mb = mb;
-  s.gaps = &gaps;
+  s.gaps = gaps;
   s.forgotten = forgotten;
   s.uidvalidity = ex.uidvalidity;
   s.total = uids->len - first;
@@ -671,13 +681,14 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
 
       fo.body = TRUE;
       fo.max_body = ra->acct->max_message_size;
-      mh_run_gaps_init (&gaps, (const guint32 *) (void *) pending->data,
+      mh_run_gaps_init (gaps, (const guint32 *) (void *) pending->data,
                         pending->len);
+      mh_run_gaps_filter (ra, mb->name_utf8, gaps, ex.uidvalidity, pending);
       ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &sink, &s, NULL,
                                       error)
-           && mh_run_gaps_finish (ra, mb->name_utf8, &gaps, &sink, &s,
+           && mh_run_gaps_finish (ra, mb->name_utf8, gaps, &sink, &s,
                                   error);
       drain (&s);
       if (ok && s.stop != NULL)
@@ -703,6 +714,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
 {
   g_auto(MhRunForgotten) forgotten = { 0 };
+  g_auto(MhRunGaps) gaps = { 0 };
   gboolean counted = FALSE;
   guint throttled = 0;
 
@@ -710,6 +722,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
     {
       g_autoptr(GError) local = NULL;
       guint64 wait_ms = 0;
+      guint32 struck;
 
       if (ra->session == NULL && !mh_run_connect (ra, &local))
         {
@@ -719,7 +732,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
               return FALSE;
             }
         }
-      else if (sync_once (ra, mb, &counted, &forgotten, &local))
+      else if (sync_once (ra, mb, &counted, &forgotten, &gaps, &local))
         return TRUE;
 
       if (!mh_run_error_is_transient (local))
@@ -738,6 +751,16 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
             }
           if (ra->session != NULL)
             wait_ms = mh_imap_session_get_backoff_ms (ra->session);
+          attempt--;
+        }
+      else if ((struck = mh_run_gaps_strike (&gaps, local)) != 0)
+        {
+          /* The session ended on one message: the next attempt asks for
+           * it last, on its own, and the one after gives up on it.  That
+           * is progress, not a reconnect spent. */
+          mh_run_log (ra, MH_RUN_LOG_WARNING,
+                      "%s UID %u: the server ended the session while "
+                      "sending it", mb->name_utf8, struck);
           attempt--;
         }
       else if (attempt > ra->max_retries)

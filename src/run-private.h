@@ -42,9 +42,11 @@ gboolean mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                               GError **error);
 
 /* The messages of a body fetch that did not come (run-gaps.c): the
- * server refused them (a NO to their command), or left them out of an OK
- * answer.  Each is a failed message, not a failed mailbox, unless the
- * server turns out to refuse everything or the message is gone. */
+ * server refused them (a NO to their command), left them out of an OK
+ * answer, or ended the session while sending them.  Each is a failed
+ * message, not a failed mailbox, unless the server turns out to refuse
+ * everything or the message is gone.  One MhRunGaps serves all the
+ * attempts at one mailbox in a run. */
 typedef struct {
   GHashTable *asked;     /* UIDs asked for and not answered yet */
   GArray *refused;       /* UIDs whose command got a NO */
@@ -52,14 +54,36 @@ typedef struct {
   guint tried;           /* in the last try: UIDs asked */
   guint failed;          /* in the last try: UIDs refused again */
   char *reason;          /* the first refusal's text */
+  /* Across attempts: */
+  guint32 suspect;       /* its answer came without its body; 0: none */
+  guint32 last_answered; /* the highest UID answered in this attempt */
+  gboolean fetching;     /* between init and the end of finish */
+  GHashTable *strikes;   /* UID -> sessions it ended (MH_RUN_GAPS_FAILED:
+                          * counted as failed already) */
+  char *strike_reason;   /* how the first of them ended */
+  guint32 uidvalidity;   /* of the UIDs in strikes */
 } MhRunGaps;
 
-/* Starts tracking a body fetch of @uids. */
+/* Starts tracking a body fetch of @uids (the strikes stay). */
 void mh_run_gaps_init (MhRunGaps *g, const guint32 *uids, gsize n);
 void mh_run_gaps_clear (MhRunGaps *g);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MhRunGaps, mh_run_gaps_clear)
 /* For the sink: @uid came (body, or over max_message_size). */
 void mh_run_gaps_answered (MhRunGaps *g, guint32 uid);
+/* For the sink's incomplete: @uid's answer came without its body. */
+void mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid);
+/* An attempt failed with the transient @failure.  The message the server
+ * ended the session on gets a strike: the one whose answer came without
+ * its body, or after a BYE (the server's own doing, not the network's)
+ * the first UID asked for after the last one answered (servers answer in
+ * the order asked).  Returns its UID (the attempt made progress), or 0. */
+guint32 mh_run_gaps_strike (MhRunGaps *g, const GError *failure);
+/* Before the body fetch of @pending in a mailbox of @uidvalidity: takes
+ * out the UIDs with strikes.  With one, it is kept for the end, asked for
+ * on its own; with two it counts as failed (once per run). */
+#define MH_RUN_GAPS_FAILED G_MAXUINT
+void mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                         guint32 uidvalidity, GArray *pending);
 /* For the sink's refused: returns TRUE when this is the last try, and
  * the message has been counted as failed. */
 gboolean mh_run_gaps_refused (RunAccount *ra, const char *mailbox,

@@ -295,9 +295,10 @@ test_fetch_all (void)
   g_autoptr(GArray) uids = NULL;
   g_auto(GStrv) before = NULL;
   g_auto(GStrv) after = NULL;
-  const MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL };
+  const MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL,
+                                      NULL };
   const MhImapFetchSink body_sink = { body_begin, body_write, body_done,
-                                      body_abort, NULL };
+                                      body_abort, NULL, NULL };
   MhImapFetchOptions opts = { 0 };
   FetchCheck fc = { 0 };
   guint64 total = 0;

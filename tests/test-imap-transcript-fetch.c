@@ -119,7 +119,7 @@ sink_abort (gpointer handle, gpointer user_data)
 }
 
 static const MhImapFetchSink test_sink = {
-  sink_begin, sink_write, sink_done, sink_abort, NULL,
+  sink_begin, sink_write, sink_done, sink_abort, NULL, NULL,
 };
 
 static Msg *
@@ -292,7 +292,7 @@ record_refused (guint32 uid, const char *reason, gpointer user_data)
 }
 
 static const MhImapFetchSink refusing_sink = {
-  sink_begin, sink_write, sink_done, sink_abort, record_refused,
+  sink_begin, sink_write, sink_done, sink_abort, record_refused, NULL,
 };
 
 /* A NO fails only what its command did not bring, when the sink takes
@@ -332,6 +332,44 @@ test_fetch_refused (void)
                                              &error));
   g_assert_error (error, MH_ERROR, MH_ERROR_THROTTLED);
   g_assert_cmpuint (k.refused->len, ==, 2);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
+static void
+record_incomplete (guint32 uid, gpointer user_data)
+{
+  Sink *k = user_data;
+
+  g_ptr_array_add (k->refused, g_strdup_printf ("incomplete %u", uid));
+}
+
+static const MhImapFetchSink watching_sink = {
+  sink_begin, sink_write, sink_done, sink_abort, NULL, record_incomplete,
+};
+
+static void
+test_fetch_incomplete (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+      "fetch-incomplete.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  MhImapFetchOptions opts = { 0 };
+  const guint32 uids[] = { 1, 2, 3 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  opts.body = TRUE;
+  g_assert_false (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                             &opts, &watching_sink, &k,
+                                             &delivered, &error));
+  g_assert_error (error, MH_ERROR, MH_ERROR_BYE);
+  g_assert_cmpuint (delivered, ==, 1);
+  g_assert_cmpuint (msg_at (&k, 0)->uid, ==, 1);
+  g_assert_cmpuint (k.refused->len, ==, 1);
+  g_assert_cmpstr (k.refused->pdata[0], ==, "incomplete 2");
   fake_server_assert_done (fs);
   sink_clear (&k);
 }
@@ -571,7 +609,7 @@ test_fetch_sink_fails (void)
   g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
   g_autoptr(GError) error = NULL;
   const MhImapFetchSink sink = { sink_begin, failing_write, sink_done,
-                                 sink_abort, NULL };
+                                 sink_abort, NULL, NULL };
   const guint32 uids[] = { 7, 9 };
   MhImapFetchOptions opts = { TRUE, 0, 0 };
   guint delivered = 0;
@@ -643,6 +681,8 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
   g_test_add_func ("/imap-transcript/fetch/too-big", test_fetch_too_big);
   g_test_add_func ("/imap-transcript/fetch/refused", test_fetch_refused);
+  g_test_add_func ("/imap-transcript/fetch/incomplete",
+                   test_fetch_incomplete);
   g_test_add_func ("/imap-transcript/fetch/header", test_fetch_header);
   g_test_add_func ("/imap-transcript/fetch/pipeline", test_pipeline);
   g_test_add_func ("/imap-transcript/fetch/pipeline-depth",

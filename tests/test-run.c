@@ -603,6 +603,72 @@ test_too_big (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+static void
+find_x2 (const char *dir, const char *name, gpointer data)
+{
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (p, &text, NULL, NULL));
+  if (strstr (text, "<x2@test.example>") != NULL)
+    *(char **) data = g_steal_pointer (&p);
+}
+
+/* A message the real Dovecot cannot read (its file made unreadable):
+ * Dovecot sends what it has of its FETCH answer, then "* BYE FETCH
+ * failed: Internal error occurred" and closes.  The run asks for it
+ * last, on its own, then counts it as failed: the others of its mailbox
+ * are archived, and once the file is readable a run fetches it.  Before,
+ * each attempt ended on it and the mailbox failed after five reconnects. */
+static void
+test_unreadable_message (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = write_config ("c.ini", out, ACC_ALICE_OUTLOOK, NULL,
+                                       0);
+  g_autofree char *alice = g_build_filename (out, "alice", NULL);
+  g_autofree char *file = NULL;
+  g_autofree char *ids = NULL;
+  g_autoptr(GRegex) re = NULL;
+  const char *a = mh_test_alice_dir ();
+  MhTestRun r;
+
+  mh_test_put (a, NULL, "x1", NULL, "First", 1, NULL);
+  mh_test_put (a, NULL, "x2", NULL, "Second", 2, NULL);
+  mh_test_put (a, NULL, "x3", NULL, "Third", 3, NULL);
+  mh_test_walk_mail (a, 0, find_x2, &file);
+  g_assert_nonnull (file);
+  g_assert_cmpint (g_chmod (file, 0), ==, 0);
+
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  re = g_regex_new ("^mailharvest: alice: error: INBOX UID [0-9]+: the "
+                    "server ended the session twice while sending it "
+                    "\\(the server closed the session: .*\\)$",
+                    G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (re, r.err, 0, NULL))
+    g_test_message ("stderr: %s", r.err);
+  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 2);
+  g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
+  /* Once in the batch, once on its own. */
+  g_assert_cmpint (num (r.out, "alice", "reconnects"), ==, 2);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (alice);
+  g_assert_cmpstr (ids, ==, "x1 x3");
+  g_clear_pointer (&ids, g_free);
+  mh_test_assert_clean (out);
+
+  g_assert_cmpint (g_chmod (file, 0600), ==, 0);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (num (r.out, "alice", "added"), ==, 1);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (alice);
+  g_assert_cmpstr (ids, ==, "x1 x2 x3");
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -622,5 +688,7 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/run/compress", Fixture, NULL, setup, test_compress, teardown);
   g_test_add ("/run/too-big", Fixture, NULL, setup, test_too_big, teardown);
+  g_test_add ("/run/unreadable-message", Fixture, NULL, setup,
+              test_unreadable_message, teardown);
   return g_test_run ();
 }

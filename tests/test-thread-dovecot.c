@@ -270,7 +270,8 @@ dovecot_partition (GHashTable *keys_by_uid, char **render_out)
   g_autoptr(GArray) uids = NULL;
   g_autoptr(GPtrArray) threads = NULL;
   MhImapFetchOptions fo = { 0 };
-  MhImapFetchSink sink = { sum_begin, sum_write, sum_done, sum_abort, NULL };
+  MhImapFetchSink sink = { sum_begin, sum_write, sum_done, sum_abort, NULL,
+                           NULL };
   MhImapExamine ex;
   GPtrArray *out = g_ptr_array_new_with_free_func (
       (GDestroyNotify) g_ptr_array_unref);

@@ -226,7 +226,13 @@ typedef struct {
  *         of that command that the server did not return is given to
  *         refused with the server's answer (scrubbed) as @reason.  A NO
  *         that asks to slow down (MH_ERROR_THROTTLED) still fails the
- *         fetch. */
+ *         fetch.
+ * incomplete: optional, body fetches only: an answer for @uid, asked for
+ *         and not delivered yet, came with its RFC822.SIZE or INTERNALDATE
+ *         but without its body.  The body may still come in a later
+ *         answer; but a server that cannot read a message may also send
+ *         what it has and end the session (Dovecot: "* BYE FETCH
+ *         failed: Internal error occurred"). */
 typedef struct {
   gpointer (*begin) (guint64 total, gpointer user_data, GError **error);
   gboolean (*write) (gpointer handle, const guint8 *data, gsize len,
@@ -235,6 +241,7 @@ typedef struct {
                     gpointer user_data, GError **error);
   void (*abort) (gpointer handle, gpointer user_data);
   void (*refused) (guint32 uid, const char *reason, gpointer user_data);
+  void (*incomplete) (guint32 uid, gpointer user_data);
 } MhImapFetchSink;
 
 /* The most of a header block BODY.PEEK[HEADER] asks for. */

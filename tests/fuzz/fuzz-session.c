@@ -269,8 +269,19 @@ sink_refused (guint32 uid, const char *reason, gpointer user_data)
   CHECK (g_hash_table_add (k->answered, GUINT_TO_POINTER (uid)));
 }
 
+/* An answer for an asked UID without its body: not answered yet. */
+static void
+sink_incomplete (guint32 uid, gpointer user_data)
+{
+  Sink *k = user_data;
+
+  CHECK (g_hash_table_contains (k->asked, GUINT_TO_POINTER (uid)));
+  CHECK (!g_hash_table_contains (k->answered, GUINT_TO_POINTER (uid)));
+}
+
 static const MhImapFetchSink sink_class = {
   sink_begin, sink_write, sink_done, sink_abort, sink_refused,
+  sink_incomplete,
 };
 
 /* A step's outcome: an error exactly when it failed, and no secret in
