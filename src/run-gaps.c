@@ -46,6 +46,7 @@ mh_run_gaps_answered (MhRunGaps *g, guint32 uid)
   if (g->suspect == uid)
     g->suspect = 0;
   g->last_answered = MAX (g->last_answered, uid);
+  g->strikes_in_row = 0;
 }
 
 void
@@ -91,8 +92,9 @@ mh_run_gaps_strike (MhRunGaps *g, const GError *failure)
   g->fetching = FALSE;
   if (g->suspect == 0 && g_error_matches (failure, MH_ERROR, MH_ERROR_BYE))
     g->suspect = next_expected (g->asked, g->last_answered);
-  if (g->suspect == 0)
+  if (g->suspect == 0 || g->strikes_in_row >= 2 * MH_RUN_GAPS_PROBE)
     return 0;
+  g->strikes_in_row++;
   uid = g->suspect;
   key = GUINT_TO_POINTER (uid);
   if (g->strikes == NULL)

@@ -709,6 +709,10 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   return TRUE;
 }
 
+/* The wait before a reconnect after the server ended the session on one
+ * message: nothing is wrong with the server, so no growing backoff. */
+#define STRUCK_WAIT_MS 200
+
 gboolean
 mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
@@ -722,7 +726,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
     {
       g_autoptr(GError) local = NULL;
       guint64 wait_ms = 0;
-      guint32 struck;
+      guint32 struck = 0;
 
       if (ra->session == NULL && !mh_run_connect (ra, &local))
         {
@@ -762,6 +766,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                       "%s UID %u: the server ended the session while "
                       "sending it", mb->name_utf8, struck);
           attempt--;
+          wait_ms = STRUCK_WAIT_MS;
         }
       else if (attempt > ra->max_retries)
         {
@@ -772,8 +777,8 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
         }
       mh_run_log (ra, MH_RUN_LOG_WARNING, "%s: %s; %s", mb->name_utf8,
                   local->message,
-                  wait_ms > 0 ? "waiting as the server asks"
-                              : "reconnecting");
+                  wait_ms > 0 && struck == 0 ? "waiting as the server asks"
+                                             : "reconnecting");
       mh_run_drop_session (ra);
       ra->result->reconnects++;
       if (wait_ms > 0)

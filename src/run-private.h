@@ -61,6 +61,7 @@ typedef struct {
   GHashTable *strikes;   /* UID -> sessions it ended (MH_RUN_GAPS_FAILED:
                           * counted as failed already) */
   char *strike_reason;   /* how the first of them ended */
+  guint strikes_in_row;  /* strikes since a message last came */
   guint32 uidvalidity;   /* of the UIDs in strikes */
 } MhRunGaps;
 
@@ -76,7 +77,10 @@ void mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid);
  * ended the session on gets a strike: the one whose answer came without
  * its body, or after a BYE (the server's own doing, not the network's)
  * the first UID asked for after the last one answered (servers answer in
- * the order asked).  Returns its UID (the attempt made progress), or 0. */
+ * the order asked).  Returns its UID (the attempt made progress), or 0:
+ * also once 2 * MH_RUN_GAPS_PROBE strikes came with no message between
+ * them, since a server that ends every session is not failing on one
+ * message, and the reconnects must stay bounded. */
 guint32 mh_run_gaps_strike (MhRunGaps *g, const GError *failure);
 /* Before the body fetch of @pending in a mailbox of @uidvalidity: takes
  * out the UIDs with strikes.  With one, it is kept for the end, asked for
