@@ -1,7 +1,9 @@
 /* run-gaps.c - the messages of a body fetch that did not come: refused
  * by the server (a NO to their command, such as Gmail's "Some messages
- * could not be FETCHed") or left out of its answer.  One bad message
- * must not fail its mailbox on every run, nor be skipped in silence. */
+ * could not be FETCHed"), left out of its answer, or the one it ended the
+ * session on (Dovecot's "BYE FETCH failed" for a message it cannot
+ * read).  One bad message must not fail its mailbox on every run, nor be
+ * skipped in silence. */
 #include <string.h>
 
 #include "mailharvest/error.h"
@@ -17,7 +19,6 @@ mh_run_gaps_init (MhRunGaps *g, const guint32 *uids, gsize n)
   g_clear_pointer (&g->refused, g_array_unref);
   g_clear_pointer (&g->reason, g_free);
   g->last_try = FALSE;
-  g->tried = 0;
   g->failed = 0;
   g->suspect = 0;
   g->last_answered = 0;
@@ -107,17 +108,18 @@ mh_run_gaps_strike (MhRunGaps *g, const GError *failure)
   return uid;
 }
 
-void
+guint
 mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
                     guint32 uidvalidity, GArray *pending)
 {
   guint out = 0;
+  guint failed = 0;
 
   if (g->strikes != NULL && g->uidvalidity != uidvalidity)
     g_hash_table_remove_all (g->strikes);
   g->uidvalidity = uidvalidity;
   if (g->strikes == NULL || g_hash_table_size (g->strikes) == 0)
-    return;
+    return 0;
   for (guint i = 0; i < pending->len; i++)
     {
       guint32 uid = g_array_index (pending, guint32, i);
@@ -146,9 +148,13 @@ mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
           mh_run_message_failed (ra, mailbox, uid, why);
           g_hash_table_insert (g->strikes, key,
                                GUINT_TO_POINTER (MH_RUN_GAPS_FAILED));
+          failed++;
         }
+      else
+        failed++;
     }
   g_array_set_size (pending, out);
+  return failed;
 }
 
 gboolean
@@ -184,7 +190,6 @@ fetch_singly (RunAccount *ra, MhRunGaps *g, const guint32 *uids, gsize n,
 
   for (gsize i = 0; i < n; i++)
     g_hash_table_add (g->asked, GUINT_TO_POINTER (uids[i]));
-  g->tried += (guint) n;
   fo.body = TRUE;
   fo.batch_size = 1;
   fo.max_body = ra->acct->max_message_size;

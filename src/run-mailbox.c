@@ -683,7 +683,8 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
       fo.max_body = ra->acct->max_message_size;
       mh_run_gaps_init (gaps, (const guint32 *) (void *) pending->data,
                         pending->len);
-      mh_run_gaps_filter (ra, mb->name_utf8, gaps, ex.uidvalidity, pending);
+      s.done += mh_run_gaps_filter (ra, mb->name_utf8, gaps, ex.uidvalidity,
+                                    pending);
       ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &sink, &s, NULL,

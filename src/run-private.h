@@ -51,7 +51,6 @@ typedef struct {
   GHashTable *asked;     /* UIDs asked for and not answered yet */
   GArray *refused;       /* UIDs whose command got a NO */
   gboolean last_try;     /* the fetch one by one: a NO fails the message */
-  guint tried;           /* in the last try: UIDs asked */
   guint failed;          /* in the last try: UIDs refused again */
   char *reason;          /* the first refusal's text */
   /* Across attempts: */
@@ -84,10 +83,11 @@ void mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid);
 guint32 mh_run_gaps_strike (MhRunGaps *g, const GError *failure);
 /* Before the body fetch of @pending in a mailbox of @uidvalidity: takes
  * out the UIDs with strikes.  With one, it is kept for the end, asked for
- * on its own; with two it counts as failed (once per run). */
+ * on its own; with two it counts as failed (once per run).  Returns how
+ * many were taken out for good. */
 #define MH_RUN_GAPS_FAILED G_MAXUINT
-void mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
-                         guint32 uidvalidity, GArray *pending);
+guint mh_run_gaps_filter (RunAccount *ra, const char *mailbox, MhRunGaps *g,
+                          guint32 uidvalidity, GArray *pending);
 /* For the sink's refused: returns TRUE when this is the last try, and
  * the message has been counted as failed. */
 gboolean mh_run_gaps_refused (RunAccount *ra, const char *mailbox,
