@@ -120,15 +120,6 @@ make_batches (const guint32 *uids, gsize n, guint batch)
   return out;
 }
 
-static int
-cmp_u32 (gconstpointer a, gconstpointer b)
-{
-  guint32 x = *(const guint32 *) a;
-  guint32 y = *(const guint32 *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* "17-Jul-1996 02:44:25 -0700" as unix time, or 0. */
 static gint64
 parse_internaldate (const char *str)
@@ -492,7 +483,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
   for (gsize i = 0; i < n_uids; i++)
     if (uids[i] != 0)
       g_array_append_val (sorted, uids[i]);
-  g_array_sort (sorted, cmp_u32);
+  g_array_sort (sorted, mh_imap_uid_cmp);
   for (guint i = 0; i < sorted->len; i++)
     if (out == 0 || g_array_index (sorted, guint32, i)
                       != g_array_index (sorted, guint32, out - 1))

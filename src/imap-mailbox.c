@@ -327,8 +327,8 @@ search_handler (MhImapSession *s, const MhImapResponse *resp, gpointer data,
   return TRUE;
 }
 
-static int
-cmp_u32 (gconstpointer a, gconstpointer b)
+int
+mh_imap_uid_cmp (gconstpointer a, gconstpointer b)
 {
   guint32 x = *(const guint32 *) a;
   guint32 y = *(const guint32 *) b;
@@ -371,7 +371,7 @@ search_finish (SearchState *st, GError **error)
                    MAX_SEARCH_RESULTS);
       return NULL;
     }
-  g_array_sort (uids, cmp_u32);
+  g_array_sort (uids, mh_imap_uid_cmp);
   for (guint i = 0; i < uids->len; i++)
     if (out == 0 || g_array_index (uids, guint32, i)
                       != g_array_index (uids, guint32, out - 1))

@@ -197,15 +197,6 @@ fetch_singly (RunAccount *ra, MhRunGaps *g, const guint32 *uids, gsize n,
                                     user_data, NULL, error);
 }
 
-static int
-cmp_u32 (gconstpointer a, gconstpointer b)
-{
-  guint32 x = *(const guint32 *) a;
-  guint32 y = *(const guint32 *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* "UID 3:5,9" for sorted @uids, or "UID 3:9" when that would be long. */
 static char *
 uid_criteria (const guint32 *uids, guint n)
@@ -253,7 +244,7 @@ check_left_out (RunAccount *ra, const char *mailbox, MhRunGaps *g,
     }
   if (missing->len == 0)
     return TRUE;
-  g_array_sort (missing, cmp_u32);
+  g_array_sort (missing, mh_imap_uid_cmp);
   criteria = uid_criteria ((const guint32 *) (void *) missing->data,
                            missing->len);
   found = mh_imap_session_uid_search (ra->session, criteria, error);

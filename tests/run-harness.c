@@ -738,3 +738,13 @@ mh_test_listing_without_manifests (const char *dir)
   return g_string_free (s, FALSE);
 }
 
+void
+mh_test_assert_err_line (const MhTestRun *r, const char *pattern)
+{
+  g_autofree char *anchored = g_strdup_printf ("^%s$", pattern);
+  g_autoptr(GRegex) re = g_regex_new (anchored, G_REGEX_MULTILINE, 0, NULL);
+
+  g_assert_nonnull (re);
+  if (!g_regex_match (re, r->err, 0, NULL))
+    g_error ("no line of stderr matches %s; stderr:\n%s", anchored, r->err);
+}

@@ -75,6 +75,10 @@ void mh_test_run_expect (MhTestRun *r, int want, const char *kill_at,
 
 #define MH_TEST_WRONG_PASSWORD "wrong-Canary-7731"
 
+/* Asserts that a whole line of @r's stderr matches @pattern (a GRegex,
+ * anchored at both ends); stderr is shown if not. */
+void mh_test_assert_err_line (const MhTestRun *r, const char *pattern);
+
 /* ---- archives ---- */
 
 /* Every path below @dir, sorted, one a line: "PATH/" for dirs, "PATH

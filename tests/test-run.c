@@ -567,7 +567,6 @@ test_too_big (Fixture *fixture, gconstpointer data)
                                             100 * 1024, FALSE);
   g_autofree char *ids = NULL;
   g_autofree char *want = g_strconcat (std_ids_alice, NULL);
-  g_autoptr(GRegex) re = NULL;
   MhTestRun r;
 
   std_mail ();
@@ -575,13 +574,10 @@ test_too_big (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (strlen (big), >, 64 * 1024);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
       "run", "-c", small, "--json", "--progress=never", NULL });
-  re = g_regex_new ("^mailharvest: alice: error: INBOX UID [0-9]+: the "
-                    "message has [0-9]+ bytes, more than max_message_size "
-                    "\\(65536\\); not fetched$",
-                    G_REGEX_MULTILINE, 0, NULL);
-  if (!g_regex_match (re, r.err, 0, NULL))
-    g_test_message ("stderr: %s", r.err);
-  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  mh_test_assert_err_line (&r, "mailharvest: alice: error: INBOX UID "
+                               "[0-9]+: the message has [0-9]+ bytes, more "
+                               "than max_message_size \\(65536\\); not "
+                               "fetched");
   g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
   g_assert_cmpint (num (r.out, "alice", "added"), ==, 14);
   mh_test_run_clear (&r);
@@ -629,7 +625,6 @@ test_unreadable_message (Fixture *fixture, gconstpointer data)
   g_autofree char *alice = g_build_filename (out, "alice", NULL);
   g_autofree char *file = NULL;
   g_autofree char *ids = NULL;
-  g_autoptr(GRegex) re = NULL;
   const char *a = mh_test_alice_dir ();
   MhTestRun r;
 
@@ -642,13 +637,10 @@ test_unreadable_message (Fixture *fixture, gconstpointer data)
 
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
-  re = g_regex_new ("^mailharvest: alice: error: INBOX UID [0-9]+: the "
-                    "server ended the session twice while sending it "
-                    "\\(the server closed the session: .*\\)$",
-                    G_REGEX_MULTILINE, 0, NULL);
-  if (!g_regex_match (re, r.err, 0, NULL))
-    g_test_message ("stderr: %s", r.err);
-  g_assert_true (g_regex_match (re, r.err, 0, NULL));
+  mh_test_assert_err_line (&r, "mailharvest: alice: error: INBOX UID "
+                               "[0-9]+: the server ended the session twice "
+                               "while sending it \\(the server closed the "
+                               "session: .*\\)");
   g_assert_cmpint (num (r.out, "alice", "added"), ==, 2);
   g_assert_cmpint (num (r.out, "alice", "failed"), ==, 1);
   /* Once in the batch, once on its own. */

@@ -180,6 +180,9 @@ gboolean mh_imap_session_examine (MhImapSession *s, const char *mailbox,
 GArray *mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
                                     GError **error);
 
+/* Orders two guint32 UIDs, for g_array_sort(). */
+int mh_imap_uid_cmp (gconstpointer a, gconstpointer b);
+
 /* EXAMINE @mailbox and UID SEARCH @criteria in it, sent together: one
  * round trip.  Fills @result_out and returns the UIDs as above; when the
  * EXAMINE fails, that is the error. */
