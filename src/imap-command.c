@@ -72,6 +72,18 @@ is_throttle (const MhImapResponse *resp)
          || strstr (low, "bandwidth limit") != NULL;
 }
 
+/* Exchange's answer to every command of a session whose login it
+ * accepted but whose mailbox it cannot reach: at times a passing state
+ * (its connection count), at times for good (a token without access to
+ * the mailbox). */
+static gboolean
+is_detached (const MhImapResponse *resp)
+{
+  return resp->text != NULL
+         && strstr (resp->text, "User is authenticated but not connected")
+              != NULL;
+}
+
 void
 mh_imap_session_tagged_error (MhImapSession *s, const MhImapResponse *resp,
                               const char *what, GError **error)
@@ -88,6 +100,15 @@ mh_imap_session_tagged_error (MhImapSession *s, const MhImapResponse *resp,
     }
   else if (g_strcmp0 (status, "NO") == 0)
     g_set_error (error, MH_ERROR, MH_ERROR_SERVER_NO, "%s: %s", what, desc);
+  else if (g_strcmp0 (status, "BAD") == 0 && is_detached (resp))
+    {
+      /* Nothing more will work on this session. */
+      mh_imap_session_break (s);
+      g_set_error (error, MH_ERROR, MH_ERROR_UNAVAILABLE,
+                   "%s: %s (Exchange logged in but cannot reach the "
+                   "mailbox; when this lasts, check that the login or "
+                   "token has IMAP access to it)", what, desc);
+    }
   else if (g_strcmp0 (status, "BAD") == 0)
     g_set_error (error, MH_ERROR, MH_ERROR_SERVER_BAD, "%s: %s", what, desc);
   else

@@ -271,26 +271,37 @@ mh_run_error_is_transient (const GError *error)
   return error->domain == MH_ERROR
          && (error->code == MH_ERROR_NET || error->code == MH_ERROR_TIMEOUT
              || error->code == MH_ERROR_BYE
-             || error->code == MH_ERROR_THROTTLED);
+             || error->code == MH_ERROR_THROTTLED
+             || error->code == MH_ERROR_UNAVAILABLE);
 }
 
-/* Connects, retrying transient failures with backoff. */
-static gboolean
-connect_with_retries (RunAccount *ra, GError **error)
+/* Connects and picks the mailboxes (LIST), retrying transient failures
+ * of either with backoff: a server may drop a session, or refuse to
+ * serve it, right after the login. */
+static GPtrArray *
+open_with_retries (RunAccount *ra, GError **error)
 {
   for (guint attempt = 1;; attempt++)
     {
       g_autoptr(GError) local = NULL;
+      GPtrArray *mailboxes = NULL;
 
-      if (mh_run_connect (ra, &local))
-        return TRUE;
+      if (mh_run_connect (ra, &local)
+          && (mailboxes = mh_run_choose_mailboxes (ra, &local)) != NULL)
+        return mailboxes;
       if (!mh_run_error_is_transient (local) || attempt > ra->max_retries)
         {
           g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
+          return NULL;
         }
       mh_run_log (ra, MH_RUN_LOG_WARNING,
-                  "cannot connect (%s); retrying", local->message);
+                  "%s (%s); retrying",
+                  ra->session == NULL ? "cannot connect"
+                                      : "cannot list the folders",
+                  local->message);
+      if (ra->session != NULL)
+        ra->result->reconnects++;
+      mh_run_drop_session (ra);
       mh_run_backoff (ra, attempt);
     }
 }
@@ -332,9 +343,7 @@ run_account (RunAccount *ra, GError **error)
     return FALSE;
   ra->result->dir = g_strdup (mh_archive_get_dir (ra->archive));
 
-  if (!connect_with_retries (ra, error))
-    return FALSE;
-  mailboxes = mh_run_choose_mailboxes (ra, error);
+  mailboxes = open_with_retries (ra, error);
   if (mailboxes == NULL)
     return FALSE;
 

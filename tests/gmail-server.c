@@ -34,6 +34,7 @@ struct _GmServer {
   guint32 uidvalidity;
   GPtrArray *messages;    /* GmMessage*, sorted by UID */
   guint throttle_left;
+  guint detach_left;      /* sessions to serve as detached */
   guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
 };
@@ -43,6 +44,8 @@ typedef struct {
   int fd;
   GByteArray *in;
   gboolean authenticated;
+  gboolean detached;      /* logged in, but every command gets Exchange's
+                           * "BAD User is authenticated but not connected" */
   gboolean selected;
 } Conn;
 
@@ -197,11 +200,24 @@ reply (Conn *c, const char *tag, const char *text)
   return send_str (c, line);
 }
 
+/* Checks the credentials; a session that passes may be one of those
+ * gm_server_detach_sessions() asked for. */
 static gboolean
 check_login (Conn *c, const char *user, const char *password)
 {
-  return g_strcmp0 (user, c->server->user) == 0
-         && g_strcmp0 (password, c->server->password) == 0;
+  GmServer *s = c->server;
+
+  if (g_strcmp0 (user, s->user) != 0
+      || g_strcmp0 (password, s->password) != 0)
+    return FALSE;
+  g_mutex_lock (&s->lock);
+  if (s->detach_left > 0)
+    {
+      s->detach_left--;
+      c->detached = TRUE;
+    }
+  g_mutex_unlock (&s->lock);
+  return TRUE;
 }
 
 static gboolean
@@ -474,6 +490,14 @@ dispatch (Conn *c, const char *line)
     return do_authenticate (c, tag, cmd + strlen ("AUTHENTICATE PLAIN"));
   if (!c->authenticated)
     return reply (c, tag, "BAD Not authenticated");
+  if (c->detached)
+    {
+      /* A fault asked for: not counted as a BAD the client caused. */
+      g_autofree char *answer = g_strdup_printf (
+          "%s BAD User is authenticated but not connected.\r\n", tag);
+
+      return send_str (c, answer);
+    }
   if (has_prefix_ci (cmd, "LIST "))
     return do_list (c, tag);
   if (has_prefix_ci (cmd, "EXAMINE "))
@@ -636,6 +660,14 @@ gm_server_set_fault (GmServer *s, guint32 uid, GmFault fault)
       if (uid == 0 || m->uid == uid)
         m->fault = fault;
     }
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_detach_sessions (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->detach_left = n;
   g_mutex_unlock (&s->lock);
 }
 

@@ -64,6 +64,11 @@ void gm_server_clear (GmServer *server);
 /* Makes the message @uid (0: every message) misbehave as @fault. */
 void gm_server_set_fault (GmServer *server, guint32 uid, GmFault fault);
 
+/* The next @n sessions that log in answer every later command as
+ * Exchange does when it cannot reach the mailbox: "BAD User is
+ * authenticated but not connected." */
+void gm_server_detach_sessions (GmServer *server, guint n);
+
 /* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
  * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */
 void gm_server_throttle_body_fetches (GmServer *server, guint n);

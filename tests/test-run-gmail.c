@@ -567,6 +567,41 @@ test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* ---- (f) a session the server cannot serve ---------------------------- */
+
+/* Exchange at times accepts the login and then answers every command
+ * "BAD User is authenticated but not connected."; a new session may work.
+ * The run retries the login and the LIST, as it does for a dropped
+ * connection, and completes. */
+static void
+test_gmail_detached (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_detach_sessions (server, 2);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: warning: cannot list the "
+                               "folders \\(LIST: User is authenticated but "
+                               "not connected\\. \\(Exchange logged in but "
+                               "cannot reach the mailbox; .*\\)\\); "
+                               "retrying");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 2);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (gm_server_count (cmds, " LIST "), ==, 3);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -588,5 +623,7 @@ main (int argc, char **argv)
               test_gmail_refused, teardown);
   g_test_add ("/run-gmail/refuses-all", Fixture, NULL, setup,
               test_gmail_refuses_all, teardown);
+  g_test_add ("/run-gmail/detached", Fixture, NULL, setup,
+              test_gmail_detached, teardown);
   return g_test_run ();
 }

@@ -23,6 +23,8 @@ typedef enum {
   MH_ERROR_TIMEOUT,    /* no answer within the time limit */
   MH_ERROR_CANCELLED,
   MH_ERROR_NO_SPACE,   /* the local disk is full, or the quota used up */
+  MH_ERROR_UNAVAILABLE, /* the server cannot serve this session now, and
+                         * says so; a new session may help */
 } MhError;
 
 GQuark mh_error_quark (void);
