@@ -438,7 +438,7 @@ fetch_loop (FetchState *st, GArray *batches, guint max_in_flight,
       /* A NO for some of the messages (Gmail's "Some messages could not
        * be FETCHed", a server that cannot read one message): those fail,
        * the fetch goes on. */
-      if (st->body && st->sink->refused != NULL
+      if (st->sink->refused != NULL
           && g_error_matches (no, MH_ERROR, MH_ERROR_SERVER_NO))
         refuse_batch (st, &g_array_index (batches, Batch, done.batch), no);
       /* Else stop sending but drain what is in flight, so that the session

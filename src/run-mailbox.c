@@ -159,8 +159,7 @@ typedef struct {
   guint32 uidvalidity;
   guint total;
   guint done;
-  GHashTable *gm_known;  /* uid -> key, Gmail messages stored already */
-  GArray *body_uids;     /* Gmail: the UIDs left after the check */
+  GHashTable *stored;    /* the metadata pass: UIDs found in the archive */
   GError *stop;          /* a message failed for want of disk space: every
                           * next one would too, so the fetch stops */
   gboolean named;        /* the file system has no O_TMPFILE: the bodies
@@ -522,10 +521,8 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
       relinked = m != NULL;
     }
   if (m == NULL)
-    {
-      g_array_append_val (s->body_uids, info->uid);
-      return TRUE;
-    }
+    return TRUE;
+  g_hash_table_add (s->stored, GUINT_TO_POINTER (info->uid));
   source_for (s, info, &src, flags);
   if (!mh_archive_add_location (ra->archive, m->key, &src, error))
     return FALSE;
@@ -539,6 +536,18 @@ meta_done (const MhImapMessageInfo *info, gpointer handle,
   s->done++;
   mh_run_progress (ra, s->mb->name_utf8, s->done, s->total);
   return TRUE;
+}
+
+/* A NO to the metadata pass (Gmail's "Some messages could not be
+ * FETCHed"): the messages it left out are not known to be stored, so the
+ * body fetch asks for them, and what it cannot get fails there, one
+ * message at a time (run-gaps.c). */
+static void
+meta_refused (guint32 uid, const char *reason, gpointer user_data)
+{
+  (void) uid;
+  (void) reason;
+  (void) user_data;
 }
 
 static char *
@@ -598,7 +607,8 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   MhImapFetchOptions fo = { 0 };
   MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort,
                            sink_refused, sink_incomplete };
-  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, NULL, NULL };
+  MhImapFetchSink meta_sink = { NULL, NULL, meta_done, NULL, meta_refused,
+                                NULL };
   MhImapExamine ex;
   Sync s = { 0 };
   gboolean changed;
@@ -656,19 +666,28 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   if (pending->len > 0
       && (gmail || mh_run_forgotten_any (forgotten)))
     {
-      s.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+      g_autoptr(GArray) left = g_array_new (FALSE, FALSE, sizeof (guint32));
+      gboolean ok;
+
+      s.stored = g_hash_table_new (NULL, NULL);
       fo.body = FALSE;
       fo.header = !gmail;
-      if (!mh_imap_session_uid_fetch (ra->session,
+      ok = mh_imap_session_uid_fetch (ra->session,
                                       (const guint32 *) pending->data,
                                       pending->len, &fo, &meta_sink, &s,
-                                      NULL, error))
-        {
-          g_array_unref (s.body_uids);
-          return FALSE;
-        }
+                                      NULL, error);
+      /* Only what was found is left out of the body fetch: a message the
+       * server refused, or left out of its answer, is asked for again. */
+      for (guint i = 0; ok && i < pending->len; i++)
+        if (!g_hash_table_contains (s.stored,
+                                    GUINT_TO_POINTER (g_array_index (
+                                        pending, guint32, i))))
+          g_array_append_val (left, g_array_index (pending, guint32, i));
+      g_clear_pointer (&s.stored, g_hash_table_unref);
+      if (!ok)
+        return FALSE;
       g_array_unref (pending);
-      pending = s.body_uids;
+      pending = g_steal_pointer (&left);
       if (s.relinked > 0)
         mh_run_log (ra, MH_RUN_LOG_INFO,
                     "%s: %u messages found in the archive by size and "

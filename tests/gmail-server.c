@@ -443,9 +443,10 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
 
       if (!in_set (set, m->uid, star, &bad))
         continue;
-      if (body && m->fault == GM_FAULT_REFUSE)
+      if (m->fault == (body ? GM_FAULT_REFUSE : GM_FAULT_REFUSE_META))
         refused = TRUE;
-      else if (!body || m->fault != GM_FAULT_LEAVE_OUT)
+      else if (m->fault
+               != (body ? GM_FAULT_LEAVE_OUT : GM_FAULT_LEAVE_OUT_META))
         append_fetch (out, i + 1, m, items);
     }
   g_mutex_unlock (&s->lock);

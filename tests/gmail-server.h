@@ -32,6 +32,10 @@ typedef enum {
   GM_FAULT_REFUSE,    /* a body FETCH naming it sends the others, then
                        * "NO Some messages could not be FETCHed (Failure)" */
   GM_FAULT_LEAVE_OUT, /* a body FETCH leaves it out and says OK */
+  GM_FAULT_REFUSE_META,    /* as GM_FAULT_REFUSE, for a FETCH without
+                            * the body; a body FETCH sends it */
+  GM_FAULT_LEAVE_OUT_META, /* as GM_FAULT_LEAVE_OUT, for a FETCH without
+                            * the body; a body FETCH sends it */
 } GmFault;
 
 typedef struct _GmServer GmServer;

@@ -529,6 +529,70 @@ test_gmail_refused (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
+/* The same faults in the metadata pass (X-GM-MSGID before any body):
+ * what it refuses or leaves out is not known to be stored, so the body
+ * fetch asks for it.  Before, the NO failed the mailbox and a message
+ * left out of that answer was skipped in silence. */
+static void
+test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT_META);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS)"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
+                    ==, 1);
+  g_clear_pointer (&cmds, g_strfreev);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+  g_clear_pointer (&ids, g_free);
+  before = mh_test_listing_without_manifests (out);
+
+  /* A new UIDVALIDITY: the refused and the left-out message are fetched
+   * again, and found to be the ones stored (no second copy). */
+  gmail_mail (server, 8, 100, GM_ID1);
+  gm_server_set_fault (server, 102, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (server, 103, GM_FAULT_LEAVE_OUT_META);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 3);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 102:103 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
+                    ==, 1);
+  after = mh_test_listing_without_manifests (out);
+  mh_test_assert_same_listing (after, before);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+  mh_test_assert_clean (out);
+}
+
 /* A server that refuses every message: after MH_RUN_GAPS_PROBE (10)
  * refused again one by one, the mailbox fails instead of asking for the
  * rest one by one too. */
@@ -621,6 +685,8 @@ main (int argc, char **argv)
               test_gmail_throttled_always, teardown);
   g_test_add ("/run-gmail/refused", Fixture, NULL, setup,
               test_gmail_refused, teardown);
+  g_test_add ("/run-gmail/meta-refused", Fixture, NULL, setup,
+              test_gmail_meta_refused, teardown);
   g_test_add ("/run-gmail/refuses-all", Fixture, NULL, setup,
               test_gmail_refuses_all, teardown);
   g_test_add ("/run-gmail/detached", Fixture, NULL, setup,

@@ -223,13 +223,12 @@ typedef struct {
  *         of @handle passes to done.
  * abort:  optional; releases a handle whose message did not complete
  *         (error, BYE, or a response without UID).
- * refused: optional, body fetches only.  Without it, a NO to one of the
- *         pipelined commands fails the fetch (after the commands in
- *         flight are answered).  With it, the fetch goes on, and each UID
- *         of that command that the server did not return is given to
- *         refused with the server's answer (scrubbed) as @reason.  A NO
- *         that asks to slow down (MH_ERROR_THROTTLED) still fails the
- *         fetch.
+ * refused: optional.  Without it, a NO to one of the pipelined commands
+ *         fails the fetch (after the commands in flight are answered).
+ *         With it, the fetch goes on, and each UID of that command that
+ *         the server did not return is given to refused with the server's
+ *         answer (scrubbed) as @reason.  A NO that asks to slow down
+ *         (MH_ERROR_THROTTLED) still fails the fetch.
  * incomplete: optional, body fetches only: an answer for @uid, asked for
  *         and not delivered yet, came with its RFC822.SIZE or INTERNALDATE
  *         but without its body.  The body may still come in a later
