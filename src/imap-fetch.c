@@ -84,39 +84,19 @@ static GArray *
 make_batches (const guint32 *uids, gsize n, guint batch)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (Batch));
-  GString *set = g_string_new (NULL);
-  guint in_set = 0;
-  gsize i = 0;
   gsize first = 0;
 
   g_array_set_clear_func (out, batch_clear);
-  while (i < n)
+  while (first < n)
     {
-      gsize j = i;
+      GString *set = g_string_new (NULL);
+      gsize took = mh_imap_uid_set_append (set, uids + first, n - first,
+                                           batch, MAX_SET_LEN);
+      Batch b = { g_string_free (set, FALSE), first, first + took };
 
-      /* A run of consecutive UIDs, cut where the batch would be full. */
-      while (j + 1 < n && uids[j + 1] == uids[j] + 1
-             && in_set + (j + 1 - i) < batch)
-        j++;
-      if (set->len > 0)
-        g_string_append_c (set, ',');
-      if (j == i)
-        g_string_append_printf (set, "%u", uids[i]);
-      else
-        g_string_append_printf (set, "%u:%u", uids[i], uids[j]);
-      in_set += (guint) (j - i + 1);
-      i = j + 1;
-      if (in_set >= batch || set->len >= MAX_SET_LEN || i == n)
-        {
-          Batch b = { g_string_free (set, FALSE), first, i };
-
-          g_array_append_val (out, b);
-          set = g_string_new (NULL);
-          in_set = 0;
-          first = i;
-        }
+      g_array_append_val (out, b);
+      first += took;
     }
-  g_string_free (set, TRUE);
   return out;
 }
 

@@ -336,6 +336,30 @@ mh_imap_uid_cmp (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+gsize
+mh_imap_uid_set_append (GString *set, const guint32 *uids, gsize n_uids,
+                        gsize max_uids, gsize max_len)
+{
+  gsize i = 0;
+
+  while (i < n_uids && i < max_uids && (i == 0 || set->len < max_len))
+    {
+      gsize j = i;
+
+      /* A run of consecutive UIDs, cut where @max_uids would be passed. */
+      while (j + 1 < n_uids && j + 1 < max_uids && uids[j + 1] == uids[j] + 1)
+        j++;
+      if (set->len > 0)
+        g_string_append_c (set, ',');
+      if (j == i)
+        g_string_append_printf (set, "%u", uids[i]);
+      else
+        g_string_append_printf (set, "%u:%u", uids[i], uids[j]);
+      i = j + 1;
+    }
+  return i;
+}
+
 static MhImapCmd *
 search_cmd (MhImapSession *s, const char *criteria, GError **error)
 {

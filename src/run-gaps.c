@@ -201,24 +201,11 @@ fetch_singly (RunAccount *ra, MhRunGaps *g, const guint32 *uids, gsize n,
 static char *
 uid_criteria (const guint32 *uids, guint n)
 {
-  GString *c = g_string_new ("UID ");
+  GString *c = g_string_new (NULL);
 
-  for (guint i = 0; i < n; i++)
-    {
-      guint j = i;
-
-      while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-        j++;
-      g_string_append_printf (c, i > 0 ? ",%u" : "%u", uids[i]);
-      if (j > i)
-        g_string_append_printf (c, ":%u", uids[j]);
-      i = j;
-      if (c->len > MAX_SET_LEN)
-        {
-          g_string_printf (c, "UID %u:%u", uids[0], uids[n - 1]);
-          break;
-        }
-    }
+  if (mh_imap_uid_set_append (c, uids, n, n, MAX_SET_LEN) < n)
+    g_string_printf (c, "%u:%u", uids[0], uids[n - 1]);
+  g_string_prepend (c, "UID ");
   return g_string_free (c, FALSE);
 }
 

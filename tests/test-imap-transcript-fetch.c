@@ -670,6 +670,69 @@ test_gmail (void)
 
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 
+/* The sequence sets of UID FETCH and UID SEARCH: runs joined, and cut at
+ * the count and the length asked for. */
+static void
+test_uid_set (void)
+{
+  static const guint32 uids[] = { 1, 2, 3, 5, 7, 8 };
+  static const guint32 top[] = { 4294967294u, 4294967295u };
+  static const struct {
+    gsize max_uids;
+    gsize max_len;
+    const char *want;
+    gsize took;
+  } cases[] = {
+    { 100, 1000, "1:3,5,7:8", 6 },
+    { 6, 1000, "1:3,5,7:8", 6 },
+    { 5, 1000, "1:3,5,7", 5 },
+    { 4, 1000, "1:3,5", 4 },
+    { 2, 1000, "1:2", 2 },
+    { 1, 1000, "1", 1 },
+    { 100, 3, "1:3", 3 },
+    { 100, 5, "1:3,5", 4 },
+    { 100, 1, "1:3", 3 },
+    { 100, 0, "1:3", 3 },
+  };
+  g_autofree guint32 *even = g_new (guint32, 1000);
+  GString *set = g_string_new (NULL);
+  g_autofree char *last = NULL;
+  gsize took;
+  guint commas = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_string_truncate (set, 0);
+      took = mh_imap_uid_set_append (set, uids, G_N_ELEMENTS (uids),
+                                     cases[i].max_uids, cases[i].max_len);
+      g_assert_cmpstr (set->str, ==, cases[i].want);
+      g_assert_cmpuint (took, ==, cases[i].took);
+    }
+  g_string_truncate (set, 0);
+  g_assert_cmpuint (mh_imap_uid_set_append (set, uids, 0, 10, 10), ==, 0);
+  g_assert_cmpuint (mh_imap_uid_set_append (set, uids, 6, 0, 10), ==, 0);
+  g_assert_cmpstr (set->str, ==, "");
+
+  /* Appended after what @set holds, up to the largest UID. */
+  g_string_assign (set, "9");
+  g_assert_cmpuint (mh_imap_uid_set_append (set, top, 2, 10, 100), ==, 2);
+  g_assert_cmpstr (set->str, ==, "9,4294967294:4294967295");
+
+  /* No runs: the length bound cuts just past it, after whole UIDs. */
+  for (guint i = 0; i < 1000; i++)
+    even[i] = 2 * (i + 1);
+  g_string_truncate (set, 0);
+  took = mh_imap_uid_set_append (set, even, 1000, 1000, 100);
+  g_assert_cmpuint (set->len, >=, 100);
+  g_assert_cmpuint (set->len, <, 100 + 6);
+  for (const char *p = set->str; *p != '\0'; p++)
+    commas += *p == ',';
+  g_assert_cmpuint (took, ==, commas + 1);
+  last = g_strdup_printf (",%u", even[took - 1]);
+  g_assert_true (g_str_has_suffix (set->str, last));
+  g_string_free (set, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -688,6 +751,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/pipeline-depth",
                    test_pipeline_depth);
   g_test_add_func ("/imap-transcript/fetch/gmail", test_gmail);
+  g_test_add_func ("/imap-transcript/fetch/uid-set", test_uid_set);
   g_test_add_func ("/imap-transcript/fetch/no", test_fetch_no);
   g_test_add_func ("/imap-transcript/fetch/stall", test_fetch_stall);
   g_test_add_func ("/imap-transcript/fetch/sink-fails",

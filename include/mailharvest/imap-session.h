@@ -183,6 +183,13 @@ GArray *mh_imap_session_uid_search (MhImapSession *s, const char *criteria,
 /* Orders two guint32 UIDs, for g_array_sort(). */
 int mh_imap_uid_cmp (gconstpointer a, gconstpointer b);
 
+/* Appends to @set the sequence set ("3:5,9") of the first UIDs of @uids
+ * (ascending, no duplicates): at most @max_uids of them, and none once
+ * @set is @max_len bytes or longer.  Returns how many it took (at least
+ * one when @n_uids and @max_uids are not 0). */
+gsize mh_imap_uid_set_append (GString *set, const guint32 *uids,
+                              gsize n_uids, gsize max_uids, gsize max_len);
+
 /* EXAMINE @mailbox and UID SEARCH @criteria in it, sent together: one
  * round trip.  Fills @result_out and returns the UIDs as above; when the
  * EXAMINE fails, that is the error. */
