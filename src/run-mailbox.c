@@ -733,6 +733,23 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
  * message: nothing is wrong with the server, so no growing backoff. */
 #define STRUCK_WAIT_MS 200
 
+/* ra->max_retries counts the reconnects in a row that brought no message:
+ * a session that fetched something before it dropped starts the count and
+ * the backoff again, so a long fetch over a connection that drops now and
+ * then goes on to the end.  In all, a mailbox gets at most this many
+ * times ra->max_retries such reconnects in one run (waits the server asks
+ * for and sessions ended on one message are bounded apart). */
+#define RECONNECTS_PER_RETRY 20
+
+/* Messages of the account fetched or found stored so far: what a session
+ * that ends has achieved. */
+static guint64
+progress_mark (const RunAccount *ra)
+{
+  return (guint64) ra->result->fetched + ra->result->duplicates
+         + ra->result->relinked;
+}
+
 gboolean
 mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
                      GError **error)
@@ -741,6 +758,8 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
   g_auto(MhRunGaps) gaps = { 0 };
   gboolean counted = FALSE;
   guint throttled = 0;
+  guint reconnects = 0;
+  guint64 mark = progress_mark (ra);
 
   for (guint attempt = 1;; attempt++)
     {
@@ -788,12 +807,29 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
           attempt--;
           wait_ms = STRUCK_WAIT_MS;
         }
-      else if (attempt > ra->max_retries)
+      else
         {
-          g_propagate_prefixed_error (error, g_steal_pointer (&local),
-                                      "gave up after %u reconnects: ",
-                                      ra->max_retries);
-          return FALSE;
+          if (progress_mark (ra) != mark)
+            {
+              /* This session got somewhere before it ended. */
+              mark = progress_mark (ra);
+              attempt = 1;
+            }
+          if (attempt > ra->max_retries)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                          "gave up after %u reconnects in "
+                                          "a row without a message: ",
+                                          ra->max_retries);
+              return FALSE;
+            }
+          if (++reconnects > ra->max_retries * RECONNECTS_PER_RETRY)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                          "gave up after %u reconnects: ",
+                                          reconnects - 1);
+              return FALSE;
+            }
         }
       mh_run_log (ra, MH_RUN_LOG_WARNING, "%s: %s; %s", mb->name_utf8,
                   local->message,

@@ -21,6 +21,20 @@
 #define DEFAULT_MAX_BACKOFF_MS (5 * 60 * 1000)
 #define MAX_FAILURES_LISTED 1000
 
+/* The first wait before a reconnect.  The tests shorten it with
+ * MH_DEBUG_BACKOFF_MS, as they pick kill and fail points with the
+ * MH_DEBUG_ variables (archive.c). */
+static guint
+default_backoff_ms (void)
+{
+  const char *v = g_getenv ("MH_DEBUG_BACKOFF_MS");
+  guint64 ms;
+
+  if (v != NULL && g_ascii_string_to_unsigned (v, 10, 1, 60000, &ms, NULL))
+    return (guint) ms;
+  return DEFAULT_BACKOFF_MS;
+}
+
 /* Frees what @r owns, not @r itself (a result may live on the stack). */
 static void
 run_result_clear (MhRunResult *r)
@@ -449,7 +463,7 @@ mh_run (const MhConfig *config, const MhRunOptions *options,
       ra.max_retries = options->max_retries ? options->max_retries
                                             : DEFAULT_RETRIES;
       ra.backoff_ms = options->backoff_ms ? options->backoff_ms
-                                          : DEFAULT_BACKOFF_MS;
+                                          : default_backoff_ms ();
       ra.max_backoff_ms = options->max_backoff_ms ? options->max_backoff_ms
                                                   : DEFAULT_MAX_BACKOFF_MS;
 

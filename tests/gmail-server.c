@@ -13,6 +13,9 @@
 /* Elements of one UID set ("1:3,7,9:*") looked at, at most. */
 #define MAX_SET_ITEMS 1000
 
+/* How long a cut connection waits for the client to close. */
+#define CUT_DRAIN_MS 5000
+
 typedef struct {
   guint32 uid;
   guint64 msgid;
@@ -35,6 +38,8 @@ struct _GmServer {
   GPtrArray *messages;    /* GmMessage*, sorted by UID */
   guint throttle_left;
   guint detach_left;      /* sessions to serve as detached */
+  guint cut_after;        /* bodies a session sends before its connection
+                           * is cut; 0: never */
   guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
 };
@@ -47,6 +52,7 @@ typedef struct {
   gboolean detached;      /* logged in, but every command gets Exchange's
                            * "BAD User is authenticated but not connected" */
   gboolean selected;
+  guint bodies;           /* message bodies this session sent */
 } Conn;
 
 static void
@@ -423,6 +429,7 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   g_autoptr(GString) out = g_string_new (NULL);
   gboolean bad = FALSE;
   gboolean refused = FALSE;
+  gboolean cut = FALSE;
   gboolean body = strstr (items, "BODY.PEEK[]") != NULL;
   guint32 star;
 
@@ -437,21 +444,42 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
                             "Suggested Backoff Time: 5 milliseconds");
     }
   star = highest_uid (s);
-  for (guint i = 0; i < s->messages->len && !bad; i++)
+  for (guint i = 0; i < s->messages->len && !bad && !cut; i++)
     {
       const GmMessage *m = s->messages->pdata[i];
 
       if (!in_set (set, m->uid, star, &bad))
         continue;
-      if (m->fault == (body ? GM_FAULT_REFUSE : GM_FAULT_REFUSE_META))
+      if (body && m->fault == GM_FAULT_CUT)
+        cut = TRUE;
+      else if (m->fault == (body ? GM_FAULT_REFUSE : GM_FAULT_REFUSE_META))
         refused = TRUE;
       else if (m->fault
                != (body ? GM_FAULT_LEAVE_OUT : GM_FAULT_LEAVE_OUT_META))
-        append_fetch (out, i + 1, m, items);
+        {
+          append_fetch (out, i + 1, m, items);
+          c->bodies += body;
+          cut = body && s->cut_after > 0 && c->bodies >= s->cut_after;
+        }
     }
   g_mutex_unlock (&s->lock);
   if (bad)
     return reply (c, tag, "BAD Could not parse command");
+  /* A dropped connection: what was sent arrives, then the end.  What the
+   * client still sends is read and dropped until it closes, so that no
+   * reset takes the answers from its receive queue. */
+  if (cut)
+    {
+      char sink[4096];
+      struct pollfd p = { c->fd, POLLIN, 0 };
+
+      (void) send_all (c, out->str, out->len);
+      (void) shutdown (c->fd, SHUT_WR);
+      while (poll (&p, 1, CUT_DRAIN_MS) > 0
+             && read (c->fd, sink, sizeof sink) > 0)
+        ;
+      return FALSE;
+    }
   /* What Gmail answers when it cannot read a message of the set. */
   if (refused)
     g_string_append_printf (out, "%s NO Some messages could not be "
@@ -669,6 +697,14 @@ gm_server_detach_sessions (GmServer *s, guint n)
 {
   g_mutex_lock (&s->lock);
   s->detach_left = n;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_cut_sessions (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->cut_after = n;
   g_mutex_unlock (&s->lock);
 }
 

@@ -36,6 +36,8 @@ typedef enum {
                             * the body; a body FETCH sends it */
   GM_FAULT_LEAVE_OUT_META, /* as GM_FAULT_LEAVE_OUT, for a FETCH without
                             * the body; a body FETCH sends it */
+  GM_FAULT_CUT,       /* a body FETCH sends the messages before it, then
+                       * the connection is closed without a BYE */
 } GmFault;
 
 typedef struct _GmServer GmServer;
@@ -72,6 +74,10 @@ void gm_server_set_fault (GmServer *server, guint32 uid, GmFault fault);
  * Exchange does when it cannot reach the mailbox: "BAD User is
  * authenticated but not connected." */
 void gm_server_detach_sessions (GmServer *server, guint n);
+
+/* From now on every session's connection is closed, without a BYE, right
+ * after it has sent @n message bodies (0: never). */
+void gm_server_cut_sessions (GmServer *server, guint n);
 
 /* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
  * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */

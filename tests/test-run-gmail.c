@@ -108,6 +108,34 @@ gmail_mail (GmServer *server, guint32 uidvalidity, guint32 base,
                  g3);
 }
 
+/* @n messages "r1".. under UIDVALIDITY 7, UIDs 1.., each its own
+ * conversation. */
+static void
+add_reports (GmServer *server, guint n)
+{
+  gm_server_set_uidvalidity (server, 7);
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("r%u", i);
+      g_autofree char *text = mh_test_mail_text (id, NULL, "Report", i,
+                                                 "Carol <carol@example.net>",
+                                                 0, FALSE);
+
+      gm_server_add (server, i, GM_ID1 + 100 + i, GM_ID1 + 100 + i, "", "",
+                     text);
+    }
+}
+
+/* How many messages threads.json of @acct lists (each with its dir). */
+static guint
+count_messages (const char *acct)
+{
+  g_autofree char *ids = mh_test_archive_ids (acct);
+  g_auto(GStrv) v = g_strsplit (ids, " ", -1);
+
+  return ids[0] == '\0' ? 0 : g_strv_length (v);
+}
+
 static GmServer *
 new_server (void)
 {
@@ -605,17 +633,7 @@ test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gm_server_set_uidvalidity (server, 7);
-  for (guint i = 1; i <= 30; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("r%u", i);
-      g_autofree char *text = mh_test_mail_text (id, NULL, "Report", i,
-                                                 "Carol <carol@example.net>",
-                                                 0, FALSE);
-
-      gm_server_add (server, i, GM_ID1 + 100 + i, GM_ID1 + 100 + i, "", "",
-                     text);
-    }
+  add_reports (server, 30);
   gm_server_set_fault (server, 0, GM_FAULT_REFUSE);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
@@ -666,6 +684,111 @@ test_gmail_detached (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
+/* ---- (g) a connection that drops now and then ------------------------ */
+
+/* Fourteen messages over a connection cut after every second body: seven
+ * drops, more than the five reconnects a mailbox gets in a row, but each
+ * session brought messages, so the run goes on to the end. */
+static void
+test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  MhTestRun r;
+
+  add_reports (server, 14);
+  gm_server_cut_sessions (server, 2);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 7);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 14);
+  mh_test_assert_clean (out);
+
+  /* Nothing is left to do. */
+  gm_server_cut_sessions (server, 0);
+  before = mh_test_listing (out);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  after = mh_test_listing (out);
+  mh_test_assert_same_listing (after, before);
+}
+
+/* Sessions that bring nothing: the connection is cut at the second
+ * message on every try.  After the first session (one message), five
+ * reconnects in a row bring nothing, and the mailbox fails; what came is
+ * kept. */
+static void
+test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_CUT);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
+                               "\\[Gmail\\]/All Mail: gave up after 5 "
+                               "reconnects in a row without a message: .*");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 5);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1");
+  mh_test_assert_clean (out);
+}
+
+/* A connection cut after every message: each session brings one, so the
+ * count in a row never runs out, but the mailbox gets 5 x 20 reconnects
+ * in all, then fails; the next run goes on from there. */
+static void
+test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  MhTestRun r;
+
+  add_reports (server, 110);
+  gm_server_cut_sessions (server, 1);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
+                               "\\[Gmail\\]/All Mail: gave up after 100 "
+                               "reconnects: .*");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 100);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 101);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 101);
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 9);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 110);
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -691,5 +814,11 @@ main (int argc, char **argv)
               test_gmail_refuses_all, teardown);
   g_test_add ("/run-gmail/detached", Fixture, NULL, setup,
               test_gmail_detached, teardown);
+  g_test_add ("/run-gmail/cut-sessions", Fixture, NULL, setup,
+              test_gmail_cut_sessions, teardown);
+  g_test_add ("/run-gmail/cut-no-progress", Fixture, NULL, setup,
+              test_gmail_cut_no_progress, teardown);
+  g_test_add ("/run-gmail/cut-every-message", Fixture, NULL, setup,
+              test_gmail_cut_every_message, teardown);
   return g_test_run ();
 }

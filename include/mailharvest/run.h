@@ -44,7 +44,8 @@ typedef struct {
 typedef struct {
   const char *output;       /* NULL: the config's */
   gint64 latest;            /* -1: the accounts' own; 0: all */
-  guint max_retries;        /* reconnects per mailbox; 0: 5 */
+  guint max_retries;        /* reconnects in a row without a message,
+                             * per mailbox; 0: 5 */
   guint backoff_ms;         /* first reconnect delay; 0: 1000 */
   guint max_backoff_ms;     /* longest wait, also for throttling; 0: 5 min */
   MhRunEvents events;
