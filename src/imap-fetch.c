@@ -27,7 +27,7 @@ typedef struct {
   const MhImapFetchSink *sink;
   gpointer user_data;
   GHashTable *wanted;    /* UIDs asked for */
-  GHashTable *delivered; /* UIDs already given to done */
+  GHashTable *answered;  /* UIDs already given to done or refused */
   gpointer handle;       /* the body being streamed, or NULL */
   gboolean handle_open;
   gboolean skip_literal; /* a second body in one response, or one over
@@ -217,7 +217,7 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
   asked = uid_arg != NULL && mh_imap_arg_get_uint64 (uid_arg, &uid)
           && uid <= G_MAXUINT32
           && g_hash_table_contains (st->wanted, GUINT_TO_POINTER (uid))
-          && !g_hash_table_contains (st->delivered, GUINT_TO_POINTER (uid));
+          && !g_hash_table_contains (st->answered, GUINT_TO_POINTER (uid));
   is_message = asked;
   if (st->body)
     is_message = is_message && body != NULL;
@@ -284,7 +284,7 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
           info.header_len = MIN (arg->len, (gsize) MH_IMAP_HEADER_PEEK);
         }
     }
-  g_hash_table_add (st->delivered, GUINT_TO_POINTER (uid));
+  g_hash_table_add (st->answered, GUINT_TO_POINTER (uid));
   st->delivered_count++;
   st->handle_open = FALSE;
   ok = st->sink->done (&info, g_steal_pointer (&st->handle), st->user_data,
@@ -330,13 +330,13 @@ send_batch (MhImapSession *s, gboolean body, gboolean header,
 }
 
 /* A NO to the command for @batch: its UIDs that did not come are given to
- * the sink's refused, with @no's text. */
+ * the sink's refused, with @no's text.  An answer for one of them that
+ * comes later is a repeat, as after done: the sink has heard of it. */
 static void
 refuse_batch (FetchState *st, const Batch *batch, const GError *no)
 {
   for (gsize i = batch->first; i < batch->end; i++)
-    if (!g_hash_table_contains (st->delivered,
-                                GUINT_TO_POINTER (st->uids[i])))
+    if (g_hash_table_add (st->answered, GUINT_TO_POINTER (st->uids[i])))
       st->sink->refused (st->uids[i], no->message, st->user_data);
 }
 
@@ -488,7 +488,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
   st.sink = sink;
   st.user_data = user_data;
   st.wanted = g_hash_table_new (g_direct_hash, g_direct_equal);
-  st.delivered = g_hash_table_new (g_direct_hash, g_direct_equal);
+  st.answered = g_hash_table_new (g_direct_hash, g_direct_equal);
   for (guint i = 0; i < sorted->len; i++)
     g_hash_table_add (st.wanted,
                       GUINT_TO_POINTER (g_array_index (sorted, guint32, i)));
@@ -498,7 +498,7 @@ mh_imap_session_uid_fetch (MhImapSession *s, const guint32 *uids,
   mh_imap_parser_set_streaming (s->parser, FALSE);
   drop_handle (&st);
   g_hash_table_unref (st.wanted);
-  g_hash_table_unref (st.delivered);
+  g_hash_table_unref (st.answered);
   if (delivered_out != NULL)
     *delivered_out = st.delivered_count;
   return ok;
