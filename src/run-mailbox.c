@@ -11,7 +11,9 @@
 #include "mailharvest/sha256.h"
 #include "run-private.h"
 
-/* Throttling answers waited out per mailbox before giving up. */
+/* Throttling answers in a row, without a message between them, waited
+ * out per mailbox before giving up (in all, RECONNECTS_PER_RETRY times
+ * as many). */
 #define MAX_THROTTLE_WAITS_ALLOWED 5
 
 static MhImapMailbox *
@@ -758,6 +760,7 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
   g_auto(MhRunGaps) gaps = { 0 };
   gboolean counted = FALSE;
   guint throttled = 0;
+  guint throttle_waits = 0;
   guint reconnects = 0;
   guint64 mark = progress_mark (ra);
 
@@ -783,13 +786,30 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
+      if (progress_mark (ra) != mark)
+        {
+          /* This session got somewhere before it ended: the counts of
+           * failures in a row start again. */
+          mark = progress_mark (ra);
+          attempt = 1;
+          throttled = 0;
+        }
       if (g_error_matches (local, MH_ERROR, MH_ERROR_THROTTLED))
         {
           if (++throttled > MAX_THROTTLE_WAITS_ALLOWED)
             {
               g_propagate_prefixed_error (error, g_steal_pointer (&local),
-                                          "still throttled after %u waits: ",
+                                          "still throttled after %u waits "
+                                          "in a row without a message: ",
                                           throttled - 1);
+              return FALSE;
+            }
+          if (++throttle_waits
+              > MAX_THROTTLE_WAITS_ALLOWED * RECONNECTS_PER_RETRY)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                          "still throttled after %u waits: ",
+                                          throttle_waits - 1);
               return FALSE;
             }
           if (ra->session != NULL)
@@ -809,12 +829,6 @@ mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,
         }
       else
         {
-          if (progress_mark (ra) != mark)
-            {
-              /* This session got somewhere before it ended. */
-              mark = progress_mark (ra);
-              attempt = 1;
-            }
           if (attempt > ra->max_retries)
             {
               g_propagate_prefixed_error (error, g_steal_pointer (&local),

@@ -40,6 +40,8 @@ struct _GmServer {
   guint detach_left;      /* sessions to serve as detached */
   guint cut_after;        /* bodies a session sends before its connection
                            * is cut; 0: never */
+  guint throttle_after;   /* bodies a FETCH sends before it is throttled;
+                           * 0: never */
   guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
 };
@@ -430,6 +432,8 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   gboolean bad = FALSE;
   gboolean refused = FALSE;
   gboolean cut = FALSE;
+  gboolean throttled = FALSE;
+  guint sent = 0;
   gboolean body = strstr (items, "BODY.PEEK[]") != NULL;
   guint32 star;
 
@@ -444,7 +448,8 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
                             "Suggested Backoff Time: 5 milliseconds");
     }
   star = highest_uid (s);
-  for (guint i = 0; i < s->messages->len && !bad && !cut; i++)
+  for (guint i = 0; i < s->messages->len && !bad && !cut && !throttled;
+       i++)
     {
       const GmMessage *m = s->messages->pdata[i];
 
@@ -459,7 +464,10 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
         {
           append_fetch (out, i + 1, m, items);
           c->bodies += body;
+          sent += body;
           cut = body && s->cut_after > 0 && c->bodies >= s->cut_after;
+          throttled = body && s->throttle_after > 0
+                      && sent >= s->throttle_after;
         }
     }
   g_mutex_unlock (&s->lock);
@@ -480,8 +488,12 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
         ;
       return FALSE;
     }
+  if (throttled)
+    g_string_append_printf (out, "%s NO [THROTTLED] Request is throttled. "
+                                 "Suggested Backoff Time: 5 milliseconds\r\n",
+                            tag);
   /* What Gmail answers when it cannot read a message of the set. */
-  if (refused)
+  else if (refused)
     g_string_append_printf (out, "%s NO Some messages could not be "
                                  "FETCHed (Failure)\r\n", tag);
   else
@@ -705,6 +717,14 @@ gm_server_cut_sessions (GmServer *s, guint n)
 {
   g_mutex_lock (&s->lock);
   s->cut_after = n;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_throttle_after (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->throttle_after = n;
   g_mutex_unlock (&s->lock);
 }
 

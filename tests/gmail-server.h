@@ -79,6 +79,10 @@ void gm_server_detach_sessions (GmServer *server, guint n);
  * after it has sent @n message bodies (0: never). */
 void gm_server_cut_sessions (GmServer *server, guint n);
 
+/* From now on every UID FETCH that asks for BODY.PEEK[] sends @n bodies
+ * at most, then is answered "NO [THROTTLED] ..." as below (0: never). */
+void gm_server_throttle_after (GmServer *server, guint n);
+
 /* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
  * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */
 void gm_server_throttle_body_fetches (GmServer *server, guint n);

@@ -789,6 +789,32 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out);
 }
 
+/* Throttled again and again, but with messages between: every body
+ * FETCH sends two messages and is then throttled.  Seven waits, more
+ * than the five a mailbox waits out in a row, and the run completes. */
+static void
+test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  add_reports (server, 14);
+  gm_server_throttle_after (server, 2);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 7);
+  g_assert_cmpuint (count_messages (acct), ==, 14);
+  mh_test_assert_clean (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -806,6 +832,8 @@ main (int argc, char **argv)
               test_gmail_throttled, teardown);
   g_test_add ("/run-gmail/throttled-always", Fixture, NULL, setup,
               test_gmail_throttled_always, teardown);
+  g_test_add ("/run-gmail/throttled-between", Fixture, NULL, setup,
+              test_gmail_throttled_between, teardown);
   g_test_add ("/run-gmail/refused", Fixture, NULL, setup,
               test_gmail_refused, teardown);
   g_test_add ("/run-gmail/meta-refused", Fixture, NULL, setup,
