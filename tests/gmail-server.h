@@ -1,5 +1,5 @@
 /* gmail-server.h - a tiny scripted Gmail-like IMAP server for the tests
- * of `mailharvest run` (test-run-gmail.c).
+ * of `mailharvest run` (test-run-gmail.c and test-run-gmail-faults.c).
  *
  * A thread listens on 127.0.0.1 (plain TCP, a free port) and serves one
  * connection at a time: greeting, CAPABILITY (IMAP4rev1 X-GM-EXT-1

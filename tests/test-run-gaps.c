@@ -1,7 +1,7 @@
 /* test-run-gaps.c - which message an attempt that the server ended is
  * blamed on (run-gaps.c), and the bound on such strikes.  The whole path
  * runs against the real Dovecot in test-run.c (unreadable-message) and
- * the scripted Gmail server in test-run-gmail.c. */
+ * the scripted Gmail server in test-run-gmail-faults.c. */
 #include "mailharvest/error.h"
 #include "../src/run-private.h"
 

@@ -1,0 +1,442 @@
+/* test-run-gmail-faults.c - `mailharvest run` against the scripted Gmail
+ * server of gmail-server.h misbehaving: throttling, messages it will not
+ * send, sessions it cannot serve, and connections cut now and then.
+ * Each run still ends with every message it could get, and fails only
+ * what it could not, by name; the budgets count failures in a row.
+ */
+#include "gmail-testlib.h"
+
+/* ---- (a) a throttled body FETCH ---------------------------------------- */
+
+static void
+test_gmail_throttled (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg_ref = gmail_config ("ref.ini", ref, server);
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg_ref, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 0);
+  mh_test_run_clear (&r);
+  g_strfreev (gm_server_take_commands (server));
+
+  gm_server_throttle_body_fetches (server, 1);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 1);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  /* The wait came from the server's hint, not from the reconnect
+   * backoff. */
+  g_assert_nonnull (strstr (r.err, "waiting as the server asks"));
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  /* The throttled FETCH and the one after the wait. */
+  g_assert_cmpuint (check_commands (server, cmds), ==, 2);
+  g_assert_cmpuint (gm_server_count (cmds, " LOGIN ")
+                    + gm_server_count (cmds, " AUTHENTICATE "), ==, 2);
+
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+  want = mh_test_listing (ref);
+  got = mh_test_listing (out);
+  mh_test_assert_same_listing (got, want);
+  mh_test_assert_clean (out);
+}
+
+/* A server that throttles every body FETCH: the mailbox fails after a
+ * bounded number of waits, the run ends with status 1 instead of
+ * hanging, and the next run completes the archive. */
+static void
+test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *summary;
+  guint fetches;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_throttle_body_fetches (server, 1000);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  json_parser_load_from_data (parser, r.out, -1, NULL);
+  summary = json_array_get_object_element (
+      json_object_get_array_member (
+          json_node_get_object (json_parser_get_root (parser)), "accounts"),
+      0);
+  g_assert_false (json_object_get_boolean_member (summary, "ok"));
+  g_assert_nonnull (strstr (json_object_get_string_member (summary, "error"),
+                            "throttled"));
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  fetches = check_commands (server, cmds);
+  g_assert_cmpuint (fetches, >, 1);
+  g_assert_cmpuint (fetches, <=, 10);
+  mh_test_assert_clean (out);
+
+  gm_server_throttle_body_fetches (server, 0);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
+/* Throttled again and again, but with messages between: every body
+ * FETCH sends two messages and is then throttled.  Seven waits, more
+ * than the five a mailbox waits out in a row, and the run completes. */
+static void
+test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  add_reports (server, 14);
+  gm_server_throttle_after (server, 2);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 7);
+  g_assert_cmpuint (count_messages (acct), ==, 14);
+  mh_test_assert_clean (out);
+}
+
+/* ---- (b) messages the server will not send ---------------------------- */
+
+/* Gmail answers "NO Some messages could not be FETCHed (Failure)" when it
+ * cannot read a message of the set, after sending the others; a server
+ * may also leave a message out of an OK answer.  Either is a failed
+ * message named by UID (each refused one asked for once more on its
+ * own), not a failed mailbox, and not a silent skip; the next run, once
+ * the server sends them, completes the archive. */
+static void
+test_gmail_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_REFUSE);
+  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: error: \\[Gmail\\]/All "
+                               "Mail UID 12: the server refused to send it "
+                               "\\(.*Some messages could not be FETCHed "
+                               "\\(Failure\\)\\)");
+  mh_test_assert_err_line (&r, "mailharvest: gm: error: \\[Gmail\\]/All "
+                               "Mail UID 13: the server left it out of its "
+                               "answer");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 2);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  /* The batch, then each of the two that did not come on its own, then
+   * the question whether 13 still exists. */
+  g_assert_cmpuint (check_commands (server, cmds), ==, 3);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 12 (UID FLAGS"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 13 (UID FLAGS"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID SEARCH UID 13"), ==, 1);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1");
+  g_clear_pointer (&ids, g_free);
+  mh_test_assert_clean (out);
+
+  gm_server_set_fault (server, 0, GM_FAULT_NONE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 2);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
+/* The same faults in the metadata pass (X-GM-MSGID before any body):
+ * what it refuses or leaves out is not known to be stored, so the body
+ * fetch asks for it.  Before, the NO failed the mailbox and a message
+ * left out of that answer was skipped in silence. */
+static void
+test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT_META);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS)"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
+                    ==, 1);
+  g_clear_pointer (&cmds, g_strfreev);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+  g_clear_pointer (&ids, g_free);
+  before = mh_test_listing_without_manifests (out);
+
+  /* A new UIDVALIDITY: the refused and the left-out message are fetched
+   * again, and found to be the ones stored (no second copy). */
+  gmail_mail (server, 8, 100, GM_ID1);
+  gm_server_set_fault (server, 102, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (server, 103, GM_FAULT_LEAVE_OUT_META);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 3);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 102:103 (UID FLAGS "
+                                     "INTERNALDATE RFC822.SIZE X-GM-MSGID "
+                                     "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
+                    ==, 1);
+  after = mh_test_listing_without_manifests (out);
+  mh_test_assert_same_listing (after, before);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+  mh_test_assert_clean (out);
+}
+
+/* A server that refuses every message: after MH_RUN_GAPS_PROBE (10)
+ * refused again one by one, the mailbox fails instead of asking for the
+ * rest one by one too. */
+static void
+test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  add_reports (server, 30);
+  gm_server_set_fault (server, 0, GM_FAULT_REFUSE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
+                               "\\[Gmail\\]/All Mail: the server refuses "
+                               "to send the messages of \\[Gmail\\]/All "
+                               "Mail \\(.*\\) \\(0 new, 10 failed\\)");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  /* Two batches of 25 and 5, then ten of the 30 on their own. */
+  g_assert_cmpuint (check_commands (server, cmds), ==, 2 + 10);
+  mh_test_assert_clean (out);
+}
+
+/* ---- (c) a session the server cannot serve ---------------------------- */
+
+/* Exchange at times accepts the login and then answers every command
+ * "BAD User is authenticated but not connected."; a new session may work.
+ * The run retries the login and the LIST, as it does for a dropped
+ * connection, and completes. */
+static void
+test_gmail_detached (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_detach_sessions (server, 2);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: warning: cannot list the "
+                               "folders \\(LIST: User is authenticated but "
+                               "not connected\\. \\(Exchange logged in but "
+                               "cannot reach the mailbox; .*\\)\\); "
+                               "retrying");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 2);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (server);
+  g_assert_cmpuint (gm_server_count (cmds, " LIST "), ==, 3);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1 g2 g3");
+}
+
+/* ---- (d) a connection that drops now and then ------------------------ */
+
+/* Fourteen messages over a connection cut after every second body: seven
+ * drops, more than the five reconnects a mailbox gets in a row, but each
+ * session brought messages, so the run goes on to the end. */
+static void
+test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  MhTestRun r;
+
+  add_reports (server, 14);
+  gm_server_cut_sessions (server, 2);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 7);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 14);
+  mh_test_assert_clean (out);
+
+  /* Nothing is left to do. */
+  gm_server_cut_sessions (server, 0);
+  before = mh_test_listing (out);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
+  mh_test_run_clear (&r);
+  after = mh_test_listing (out);
+  mh_test_assert_same_listing (after, before);
+}
+
+/* Sessions that bring nothing: the connection is cut at the second
+ * message on every try.  After the first session (one message), five
+ * reconnects in a row bring nothing, and the mailbox fails; what came is
+ * kept. */
+static void
+test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *ids = NULL;
+  MhTestRun r;
+
+  gmail_mail (server, 7, 10, GM_ID1);
+  gm_server_set_fault (server, 12, GM_FAULT_CUT);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
+                               "\\[Gmail\\]/All Mail: gave up after 5 "
+                               "reconnects in a row without a message: .*");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 5);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "g1");
+  mh_test_assert_clean (out);
+}
+
+/* A connection cut after every message: each session brings one, so the
+ * count in a row never runs out, but the mailbox gets 5 x 20 reconnects
+ * in all, then fails; the next run goes on from there. */
+static void
+test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GmServer) server = new_server ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = gmail_config ("c.ini", out, server);
+  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  MhTestRun r;
+
+  add_reports (server, 110);
+  gm_server_cut_sessions (server, 1);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
+                               "\\[Gmail\\]/All Mail: gave up after 100 "
+                               "reconnects: .*");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 100);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 101);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 101);
+
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 9);
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (count_messages (acct), ==, 110);
+  mh_test_assert_clean (out);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/run-gmail-faults/throttled", Fixture, NULL, setup,
+              test_gmail_throttled, teardown);
+  g_test_add ("/run-gmail-faults/throttled-always", Fixture, NULL, setup,
+              test_gmail_throttled_always, teardown);
+  g_test_add ("/run-gmail-faults/throttled-between", Fixture, NULL, setup,
+              test_gmail_throttled_between, teardown);
+  g_test_add ("/run-gmail-faults/refused", Fixture, NULL, setup,
+              test_gmail_refused, teardown);
+  g_test_add ("/run-gmail-faults/meta-refused", Fixture, NULL, setup,
+              test_gmail_meta_refused, teardown);
+  g_test_add ("/run-gmail-faults/refuses-all", Fixture, NULL, setup,
+              test_gmail_refuses_all, teardown);
+  g_test_add ("/run-gmail-faults/detached", Fixture, NULL, setup,
+              test_gmail_detached, teardown);
+  g_test_add ("/run-gmail-faults/cut-sessions", Fixture, NULL, setup,
+              test_gmail_cut_sessions, teardown);
+  g_test_add ("/run-gmail-faults/cut-no-progress", Fixture, NULL, setup,
+              test_gmail_cut_no_progress, teardown);
+  g_test_add ("/run-gmail-faults/cut-every-message", Fixture, NULL, setup,
+              test_gmail_cut_every_message, teardown);
+  return g_test_run ();
+}
