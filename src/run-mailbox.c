@@ -441,6 +441,34 @@ search_criteria (RunAccount *ra)
   return g_strdup_printf ("SINCE %d-%s-%04d", d, months[m - 1], y);
 }
 
+/* With "latest = N" the newest N messages are those with the N highest
+ * UIDs.  Once the archive holds N UIDs of the mailbox, the N-th highest
+ * of them, U, bounds those from below unless messages were expunged
+ * since: "UID U:*" then names at least N messages, the newest N among
+ * them.  So the search's answer stays near N UIDs on a mailbox of any
+ * size; "ALL" lists every UID (without ESEARCH, as on Exchange, some
+ * 1.4 MB for 200,000 messages, on every run).  Sets *@tail_out to that
+ * search, or to NULL where it does not apply; the caller searches ALL
+ * when the answer holds fewer than N or the UIDVALIDITY changed. */
+static gboolean
+tail_criteria (RunAccount *ra, const MhImapMailbox *mb,
+               const MhStoreMailbox *before, char **tail_out, GError **error)
+{
+  guint32 u = 0;
+
+  *tail_out = NULL;
+  if (ra->latest <= 0 || ra->latest > G_MAXUINT || ra->acct->since != NULL
+      || before == NULL || before->uidvalidity == 0)
+    return TRUE;
+  if (!mh_store_nth_newest_uid (mh_archive_get_store (ra->archive),
+                                mb->name_utf8, before->uidvalidity,
+                                (guint) ra->latest, &u, error))
+    return FALSE;
+  if (u != 0)
+    *tail_out = g_strdup_printf ("UID %u:*", u);
+  return TRUE;
+}
+
 /* One attempt: EXAMINE, pick the UIDs, fetch what is missing. */
 /* After a UIDVALIDITY change the store forgets the mailbox's UIDs; the
  * messages found again get their new locations when they are matched,
@@ -479,6 +507,7 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   g_autoptr(GArray) pending = NULL;
   g_autoptr(MhStoreMailbox) before = NULL;
   g_autofree char *criteria = NULL;
+  g_autofree char *tail = NULL;
   MhImapFetchOptions fo = { 0 };
   MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort,
                            sink_refused, sink_incomplete };
@@ -491,15 +520,29 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   guint first;
 
   gaps->fetching = FALSE;
+  if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error))
+    return FALSE;
   /* EXAMINE and the search go out together: one round trip less per
    * mailbox, which counts on a distant server. */
   criteria = search_criteria (ra);
-  uids = mh_imap_session_examine_search (ra->session, mb->name, criteria,
+  if (!tail_criteria (ra, mb, before, &tail, error))
+    return FALSE;
+  uids = mh_imap_session_examine_search (ra->session, mb->name,
+                                         tail != NULL ? tail : criteria,
                                          &ex, error);
   if (uids == NULL)
     return FALSE;
-  if (!mh_store_get_mailbox (store, mb->name_utf8, &before, error))
-    return FALSE;
+  if (tail != NULL
+      && (ex.uidvalidity != before->uidvalidity
+          || uids->len < (guint64) ra->latest))
+    {
+      /* Messages were expunged, or the UIDs are new: the tail does not
+       * hold the newest N. */
+      g_array_unref (uids);
+      uids = mh_imap_session_uid_search (ra->session, criteria, error);
+      if (uids == NULL)
+        return FALSE;
+    }
   if (before != NULL && before->uidvalidity != 0
       && before->uidvalidity != ex.uidvalidity && forgotten->keys == NULL
       && !mh_run_forgotten_load (store, mb->name_utf8, forgotten, error))

@@ -32,6 +32,9 @@ static const char *const statement_sql[N_STATEMENTS] = {
   [ST_RAISE_HIGHEST] =
     "UPDATE mailbox SET highest_uid = ?3 WHERE name = ?1"
     " AND uidvalidity = ?2 AND highest_uid < ?3",
+  [ST_NTH_NEWEST_UID] =
+    "SELECT uid FROM location WHERE mailbox = ?1 AND uidvalidity = ?2"
+    " ORDER BY uid DESC LIMIT 1 OFFSET ?3",
   [ST_DONE_UIDS] =
     "SELECT uid FROM location WHERE mailbox = ?1 AND uidvalidity = ?2"
     " AND uid BETWEEN ?3 AND ?4 ORDER BY uid",
@@ -672,6 +675,35 @@ compare_uid (gconstpointer a, gconstpointer b)
   guint32 y = *(const guint32 *) b;
 
   return x < y ? -1 : x > y;
+}
+
+gboolean
+mh_store_nth_newest_uid (MhStore *store, const char *mailbox,
+                         guint32 uidvalidity, guint n, guint32 *uid_out,
+                         GError **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  *uid_out = 0;
+  if (n == 0)
+    return TRUE;
+  stmt = mh_store_stmt (store, ST_NTH_NEWEST_UID, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) n - 1);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *uid_out = (guint32) sqlite3_column_int64 (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot read done UIDs");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
 }
 
 gboolean

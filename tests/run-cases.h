@@ -27,6 +27,7 @@ typedef enum {
   ACC_BOB_WRONG = 1 << 2,
   ACC_COMPRESS = 1 << 3,  /* compress = yes in [defaults] */
   ACC_SMALL_LIMIT = 1 << 4, /* max_message_size = 64K in [defaults] */
+  ACC_ALICE_INBOX = 1 << 5, /* alice, generic profile, INBOX only */
 } Accounts;
 
 /* Writes a config for @accounts into the work dir and returns its path.
@@ -55,6 +56,11 @@ write_config (const char *name, const char *output, Accounts accounts,
   if (accounts & ACC_ALICE_OUTLOOK)
     g_string_append_printf (s, "[account alice]\nprofile = outlook\n"
                                "username = %s\n"
+                               "password_env = MH_T_PW_ALICE\n\n",
+                            mh_test_env ("MH_TEST_USER"));
+  if (accounts & ACC_ALICE_INBOX)
+    g_string_append_printf (s, "[account alice]\nprofile = generic\n"
+                               "mailboxes = INBOX\nusername = %s\n"
                                "password_env = MH_T_PW_ALICE\n\n",
                             mh_test_env ("MH_TEST_USER"));
   if (accounts & ACC_BOB_GMAIL)

@@ -132,6 +132,110 @@ test_profiles_latest (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out3);
 }
 
+/* Removes the message @id from the Maildir folder @folder (NULL: INBOX)
+ * of @root, as an expunge by another client would. */
+static void
+expunge_id (const char *root, const char *folder, const char *id)
+{
+  g_autofree char *needle = g_strdup_printf ("Message-ID: <%s@test.example>",
+                                             id);
+  guint found = 0;
+
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autofree char *dir = g_build_filename (
+          root, folder != NULL ? folder : "", k == 0 ? "cur" : "new", NULL);
+      g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autofree char *text = NULL;
+
+          if (g_file_get_contents (path, &text, NULL, NULL)
+              && strstr (text, needle) != NULL)
+            {
+              g_assert_cmpint (g_unlink (path), ==, 0);
+              found++;
+            }
+        }
+    }
+  g_assert_cmpuint (found, ==, 1);
+}
+
+/* The search of the tail from the archived message @id on. */
+static char *
+tail_search (const char *acct, const char *id)
+{
+  g_autoptr(JsonNode) m = mh_test_message_json (acct, id);
+
+  return g_strdup_printf ("UID SEARCH RETURN (ALL) UID %" G_GINT64_FORMAT
+                          ":*", mh_test_member_int (m, "uid"));
+}
+
+/* "latest = N" on a later run asks only for the tail of the mailbox
+ * ("UID U:*", U the N-th highest UID archived), not for every UID, and
+ * falls back to ALL when messages were expunged from that tail. */
+static void
+test_latest_tail (Fixture *fixture, gconstpointer data)
+{
+  const char *a = mh_test_alice_dir ();
+  g_autofree char *out = mh_test_new_dir (work_dir, "out");
+  g_autofree char *cfg = write_config ("tail.ini", out, ACC_ALICE_INBOX,
+                                       "3", 0);
+  g_autofree char *acct = g_build_filename (out, "alice", NULL);
+  g_autofree char *ids = NULL;
+  g_autofree char *want = NULL;
+  MhTestRun r;
+
+  for (guint i = 1; i <= 8; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("t%u", i);
+
+      mh_test_put (a, NULL, id, NULL, id, i, "");
+    }
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
+  g_assert_nonnull (strstr (r.err, "UID SEARCH RETURN (ALL) ALL"));
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 3);
+  mh_test_run_clear (&r);
+
+  /* Two new messages: the tail from t6 on names five, the newest three
+   * are fetched or there. */
+  mh_test_put (a, NULL, "t9", NULL, "t9", 9, "");
+  mh_test_put (a, NULL, "t10", NULL, "t10", 10, "");
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
+  want = tail_search (acct, "t6");
+  g_assert_nonnull (strstr (r.err, want));
+  g_clear_pointer (&want, g_free);
+  g_assert_null (strstr (r.err, "UID SEARCH RETURN (ALL) ALL"));
+  g_assert_cmpint (num (r.out, "alice", "selected"), ==, 3);
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 2);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "t10 t6 t7 t8 t9");
+  g_clear_pointer (&ids, g_free);
+
+  /* The three newest expunged: the tail from t8's UID on names one
+   * message (t7, the highest left), so the search asks for ALL, and t5
+   * comes in. */
+  expunge_id (a, NULL, "t8");
+  expunge_id (a, NULL, "t9");
+  expunge_id (a, NULL, "t10");
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
+  want = tail_search (acct, "t8");
+  g_assert_nonnull (strstr (r.err, want));
+  g_assert_nonnull (strstr (r.err, "UID SEARCH RETURN (ALL) ALL"));
+  g_assert_cmpint (num (r.out, "alice", "selected"), ==, 3);
+  g_assert_cmpint (num (r.out, "alice", "fetched"), ==, 1);
+  mh_test_run_clear (&r);
+  ids = mh_test_archive_ids (acct);
+  g_assert_cmpstr (ids, ==, "t10 t5 t6 t7 t8 t9");
+}
+
 /* ---- 2. a second run with nothing new ---------------------------------- */
 
 static GBytes *
@@ -668,6 +772,8 @@ main (int argc, char **argv)
 
   g_test_add ("/run/profiles-latest", Fixture, NULL, setup,
               test_profiles_latest, teardown);
+  g_test_add ("/run/latest-tail", Fixture, NULL, setup,
+              test_latest_tail, teardown);
   g_test_add ("/run/rerun-unchanged", Fixture, NULL, setup,
               test_rerun_unchanged, teardown);
   g_test_add ("/run/mail-between-runs", Fixture, NULL, setup,

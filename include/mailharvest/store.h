@@ -150,6 +150,12 @@ gboolean mh_store_mailbox_synced (MhStore *store, const char *name,
                                   guint32 uidnext, gint64 last_sync,
                                   GError **error);
 
+/* The @n-th highest UID with a location in (@mailbox, @uidvalidity)
+ * (1: the highest), or 0 in *@uid_out when there are fewer. */
+gboolean mh_store_nth_newest_uid (MhStore *store, const char *mailbox,
+                                  guint32 uidvalidity, guint n,
+                                  guint32 *uid_out, GError **error);
+
 /* Of the @n_uids UIDs in @uids (any order, duplicates and 0 allowed),
  * returns in *@pending_out a GArray of guint32 with those that have no
  * location in (@mailbox, @uidvalidity): ascending, without duplicates or
