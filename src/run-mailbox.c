@@ -469,7 +469,6 @@ tail_criteria (RunAccount *ra, const MhImapMailbox *mb,
   return TRUE;
 }
 
-/* One attempt: EXAMINE, pick the UIDs, fetch what is missing. */
 /* After a UIDVALIDITY change the store forgets the mailbox's UIDs; the
  * messages found again get their new locations when they are matched,
  * and the rest (outside "latest", or gone) must not keep listing the old
@@ -498,6 +497,7 @@ refresh_forgotten (RunAccount *ra, const MhImapMailbox *mb,
   return TRUE;
 }
 
+/* One attempt: EXAMINE, pick the UIDs, fetch what is missing. */
 static gboolean
 sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
            MhRunForgotten *forgotten, MhRunGaps *gaps, GError **error)
