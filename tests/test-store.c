@@ -130,6 +130,33 @@ test_pending_large (Fixture *fx, gconstpointer data)
                                         (const guint32 *) ask->data,
                                         ask->len, &pending, &error));
   g_assert_cmpuint (pending->len, ==, n + 10);
+
+  /* The N-th highest done UID, for "latest = N" (UIDs 7, 14, ... under
+   * UIDVALIDITY 5; 1, 8, ... under 4). */
+  {
+    static const struct {
+      const char *mailbox;
+      guint32 uidvalidity;
+      guint n;
+      guint32 want;
+    } cases[] = {
+      { "INBOX", 5, 1, 99995 }, { "INBOX", 5, 2, 99988 },
+      { "INBOX", 5, 14285, 7 }, { "INBOX", 5, 14286, 0 },
+      { "INBOX", 5, 0, 0 },     { "INBOX", 4, 1, 99996 },
+      { "INBOX", 6, 1, 0 },     { "Nope", 5, 1, 0 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        guint32 uid = 1;
+
+        g_assert_true (mh_store_nth_newest_uid (store, cases[i].mailbox,
+                                                cases[i].uidvalidity,
+                                                cases[i].n, &uid, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (uid, ==, cases[i].want);
+      }
+  }
 }
 
 /* Collects keys; stops once @data holds two entries after a NULL
