@@ -22,21 +22,37 @@
 #define GM_ID2 G_GUINT64_CONSTANT (1781234567890123002)
 #define GM_ID3 G_GUINT64_CONSTANT (1781234567890123003)
 
+/* Every test gets a scripted server, an output dir, a config for the
+ * account "gm" on that server, and the account's archive dir. */
 typedef struct {
-  int unused;
+  GmServer *server;
+  char *out;
+  char *cfg;
+  char *acct;
 } Fixture;
 
 static char *work_dir;
+
+static inline char *gmail_config (const char *name, const char *output,
+                                  GmServer *server);
 
 static inline void
 setup (Fixture *fixture, gconstpointer data)
 {
   work_dir = mh_test_work_dir_new ("test-run-gmail-XXXXXX");
+  fixture->server = gm_server_new (GM_USER, mh_test_env ("MH_TEST_PASSWORD"));
+  fixture->out = mh_test_new_dir (work_dir, "out");
+  fixture->cfg = gmail_config ("c.ini", fixture->out, fixture->server);
+  fixture->acct = g_build_filename (fixture->out, "gm", NULL);
 }
 
 static inline void
 teardown (Fixture *fixture, gconstpointer data)
 {
+  g_clear_pointer (&fixture->server, gm_server_free);
+  g_clear_pointer (&fixture->out, g_free);
+  g_clear_pointer (&fixture->cfg, g_free);
+  g_clear_pointer (&fixture->acct, g_free);
   mh_test_work_dir_clear (&work_dir);
 }
 
@@ -130,12 +146,6 @@ count_messages (const char *acct)
   g_auto(GStrv) v = g_strsplit (ids, " ", -1);
 
   return ids[0] == '\0' ? 0 : g_strv_length (v);
-}
-
-static inline GmServer *
-new_server (void)
-{
-  return gm_server_new (GM_USER, mh_test_env ("MH_TEST_PASSWORD"));
 }
 
 /* Asserts that the server understood every command and that the client

@@ -11,28 +11,24 @@
 static void
 test_gmail_throttled (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
   g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg_ref = gmail_config ("ref.ini", ref, server);
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *cfg_ref = gmail_config ("ref.ini", ref, fixture->server);
   g_autofree char *want = NULL;
   g_autofree char *got = NULL;
   g_autofree char *ids = NULL;
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_ref, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 0);
   mh_test_run_clear (&r);
-  g_strfreev (gm_server_take_commands (server));
+  g_strfreev (gm_server_take_commands (fixture->server));
 
-  gm_server_throttle_body_fetches (server, 1);
+  gm_server_throttle_body_fetches (fixture->server, 1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 1);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
@@ -40,18 +36,18 @@ test_gmail_throttled (Fixture *fixture, gconstpointer data)
    * backoff. */
   g_assert_nonnull (strstr (r.err, "waiting as the server asks"));
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
+  cmds = gm_server_take_commands (fixture->server);
   /* The throttled FETCH and the one after the wait. */
-  g_assert_cmpuint (check_commands (server, cmds), ==, 2);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 2);
   g_assert_cmpuint (gm_server_count (cmds, " LOGIN ")
                     + gm_server_count (cmds, " AUTHENTICATE "), ==, 2);
 
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
   want = mh_test_listing (ref);
-  got = mh_test_listing (out);
+  got = mh_test_listing (fixture->out);
   mh_test_assert_same_listing (got, want);
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* A server that throttles every body FETCH: the mailbox fails after a
@@ -60,10 +56,6 @@ test_gmail_throttled (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
   g_auto(GStrv) cmds = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -71,10 +63,10 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
   guint fetches;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
-  gm_server_throttle_body_fetches (server, 1000);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_throttle_body_fetches (fixture->server, 1000);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   json_parser_load_from_data (parser, r.out, -1, NULL);
   summary = json_array_get_object_element (
       json_object_get_array_member (
@@ -85,18 +77,18 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
                             "throttled"));
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  fetches = check_commands (server, cmds);
+  cmds = gm_server_take_commands (fixture->server);
+  fetches = check_commands (fixture->server, cmds);
   g_assert_cmpuint (fetches, >, 1);
   g_assert_cmpuint (fetches, <=, 10);
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 
-  gm_server_throttle_body_fetches (server, 0);
+  gm_server_throttle_body_fetches (fixture->server, 0);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
@@ -106,24 +98,20 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  add_reports (server, 14);
-  gm_server_throttle_after (server, 2);
+  add_reports (fixture->server, 14);
+  gm_server_throttle_after (fixture->server, 2);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 7);
-  g_assert_cmpuint (count_messages (acct), ==, 14);
-  mh_test_assert_clean (out);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 7);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 14);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* ---- (b) messages the server will not send ---------------------------- */
@@ -137,19 +125,15 @@ test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_refused (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
-  gm_server_set_fault (server, 12, GM_FAULT_REFUSE);
-  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_set_fault (fixture->server, 12, GM_FAULT_REFUSE);
+  gm_server_set_fault (fixture->server, 13, GM_FAULT_LEAVE_OUT);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   mh_test_assert_err_line (&r, "mailharvest: gm: error: \\[Gmail\\]/All "
                                "Mail UID 12: the server refused to send it "
                                "\\(.*Some messages could not be FETCHed "
@@ -160,24 +144,24 @@ test_gmail_refused (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 2);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
+  cmds = gm_server_take_commands (fixture->server);
   /* The batch, then each of the two that did not come on its own, then
    * the question whether 13 still exists. */
-  g_assert_cmpuint (check_commands (server, cmds), ==, 3);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 3);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 12 (UID FLAGS"), ==, 1);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 13 (UID FLAGS"), ==, 1);
   g_assert_cmpuint (gm_server_count (cmds, "UID SEARCH UID 13"), ==, 1);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1");
   g_clear_pointer (&ids, g_free);
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 
-  gm_server_set_fault (server, 0, GM_FAULT_NONE);
+  gm_server_set_fault (fixture->server, 0, GM_FAULT_NONE);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 2);
   mh_test_run_clear (&r);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
@@ -188,26 +172,22 @@ test_gmail_refused (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   g_autofree char *ids = NULL;
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
-  gm_server_set_fault (server, 12, GM_FAULT_REFUSE_META);
-  gm_server_set_fault (server, 13, GM_FAULT_LEAVE_OUT_META);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_set_fault (fixture->server, 12, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (fixture->server, 13, GM_FAULT_LEAVE_OUT_META);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 1);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
                                      "INTERNALDATE RFC822.SIZE X-GM-MSGID "
                                      "X-GM-THRID X-GM-LABELS)"), ==, 1);
@@ -216,33 +196,33 @@ test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
                                      "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
                     ==, 1);
   g_clear_pointer (&cmds, g_strfreev);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
   g_clear_pointer (&ids, g_free);
-  before = mh_test_listing_without_manifests (out);
+  before = mh_test_listing_without_manifests (fixture->out);
 
   /* A new UIDVALIDITY: the refused and the left-out message are fetched
    * again, and found to be the ones stored (no second copy). */
-  gmail_mail (server, 8, 100, GM_ID1);
-  gm_server_set_fault (server, 102, GM_FAULT_REFUSE_META);
-  gm_server_set_fault (server, 103, GM_FAULT_LEAVE_OUT_META);
+  gmail_mail (fixture->server, 8, 100, GM_ID1);
+  gm_server_set_fault (fixture->server, 102, GM_FAULT_REFUSE_META);
+  gm_server_set_fault (fixture->server, 103, GM_FAULT_LEAVE_OUT_META);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 1);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 102:103 (UID FLAGS "
                                      "INTERNALDATE RFC822.SIZE X-GM-MSGID "
                                      "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
                     ==, 1);
-  after = mh_test_listing_without_manifests (out);
+  after = mh_test_listing_without_manifests (fixture->out);
   mh_test_assert_same_listing (after, before);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* A server that refuses every message: after MH_RUN_GAPS_PROBE (10)
@@ -251,26 +231,23 @@ test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  add_reports (server, 30);
-  gm_server_set_fault (server, 0, GM_FAULT_REFUSE);
+  add_reports (fixture->server, 30);
+  gm_server_set_fault (fixture->server, 0, GM_FAULT_REFUSE);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: the server refuses "
                                "to send the messages of \\[Gmail\\]/All "
                                "Mail \\(.*\\) \\(0 new, 10 failed\\)");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
+  cmds = gm_server_take_commands (fixture->server);
   /* Two batches of 25 and 5, then ten of the 30 on their own. */
-  g_assert_cmpuint (check_commands (server, cmds), ==, 2 + 10);
-  mh_test_assert_clean (out);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 2 + 10);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* ---- (c) a session the server cannot serve ---------------------------- */
@@ -282,18 +259,14 @@ test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_detached (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
-  gm_server_detach_sessions (server, 2);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_detach_sessions (fixture->server, 2);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   mh_test_assert_err_line (&r, "mailharvest: gm: warning: cannot list the "
                                "folders \\(LIST: User is authenticated but "
                                "not connected\\. \\(Exchange logged in but "
@@ -302,9 +275,9 @@ test_gmail_detached (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 2);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
+  cmds = gm_server_take_commands (fixture->server);
   g_assert_cmpuint (gm_server_count (cmds, " LIST "), ==, 3);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
 }
 
@@ -316,35 +289,31 @@ test_gmail_detached (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   MhTestRun r;
 
-  add_reports (server, 14);
-  gm_server_cut_sessions (server, 2);
+  add_reports (fixture->server, 14);
+  gm_server_cut_sessions (fixture->server, 2);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 7);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
-  g_assert_cmpuint (count_messages (acct), ==, 14);
-  mh_test_assert_clean (out);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 14);
+  mh_test_assert_clean (fixture->out);
 
   /* Nothing is left to do. */
-  gm_server_cut_sessions (server, 0);
-  before = mh_test_listing (out);
+  gm_server_cut_sessions (fixture->server, 0);
+  before = mh_test_listing (fixture->out);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   mh_test_run_clear (&r);
-  after = mh_test_listing (out);
+  after = mh_test_listing (fixture->out);
   mh_test_assert_same_listing (after, before);
 }
 
@@ -355,18 +324,14 @@ test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
-  gm_server_set_fault (server, 12, GM_FAULT_CUT);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_set_fault (fixture->server, 12, GM_FAULT_CUT);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: gave up after 5 "
@@ -374,9 +339,9 @@ test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 5);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 1);
   mh_test_run_clear (&r);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1");
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* A connection cut after every message: each session brings one, so the
@@ -385,32 +350,28 @@ test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   MhTestRun r;
 
-  add_reports (server, 110);
-  gm_server_cut_sessions (server, 1);
+  add_reports (fixture->server, 110);
+  gm_server_cut_sessions (fixture->server, 1);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: gave up after 100 "
                                "reconnects: .*");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 100);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 101);
   mh_test_run_clear (&r);
-  g_assert_cmpuint (count_messages (acct), ==, 101);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 101);
 
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 9);
   mh_test_run_clear (&r);
-  g_assert_cmpuint (count_messages (acct), ==, 110);
-  mh_test_assert_clean (out);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 110);
+  mh_test_assert_clean (fixture->out);
 }
 
 int

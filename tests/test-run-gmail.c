@@ -15,10 +15,6 @@
 static void
 test_gmail_first_run (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *ids = NULL;
   g_autofree char *mbs = NULL;
   g_auto(GStrv) cmds = NULL;
@@ -36,9 +32,9 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
       "\\Flagged \\Seen" },
   };
 
-  gmail_mail (server, 7, 10, GM_ID1);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   mbs = mh_test_summary_mailboxes (r.out, "gm");
   g_assert_cmpstr (mbs, ==, GM_ALL_MAIL);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "selected"), ==, 3);
@@ -50,8 +46,8 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
   mh_test_run_clear (&r);
 
   /* One metadata FETCH found nothing stored, then the bodies came. */
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 1);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 11:13 (UID FLAGS "
                                      "INTERNALDATE RFC822.SIZE X-GM-MSGID "
                                      "X-GM-THRID X-GM-LABELS)"), ==, 1);
@@ -60,11 +56,11 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
                                      "X-GM-THRID X-GM-LABELS BODY.PEEK[])"),
                     ==, 1);
 
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
   for (guint i = 0; i < G_N_ELEMENTS (want); i++)
     {
-      g_autoptr(JsonNode) m = mh_test_message_json (acct, want[i].id);
+      g_autoptr(JsonNode) m = mh_test_message_json (fixture->acct, want[i].id);
       g_autofree char *gm = gmail_of (m);
       g_autofree char *locs = mh_test_locations_of (m);
       g_autofree char *want_locs = g_strdup_printf (GM_ALL_MAIL " 7 %u",
@@ -83,7 +79,7 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
       g_assert_cmpstr (f->str, ==, want[i].flags);
       g_string_free (f, TRUE);
     }
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* ---- (b) a new UIDVALIDITY: matched by X-GM-MSGID, nothing fetched ---- */
@@ -91,10 +87,6 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   g_autofree char *full = NULL;
@@ -103,20 +95,20 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
   g_auto(GStrv) cmds = NULL;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 1);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 1);
   g_clear_pointer (&cmds, g_strfreev);
-  before = mh_test_listing_without_manifests (out);
+  before = mh_test_listing_without_manifests (fixture->out);
 
   /* The same three messages under a new UIDVALIDITY and new UIDs. */
-  gmail_mail (server, 8, 100, GM_ID1);
+  gmail_mail (fixture->server, 8, 100, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "selected"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "fetched"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
@@ -126,8 +118,8 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "messages"), ==, 3);
   g_assert_nonnull (strstr (r.err, "UIDVALIDITY changed to 8"));
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
-  g_assert_cmpuint (check_commands (server, cmds), ==, 0);
+  cmds = gm_server_take_commands (fixture->server);
+  g_assert_cmpuint (check_commands (fixture->server, cmds), ==, 0);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH 101:103 (UID FLAGS "
                                      "INTERNALDATE RFC822.SIZE X-GM-MSGID "
                                      "X-GM-THRID X-GM-LABELS)"), ==, 1);
@@ -135,14 +127,14 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 
   /* Every message once, in the dirs it had; only the manifests'
    * locations changed: the old UIDs are forgotten, the new recorded. */
-  after = mh_test_listing_without_manifests (out);
+  after = mh_test_listing_without_manifests (fixture->out);
   mh_test_assert_same_listing (after, before);
-  ids = mh_test_archive_ids (acct);
+  ids = mh_test_archive_ids (fixture->acct);
   g_assert_cmpstr (ids, ==, "g1 g2 g3");
   for (guint i = 1; i <= 3; i++)
     {
       g_autofree char *id = g_strdup_printf ("g%u", i);
-      g_autoptr(JsonNode) m = mh_test_message_json (acct, id);
+      g_autoptr(JsonNode) m = mh_test_message_json (fixture->acct, id);
       g_autofree char *locs = mh_test_locations_of (m);
       g_autofree char *want = g_strdup_printf (GM_ALL_MAIL " 8 %u", 100 + i);
 
@@ -153,16 +145,16 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 
   /* The new locations are in the store: a third run fetches nothing,
    * not even metadata, and changes no byte. */
-  full = mh_test_listing (out);
+  full = mh_test_listing (fixture->out);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 0);
   mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (server);
+  cmds = gm_server_take_commands (fixture->server);
   g_assert_cmpuint (gm_server_count (cmds, "UID FETCH"), ==, 0);
-  full2 = mh_test_listing (out);
+  full2 = mh_test_listing (fixture->out);
   mh_test_assert_same_listing (full2, full);
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* ---- (b2) a new UIDVALIDITY with "latest" smaller than the mailbox ----- */
@@ -173,10 +165,6 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
   g_autoptr(JsonNode) g1 = NULL;
   g_autoptr(JsonNode) g3 = NULL;
   g_autofree char *gm1 = NULL;
@@ -185,23 +173,23 @@ test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
   JsonObject *o1;
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
 
-  gmail_mail (server, 8, 100, GM_ID1);
+  gmail_mail (fixture->server, 8, 100, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "-n", "1", "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "-n", "1", "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 1);
   mh_test_run_clear (&r);
 
-  g3 = mh_test_message_json (acct, "g3");
+  g3 = mh_test_message_json (fixture->acct, "g3");
   locs3 = mh_test_locations_of (g3);
   g_assert_cmpstr (locs3, ==, GM_ALL_MAIL " 8 103");
-  g1 = mh_test_message_json (acct, "g1");
+  g1 = mh_test_message_json (fixture->acct, "g1");
   o1 = json_node_get_object (g1);
   locs1 = mh_test_locations_of (g1);
   g_assert_cmpstr (locs1, ==, "");
@@ -213,7 +201,7 @@ test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (json_array_get_string_element (
                        json_object_get_array_member (o1, "flags"), 0),
                    ==, "\\Seen");
-  mh_test_assert_clean (out);
+  mh_test_assert_clean (fixture->out);
 }
 
 /* ---- (c) Gmail's thread id joins what no header links ------------------ */
@@ -221,12 +209,8 @@ test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
 static void
 test_gmail_thread_id (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr(GmServer) server = new_server ();
-  g_autofree char *out = mh_test_new_dir (work_dir, "out");
   g_autofree char *apart = mh_test_new_dir (work_dir, "apart");
-  g_autofree char *cfg = gmail_config ("c.ini", out, server);
-  g_autofree char *cfg_apart = gmail_config ("apart.ini", apart, server);
-  g_autofree char *acct = g_build_filename (out, "gm", NULL);
+  g_autofree char *cfg_apart = gmail_config ("apart.ini", apart, fixture->server);
   g_autofree char *acct_apart = g_build_filename (apart, "gm", NULL);
   g_autofree char *d1 = NULL;
   g_autofree char *d2 = NULL;
@@ -234,25 +218,25 @@ test_gmail_thread_id (Fixture *fixture, gconstpointer data)
   g_autoptr(JsonParser) parser = json_parser_new ();
   MhTestRun r;
 
-  gmail_mail (server, 7, 10, GM_ID1);
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", cfg, "--json", "--progress=never", NULL });
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "threads"), ==, 2);
   mh_test_run_clear (&r);
-  d1 = mh_test_thread_dir_of (acct, "g1");
-  d2 = mh_test_thread_dir_of (acct, "g2");
-  d3 = mh_test_thread_dir_of (acct, "g3");
+  d1 = mh_test_thread_dir_of (fixture->acct, "g1");
+  d2 = mh_test_thread_dir_of (fixture->acct, "g2");
+  d3 = mh_test_thread_dir_of (fixture->acct, "g3");
   g_assert_nonnull (d1);
   g_assert_cmpstr (d1, ==, d2);
   g_assert_cmpstr (d3, !=, d1);
   g_assert_cmpuint (json_array_get_length (
-                        mh_test_load_threads (parser, acct)), ==, 2);
+                        mh_test_load_threads (parser, fixture->acct)), ==, 2);
   g_clear_pointer (&d1, g_free);
   g_clear_pointer (&d2, g_free);
 
   /* The control: with a thread id of its own, g2 is a conversation of
    * its own, so the join above came from X-GM-THRID alone. */
-  gmail_mail (server, 7, 10, GM_ID2);
+  gmail_mail (fixture->server, 7, 10, GM_ID2);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg_apart, "--json", "--progress=never", NULL });
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "threads"), ==, 3);
