@@ -70,6 +70,15 @@ gmail_config (const char *name, const char *output, GmServer *server)
   return mh_test_write_file (work_dir, name, text);
 }
 
+/* `mailharvest run -c CFG --json --progress=never` on the fixture's
+ * config, expecting exit status @want. */
+static inline void
+run_gm (Fixture *fixture, int want, MhTestRun *r)
+{
+  mh_test_run_expect (r, want, NULL, (const char *const[]) {
+      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+}
+
 /* "msgid thrid label|label" of the "gmail" member of a message.json. */
 static inline char *
 gmail_of (JsonNode *node)

@@ -27,8 +27,7 @@ test_gmail_throttled (Fixture *fixture, gconstpointer data)
   g_strfreev (gm_server_take_commands (fixture->server));
 
   gm_server_throttle_body_fetches (fixture->server, 1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 1);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
@@ -65,8 +64,7 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
   gm_server_throttle_body_fetches (fixture->server, 1000);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 1, &r);
   json_parser_load_from_data (parser, r.out, -1, NULL);
   summary = json_array_get_object_element (
       json_object_get_array_member (
@@ -84,8 +82,7 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (fixture->out);
 
   gm_server_throttle_body_fetches (fixture->server, 0);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
   ids = mh_test_archive_ids (fixture->acct);
@@ -103,8 +100,7 @@ test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
 
   add_reports (fixture->server, 14);
   gm_server_throttle_after (fixture->server, 2);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
@@ -132,8 +128,7 @@ test_gmail_refused (Fixture *fixture, gconstpointer data)
   gmail_mail (fixture->server, 7, 10, GM_ID1);
   gm_server_set_fault (fixture->server, 12, GM_FAULT_REFUSE);
   gm_server_set_fault (fixture->server, 13, GM_FAULT_LEAVE_OUT);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 1, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: error: \\[Gmail\\]/All "
                                "Mail UID 12: the server refused to send it "
                                "\\(.*Some messages could not be FETCHed "
@@ -157,8 +152,7 @@ test_gmail_refused (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (fixture->out);
 
   gm_server_set_fault (fixture->server, 0, GM_FAULT_NONE);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 2);
   mh_test_run_clear (&r);
   ids = mh_test_archive_ids (fixture->acct);
@@ -181,8 +175,7 @@ test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
   gmail_mail (fixture->server, 7, 10, GM_ID1);
   gm_server_set_fault (fixture->server, 12, GM_FAULT_REFUSE_META);
   gm_server_set_fault (fixture->server, 13, GM_FAULT_LEAVE_OUT_META);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
   mh_test_run_clear (&r);
@@ -206,8 +199,7 @@ test_gmail_meta_refused (Fixture *fixture, gconstpointer data)
   gmail_mail (fixture->server, 8, 100, GM_ID1);
   gm_server_set_fault (fixture->server, 102, GM_FAULT_REFUSE_META);
   gm_server_set_fault (fixture->server, 103, GM_FAULT_LEAVE_OUT_META);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
@@ -236,8 +228,7 @@ test_gmail_refuses_all (Fixture *fixture, gconstpointer data)
 
   add_reports (fixture->server, 30);
   gm_server_set_fault (fixture->server, 0, GM_FAULT_REFUSE);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 1, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: the server refuses "
                                "to send the messages of \\[Gmail\\]/All "
@@ -265,8 +256,7 @@ test_gmail_detached (Fixture *fixture, gconstpointer data)
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
   gm_server_detach_sessions (fixture->server, 2);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: warning: cannot list the "
                                "folders \\(LIST: User is authenticated but "
                                "not connected\\. \\(Exchange logged in but "
@@ -296,8 +286,7 @@ test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
   add_reports (fixture->server, 14);
   gm_server_cut_sessions (fixture->server, 2);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 7);
@@ -309,8 +298,7 @@ test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
   /* Nothing is left to do. */
   gm_server_cut_sessions (fixture->server, 0);
   before = mh_test_listing (fixture->out);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
   mh_test_run_clear (&r);
   after = mh_test_listing (fixture->out);
@@ -330,8 +318,7 @@ test_gmail_cut_no_progress (Fixture *fixture, gconstpointer data)
   gmail_mail (fixture->server, 7, 10, GM_ID1);
   gm_server_set_fault (fixture->server, 12, GM_FAULT_CUT);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 1, &r);
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: gave up after 5 "
@@ -355,8 +342,7 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   add_reports (fixture->server, 110);
   gm_server_cut_sessions (fixture->server, 1);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
-  mh_test_run_expect (&r, 1, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 1, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
                                "\\[Gmail\\]/All Mail: gave up after 100 "
                                "reconnects: .*");
@@ -365,8 +351,7 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   mh_test_run_clear (&r);
   g_assert_cmpuint (count_messages (fixture->acct), ==, 101);
 
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 9);
   mh_test_run_clear (&r);

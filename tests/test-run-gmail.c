@@ -33,8 +33,7 @@ test_gmail_first_run (Fixture *fixture, gconstpointer data)
   };
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   mbs = mh_test_summary_mailboxes (r.out, "gm");
   g_assert_cmpstr (mbs, ==, GM_ALL_MAIL);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "selected"), ==, 3);
@@ -96,8 +95,7 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
   cmds = gm_server_take_commands (fixture->server);
@@ -107,8 +105,7 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
 
   /* The same three messages under a new UIDVALIDITY and new UIDs. */
   gmail_mail (fixture->server, 8, 100, GM_ID1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "selected"), ==, 3);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "fetched"), ==, 0);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
@@ -146,8 +143,7 @@ test_gmail_new_uidvalidity (Fixture *fixture, gconstpointer data)
   /* The new locations are in the store: a third run fetches nothing,
    * not even metadata, and changes no byte. */
   full = mh_test_listing (fixture->out);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "duplicates"), ==, 0);
   mh_test_run_clear (&r);
   cmds = gm_server_take_commands (fixture->server);
@@ -174,8 +170,7 @@ test_gmail_new_uidvalidity_latest (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
 
@@ -219,8 +214,7 @@ test_gmail_thread_id (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "--json", "--progress=never", NULL });
+  run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "threads"), ==, 2);
   mh_test_run_clear (&r);
   d1 = mh_test_thread_dir_of (fixture->acct, "g1");
