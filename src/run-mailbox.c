@@ -447,9 +447,12 @@ search_criteria (RunAccount *ra)
  * since: "UID U:*" then names at least N messages, the newest N among
  * them.  So the search's answer stays near N UIDs on a mailbox of any
  * size; "ALL" lists every UID (without ESEARCH, as on Exchange, some
- * 1.4 MB for 200,000 messages, on every run).  Sets *@tail_out to that
- * search, or to NULL where it does not apply; the caller searches ALL
- * when the answer holds fewer than N or the UIDVALIDITY changed. */
+ * 1.4 MB for 200,000 messages, on every run).  "UID U:*" names every
+ * UID from U up (and the highest one when U is above it), so whatever U
+ * is, even after a UIDVALIDITY change, an answer of N or more holds the
+ * newest N.  Sets *@tail_out to that search, or to NULL where it does
+ * not apply; when the answer holds fewer than N, the caller asks for
+ * the newest N by sequence number (newest_criteria()). */
 static gboolean
 tail_criteria (RunAccount *ra, const MhImapMailbox *mb,
                const MhStoreMailbox *before, char **tail_out, GError **error)
@@ -467,6 +470,20 @@ tail_criteria (RunAccount *ra, const MhImapMailbox *mb,
   if (u != 0)
     *tail_out = g_strdup_printf ("UID %u:*", u);
   return TRUE;
+}
+
+/* The search for the newest @n of @exists messages by sequence number:
+ * "S:*" names the last @n, and sequence numbers grow with UIDs.  Used
+ * where the archive gives no tail (the first run, or expunges from the
+ * tail): its answer holds @n UIDs where ALL would list every UID of the
+ * mailbox, which a server without ESEARCH sends one by one. */
+static char *
+newest_criteria (guint64 n, guint32 exists)
+{
+  if ((guint64) exists <= n)
+    return g_strdup ("ALL");
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":*",
+                          (guint64) exists - n + 1);
 }
 
 /* After a UIDVALIDITY change the store forgets the mailbox's UIDs; the
@@ -527,17 +544,41 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   criteria = search_criteria (ra);
   if (!tail_criteria (ra, mb, before, &tail, error))
     return FALSE;
-  uids = mh_imap_session_examine_search (ra->session, mb->name,
-                                         tail != NULL ? tail : criteria,
-                                         &ex, error);
+  if (tail == NULL && ra->latest > 0 && ra->acct->since == NULL)
+    {
+      /* No tail to go by: the newest N by sequence number, once the
+       * EXAMINE has told how many there are (one round trip more, on a
+       * first run). */
+      if (!mh_imap_session_examine (ra->session, mb->name, &ex, error))
+        return FALSE;
+      g_free (tail);
+      tail = newest_criteria ((guint64) ra->latest, ex.exists);
+      uids = mh_imap_session_uid_search (ra->session, tail, error);
+    }
+  else
+    uids = mh_imap_session_examine_search (ra->session, mb->name,
+                                           tail != NULL ? tail : criteria,
+                                           &ex, error);
   if (uids == NULL)
     return FALSE;
-  if (tail != NULL
-      && (ex.uidvalidity != before->uidvalidity
-          || uids->len < (guint64) ra->latest))
+  if (tail != NULL && g_str_has_prefix (tail, "UID ")
+      && uids->len < MIN ((guint64) ra->latest, ex.exists))
     {
-      /* Messages were expunged, or the UIDs are new: the tail does not
-       * hold the newest N. */
+      /* Messages were expunged from the tail: the newest N by sequence
+       * number. */
+      g_clear_pointer (&tail, g_free);
+      tail = newest_criteria ((guint64) ra->latest, ex.exists);
+      g_array_unref (uids);
+      uids = mh_imap_session_uid_search (ra->session, tail, error);
+      if (uids == NULL)
+        return FALSE;
+    }
+  if (tail != NULL && !g_str_has_prefix (tail, "UID ")
+      && strcmp (tail, "ALL") != 0
+      && uids->len < MIN ((guint64) ra->latest, ex.exists))
+    {
+      /* Fewer than asked for by sequence number: an expunge during the
+       * search shifted the numbers.  Every UID, then. */
       g_array_unref (uids);
       uids = mh_imap_session_uid_search (ra->session, criteria, error);
       if (uids == NULL)

@@ -337,22 +337,6 @@ do_examine (Conn *c, const char *tag, const char *args)
 }
 
 static gboolean
-do_search (Conn *c, const char *tag)
-{
-  GmServer *s = c->server;
-  g_autoptr(GString) out = g_string_new ("* SEARCH");
-
-  g_mutex_lock (&s->lock);
-  for (guint i = 0; i < s->messages->len; i++)
-    g_string_append_printf (out, " %u",
-                            ((GmMessage *) s->messages->pdata[i])->uid);
-  g_mutex_unlock (&s->lock);
-  g_string_append_printf (out, "\r\n%s OK SEARCH completed (Success)\r\n",
-                          tag);
-  return send_all (c, out->str, out->len);
-}
-
-static gboolean
 parse_uid (const char *str, gsize len, guint32 star, guint32 *out)
 {
   g_autofree char *s = g_strndup (str, len);
@@ -396,6 +380,44 @@ in_set (const char *set, guint32 uid, guint32 star, gboolean *bad)
         return TRUE;
     }
   return FALSE;
+}
+
+/* UID SEARCH @criteria: "UID" and a UID set, a sequence set ("12:*"),
+ * or anything else for every message.  A message with GM_FAULT_VANISH
+ * is expunged first, as by another client, and "* n EXPUNGE" says so. */
+static gboolean
+do_search (Conn *c, const char *tag, const char *criteria)
+{
+  GmServer *s = c->server;
+  gboolean by_uid = has_prefix_ci (criteria, "UID ");
+  const char *set = by_uid ? criteria + strlen ("UID ") : criteria;
+  gboolean is_set = by_uid || g_ascii_isdigit (criteria[0]);
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean bad = FALSE;
+  guint32 star;
+
+  g_mutex_lock (&s->lock);
+  for (guint i = s->messages->len; i > 0; i--)
+    if (((GmMessage *) s->messages->pdata[i - 1])->fault == GM_FAULT_VANISH)
+      {
+        g_ptr_array_remove_index (s->messages, i - 1);
+        g_string_append_printf (out, "* %u EXPUNGE\r\n", i);
+      }
+  star = by_uid ? highest_uid (s) : s->messages->len;
+  g_string_append (out, "* SEARCH");
+  for (guint i = 0; i < s->messages->len && !bad; i++)
+    {
+      guint32 uid = ((GmMessage *) s->messages->pdata[i])->uid;
+
+      if (!is_set || in_set (set, by_uid ? uid : i + 1, star, &bad))
+        g_string_append_printf (out, " %u", uid);
+    }
+  g_mutex_unlock (&s->lock);
+  if (bad)
+    return reply (c, tag, "BAD Could not parse command");
+  g_string_append_printf (out, "\r\n%s OK SEARCH completed (Success)\r\n",
+                          tag);
+  return send_all (c, out->str, out->len);
 }
 
 static void
@@ -544,7 +566,7 @@ dispatch (Conn *c, const char *line)
   if (has_prefix_ci (cmd, "EXAMINE "))
     return do_examine (c, tag, cmd + strlen ("EXAMINE "));
   if (has_prefix_ci (cmd, "UID SEARCH "))
-    return c->selected ? do_search (c, tag)
+    return c->selected ? do_search (c, tag, cmd + strlen ("UID SEARCH "))
                        : reply (c, tag, "BAD No mailbox selected");
   if (has_prefix_ci (cmd, "UID FETCH "))
     return do_uid_fetch (c, tag, cmd + strlen ("UID FETCH "));

@@ -5,7 +5,7 @@
  * connection at a time: greeting, CAPABILITY (IMAP4rev1 X-GM-EXT-1
  * SPECIAL-USE AUTH=PLAIN), LOGIN, AUTHENTICATE PLAIN, LIST with
  * "[Gmail]/All Mail" flagged \All, EXAMINE of that folder, UID SEARCH
- * (every message, whatever the criteria), UID FETCH of metadata and of
+ * (of a UID set, of a sequence set, or else of every message), UID FETCH of metadata and of
  * BODY.PEEK[] for the UID sets the client sends, NOOP and LOGOUT.  Any
  * other command is answered BAD.  Every command line received is
  * recorded (an AUTHENTICATE answer as "<sasl>").
@@ -38,6 +38,8 @@ typedef enum {
                             * the body; a body FETCH sends it */
   GM_FAULT_CUT,       /* a body FETCH sends the messages before it, then
                        * the connection is closed without a BYE */
+  GM_FAULT_VANISH,    /* expunged at the next UID SEARCH, before its
+                       * answer, as by another client */
 } GmFault;
 
 typedef struct _GmServer GmServer;

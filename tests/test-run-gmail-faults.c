@@ -359,6 +359,55 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (fixture->out);
 }
 
+/* `run -n 3 -o @out` on the fixture's config. */
+static void
+run_latest3 (Fixture *fixture, const char *out, MhTestRun *r)
+{
+  mh_test_run_expect (r, 0, NULL, (const char *const[]) {
+      "run", "-c", fixture->cfg, "-n", "3", "-o", out, "--json",
+      "--progress=never", NULL });
+}
+
+/* With "latest = 3" and nothing archived, the search asks for the newest
+ * three by sequence number ("12:*" of 14), not for every UID.  When a
+ * message is expunged between the EXAMINE and that search, the numbers
+ * shift and the answer comes short: the run asks for every UID then, and
+ * archives the newest three that are left. */
+static void
+test_gmail_latest_first_run (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *out2 = mh_test_new_dir (work_dir, "out2");
+  g_autofree char *acct2 = g_build_filename (out2, "gm", NULL);
+  g_autofree char *ids = NULL;
+  g_auto(GStrv) cmds = NULL;
+  MhTestRun r;
+
+  add_reports (fixture->server, 14);
+  run_latest3 (fixture, fixture->out, &r);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (fixture->server);
+  check_commands (fixture->server, cmds);
+  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH "), ==, 1);
+  g_clear_pointer (&cmds, g_strfreev);
+  ids = mh_test_archive_ids (fixture->acct);
+  g_assert_cmpstr (ids, ==, "r12 r13 r14");
+  g_clear_pointer (&ids, g_free);
+
+  gm_server_set_fault (fixture->server, 13, GM_FAULT_VANISH);
+  run_latest3 (fixture, out2, &r);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+  cmds = gm_server_take_commands (fixture->server);
+  check_commands (fixture->server, cmds);
+  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
+  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH ALL"), ==, 1);
+  ids = mh_test_archive_ids (acct2);
+  g_assert_cmpstr (ids, ==, "r11 r12 r14");
+  mh_test_assert_clean (out2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -384,5 +433,7 @@ main (int argc, char **argv)
               test_gmail_cut_no_progress, teardown);
   g_test_add ("/run-gmail-faults/cut-every-message", Fixture, NULL, setup,
               test_gmail_cut_every_message, teardown);
+  g_test_add ("/run-gmail-faults/latest-first-run", Fixture, NULL, setup,
+              test_gmail_latest_first_run, teardown);
   return g_test_run ();
 }
