@@ -80,6 +80,24 @@ next_expected (GHashTable *asked, guint32 after)
   return above != 0 ? above : lowest;
 }
 
+/* Whether the BYE text @text says the session ended for the session's
+ * sake: Exchange Online's "Session invalidated - AccessTokenExpired"
+ * when an OAuth2 token runs out, "Session expired" elsewhere.  Whatever
+ * message was on its way is not to blame. */
+static gboolean
+bye_names_session (const char *text)
+{
+  static const char *const reasons[] = {
+    "accesstokenexpired", "session invalidated", "session expired",
+  };
+  g_autofree char *folded = g_ascii_strdown (text, -1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if (strstr (folded, reasons[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 guint32
 mh_run_gaps_strike (MhRunGaps *g, const GError *failure)
 {
@@ -91,6 +109,12 @@ mh_run_gaps_strike (MhRunGaps *g, const GError *failure)
   if (!g->fetching)
     return 0;
   g->fetching = FALSE;
+  if (g_error_matches (failure, MH_ERROR, MH_ERROR_BYE)
+      && bye_names_session (failure->message))
+    {
+      g->suspect = 0;
+      return 0;
+    }
   if (g->suspect == 0 && g_error_matches (failure, MH_ERROR, MH_ERROR_BYE))
     g->suspect = next_expected (g->asked, g->last_answered);
   if (g->suspect == 0 || g->strikes_in_row >= 2 * MH_RUN_GAPS_PROBE)

@@ -79,7 +79,8 @@ void mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid);
  * the order asked).  Returns its UID (the attempt made progress), or 0:
  * also once 2 * MH_RUN_GAPS_PROBE strikes came with no message between
  * them, since a server that ends every session is not failing on one
- * message, and the reconnects must stay bounded. */
+ * message, and the reconnects must stay bounded; and for a BYE that
+ * names the session as its reason (an expired OAuth2 token). */
 guint32 mh_run_gaps_strike (MhRunGaps *g, const GError *failure);
 /* Before the body fetch of @pending in a mailbox of @uidvalidity: takes
  * out the UIDs with strikes.  With one, it is kept for the end, asked for

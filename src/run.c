@@ -197,7 +197,12 @@ authenticate (RunAccount *ra, GError **error)
                                      mech, &local);
   mh_secret_free (secret);
   if (ok)
-    return TRUE;
+    {
+      /* The next refusal, after the next expiry of a long run, gets its
+       * fresh token too. */
+      ra->token_refreshed = FALSE;
+      return TRUE;
+    }
   if (is_oauth (acct) && g_error_matches (local, MH_ERROR, MH_ERROR_AUTH)
       && !ra->token_refreshed)
     {

@@ -42,6 +42,9 @@ struct _GmServer {
                            * is cut; 0: never */
   guint throttle_after;   /* bodies a FETCH sends before it is throttled;
                            * 0: never */
+  guint token_life;       /* bodies a session logged in with a token
+                           * sends before the token expires; 0: never */
+  GHashTable *expired;    /* tokens expired (char*, owned) */
   guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
 };
@@ -55,6 +58,7 @@ typedef struct {
                            * "BAD User is authenticated but not connected" */
   gboolean selected;
   guint bodies;           /* message bodies this session sent */
+  char *token;            /* the OAuth2 token it logged in with */
 } Conn;
 
 static void
@@ -288,6 +292,71 @@ do_authenticate (Conn *c, const char *tag, const char *args)
                         "(Failure)");
 }
 
+/* AUTHENTICATE XOAUTH2, with or without an initial response: a token
+ * passes when it starts with "tok-" and has not expired.  A failure
+ * goes as Gmail's does: a challenge with the error as base64 JSON, which
+ * the client answers with an empty line, then the NO. */
+static gboolean
+do_xoauth2 (Conn *c, const char *tag, const char *args)
+{
+  static const char error_json[] =
+      "{\"status\":\"400\",\"schemes\":\"Bearer\","
+      "\"scope\":\"https://mail.google.com/\"}";
+  GmServer *s = c->server;
+  g_autofree char *answer = NULL;
+  g_autofree char *raw = NULL;
+  g_autofree char *challenge = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *want = NULL;
+  const char *token;
+  gsize len = 0;
+  gboolean ok = FALSE;
+
+  while (*args == ' ')
+    args++;
+  if (*args != '\0')
+    answer = g_strdup (args);
+  else
+    {
+      if (!send_str (c, "+ \r\n") || (answer = read_line (c)) == NULL)
+        return FALSE;
+      record (s, "<sasl>");
+    }
+  raw = (char *) g_base64_decode (answer, &len);
+  raw = g_realloc (raw, len + 1);
+  raw[len] = '\0';
+  /* "user=U^Aauth=Bearer T^A^A" */
+  want = g_strdup_printf ("user=%s\001auth=Bearer ", s->user);
+  if (g_str_has_prefix (raw, want) && g_str_has_suffix (raw, "\001\001"))
+    {
+      token = raw + strlen (want);
+      raw[len - 2] = '\0';
+      g_mutex_lock (&s->lock);
+      ok = g_str_has_prefix (token, "tok-")
+           && !g_hash_table_contains (s->expired, token);
+      g_mutex_unlock (&s->lock);
+      if (ok)
+        {
+          g_free (c->token);
+          c->token = g_strdup (token);
+          c->authenticated = TRUE;
+          return reply (c, tag, "OK me@example.com authenticated "
+                                "(Success)");
+        }
+    }
+  challenge = g_base64_encode ((const guchar *) error_json,
+                               strlen (error_json));
+  line = g_strdup_printf ("+ %s\r\n", challenge);
+  if (!send_str (c, line))
+    return FALSE;
+  g_clear_pointer (&answer, g_free);
+  if ((answer = read_line (c)) == NULL)
+    return FALSE;
+  record (s, "<sasl>");
+  return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials "
+                        "(Failure)");
+}
+
 static gboolean
 do_list (Conn *c, const char *tag)
 {
@@ -455,6 +524,7 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   gboolean refused = FALSE;
   gboolean cut = FALSE;
   gboolean throttled = FALSE;
+  gboolean expire = FALSE;
   guint sent = 0;
   gboolean body = strstr (items, "BODY.PEEK[]") != NULL;
   guint32 star;
@@ -470,8 +540,8 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
                             "Suggested Backoff Time: 5 milliseconds");
     }
   star = highest_uid (s);
-  for (guint i = 0; i < s->messages->len && !bad && !cut && !throttled;
-       i++)
+  for (guint i = 0;
+       i < s->messages->len && !bad && !cut && !throttled && !expire; i++)
     {
       const GmMessage *m = s->messages->pdata[i];
 
@@ -488,9 +558,20 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
           c->bodies += body;
           sent += body;
           cut = body && s->cut_after > 0 && c->bodies >= s->cut_after;
+          expire = body && c->token != NULL && s->token_life > 0
+                   && c->bodies >= s->token_life;
           throttled = body && s->throttle_after > 0
                       && sent >= s->throttle_after;
         }
+    }
+  if (expire)
+    {
+      /* What Exchange Online says when the token of a session expires,
+       * to whatever command comes then. */
+      g_hash_table_add (s->expired, g_strdup (c->token));
+      g_string_append (out, "* BYE Session invalidated - "
+                            "AccessTokenExpired\r\n");
+      cut = TRUE;
     }
   g_mutex_unlock (&s->lock);
   if (bad)
@@ -537,7 +618,7 @@ dispatch (Conn *c, const char *line)
   cmd = sp + 1;
   if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
     return send_str (c, "* CAPABILITY IMAP4rev1 X-GM-EXT-1 SPECIAL-USE "
-                        "AUTH=PLAIN\r\n")
+                        "AUTH=PLAIN AUTH=XOAUTH2 SASL-IR\r\n")
            && reply (c, tag, "OK Thats all she wrote! (Success)");
   if (g_ascii_strcasecmp (cmd, "NOOP") == 0)
     return reply (c, tag, "OK Success");
@@ -551,6 +632,8 @@ dispatch (Conn *c, const char *line)
     return do_login (c, tag, cmd + strlen ("LOGIN "));
   if (has_prefix_ci (cmd, "AUTHENTICATE PLAIN"))
     return do_authenticate (c, tag, cmd + strlen ("AUTHENTICATE PLAIN"));
+  if (has_prefix_ci (cmd, "AUTHENTICATE XOAUTH2"))
+    return do_xoauth2 (c, tag, cmd + strlen ("AUTHENTICATE XOAUTH2"));
   if (!c->authenticated)
     return reply (c, tag, "BAD Not authenticated");
   if (c->detached)
@@ -590,6 +673,7 @@ serve_connection (GmServer *s, int fd)
           break;
       }
   g_byte_array_unref (c.in);
+  g_free (c.token);
 }
 
 static gpointer
@@ -626,6 +710,7 @@ gm_server_new (const char *user, const char *password)
   s->messages = g_ptr_array_new_with_free_func (
       (GDestroyNotify) gm_message_free);
   s->commands = g_ptr_array_new_with_free_func (g_free);
+  s->expired = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_mutex_init (&s->lock);
   s->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s->listen_fd < 0)
@@ -651,6 +736,7 @@ gm_server_free (GmServer *s)
   close (s->listen_fd);
   g_ptr_array_unref (s->messages);
   g_ptr_array_unref (s->commands);
+  g_hash_table_unref (s->expired);
   g_mutex_clear (&s->lock);
   g_free (s->user);
   g_free (s->password);
@@ -731,6 +817,14 @@ gm_server_detach_sessions (GmServer *s, guint n)
 {
   g_mutex_lock (&s->lock);
   s->detach_left = n;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_expire_tokens (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->token_life = n;
   g_mutex_unlock (&s->lock);
 }
 

@@ -3,7 +3,8 @@
  *
  * A thread listens on 127.0.0.1 (plain TCP, a free port) and serves one
  * connection at a time: greeting, CAPABILITY (IMAP4rev1 X-GM-EXT-1
- * SPECIAL-USE AUTH=PLAIN), LOGIN, AUTHENTICATE PLAIN, LIST with
+ * SPECIAL-USE AUTH=PLAIN AUTH=XOAUTH2 SASL-IR), LOGIN, AUTHENTICATE PLAIN
+ * and XOAUTH2, LIST with
  * "[Gmail]/All Mail" flagged \All, EXAMINE of that folder, UID SEARCH
  * (of a UID set, of a sequence set, or else of every message), UID FETCH of metadata and of
  * BODY.PEEK[] for the UID sets the client sends, NOOP and LOGOUT.  Any
@@ -80,6 +81,12 @@ void gm_server_detach_sessions (GmServer *server, guint n);
 /* From now on every session's connection is closed, without a BYE, right
  * after it has sent @n message bodies (0: never). */
 void gm_server_cut_sessions (GmServer *server, guint n);
+
+/* From now on a session logged in with an OAuth2 token (AUTHENTICATE
+ * XOAUTH2: tokens starting "tok-" pass) ends after it has sent @n
+ * message bodies with Exchange's "* BYE Session invalidated -
+ * AccessTokenExpired", and that token fails from then on (0: never). */
+void gm_server_expire_tokens (GmServer *server, guint n);
 
 /* From now on every UID FETCH that asks for BODY.PEEK[] sends @n bodies
  * at most, then is answered "NO [THROTTLED] ..." as below (0: never). */

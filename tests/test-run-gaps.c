@@ -53,6 +53,34 @@ test_blame (void)
   g_assert_cmpuint (g_hash_table_size (g.strikes), ==, 3);
 }
 
+/* A BYE that gives the session as its reason blames no message, even
+ * one whose answer came without its body. */
+static void
+test_session_bye (void)
+{
+  static const char *const texts[] = {
+    "the server closed the session: Session invalidated - "
+    "AccessTokenExpired",
+    "the server closed the session: Session expired, please login again.",
+  };
+  const guint32 uids[] = { 3, 5, 8 };
+  g_auto(MhRunGaps) g = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(GError) b = g_error_new_literal (MH_ERROR, MH_ERROR_BYE,
+                                                 texts[i]);
+
+      mh_run_gaps_init (&g, uids, G_N_ELEMENTS (uids));
+      mh_run_gaps_answered (&g, 3);
+      g_assert_cmpuint (mh_run_gaps_strike (&g, b), ==, 0);
+      mh_run_gaps_init (&g, uids, G_N_ELEMENTS (uids));
+      mh_run_gaps_incomplete (&g, 5);
+      g_assert_cmpuint (mh_run_gaps_strike (&g, b), ==, 0);
+    }
+  g_assert_null (g.strikes);
+}
+
 /* A server that ends every session: strikes stop after 2 *
  * MH_RUN_GAPS_PROBE in a row, so the reconnects stay bounded; a message
  * that comes starts the count again. */
@@ -87,5 +115,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/run-gaps/blame", test_blame);
   g_test_add_func ("/run-gaps/bounded", test_bounded);
+  g_test_add_func ("/run-gaps/session-bye", test_session_bye);
   return g_test_run ();
 }

@@ -408,6 +408,120 @@ test_gmail_latest_first_run (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (out2);
 }
 
+/* How often @needle occurs in @text. */
+static guint
+occurrences (const char *text, const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = text; (p = strstr (p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* A config for the account "gm" that logs in with OAuth2 tokens from a
+ * command: each call prints the next token, "tok-N" (N counting the
+ * calls in the file "calls"), or "stale-N" for the calls listed in
+ * @stale (" 2 4 "), which the server refuses. */
+static char *
+token_config (Fixture *fixture, const char *stale)
+{
+  g_autofree char *calls = g_build_filename (work_dir, "calls", NULL);
+  g_autofree char *script_text = g_strdup_printf (
+      "#!/bin/sh\n"
+      "n=$(($(cat '%s' 2>/dev/null || echo 0) + 1))\n"
+      "echo $n > '%s'\n"
+      "case '%s' in *\" $n \"*) echo stale-$n ;; *) echo tok-$n ;; esac\n",
+      calls, calls, stale);
+  g_autofree char *script = mh_test_write_file (work_dir, "token.sh",
+                                                script_text);
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+  text = g_strdup_printf (
+      "[defaults]\noutput = %s\nlatest = all\n\n"
+      "[account gm]\nprofile = gmail\nhost = 127.0.0.1\nport = %u\n"
+      "security = none\ntimeout = 20\nusername = " GM_USER "\n"
+      "oauth2_token_command = %s\n",
+      fixture->out, gm_server_get_port (fixture->server), script);
+  return mh_test_write_file (work_dir, "token.ini", text);
+}
+
+/* How many times the token command of token_config() ran. */
+static guint
+token_calls (void)
+{
+  g_autofree char *calls = g_build_filename (work_dir, "calls", NULL);
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (calls, &text, NULL, NULL));
+  return (guint) g_ascii_strtoull (text, NULL, 10);
+}
+
+/* Exchange Online ends a session when its OAuth2 token expires ("* BYE
+ * Session invalidated - AccessTokenExpired"), here after every fifth
+ * body: each new session runs the token command again for a fresh
+ * token, and the run goes on to the end, without blaming the message
+ * that was on its way.  No token reaches the trace, plain or as the SASL
+ * payload. */
+static void
+test_gmail_token_expires (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *cfg = token_config (fixture, "");
+  g_autofree char *ir = NULL;
+  g_auto(GStrv) cmds = NULL;
+  const char raw[] = "user=" GM_USER "\001auth=Bearer tok-1\001\001";
+  MhTestRun r;
+
+  add_reports (fixture->server, 14);
+  gm_server_expire_tokens (fixture->server, 5);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 2);
+  g_assert_nonnull (strstr (r.err, "AccessTokenExpired"));
+  /* No message is to blame. */
+  g_assert_null (strstr (r.err, "ended the session while sending it"));
+  g_assert_null (strstr (r.err, "tok-"));
+  g_assert_null (strstr (r.out, "tok-"));
+  ir = g_base64_encode ((const guchar *) raw, sizeof raw - 1);
+  g_assert_null (strstr (r.err, ir));
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (token_calls (), ==, 3);
+  cmds = gm_server_take_commands (fixture->server);
+  check_commands (fixture->server, cmds);
+  g_assert_cmpuint (gm_server_count (cmds, " AUTHENTICATE XOAUTH2 "), ==, 3);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 14);
+  mh_test_assert_clean (fixture->out);
+}
+
+/* A token command that hands out an expired token after each expiry
+ * (its cache thinks the token still good): the refusal makes the run ask
+ * the command once more, every time, not once per run. */
+static void
+test_gmail_token_stale (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *cfg = token_config (fixture, " 2 4 ");
+  MhTestRun r;
+
+  add_reports (fixture->server, 14);
+  gm_server_expire_tokens (fixture->server, 5);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--json", "--progress=never", NULL });
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
+  g_assert_cmpuint (occurrences (r.err, "fetching a new token"), ==, 2);
+  g_assert_null (strstr (r.err, "stale-"));
+  mh_test_run_clear (&r);
+  g_assert_cmpuint (token_calls (), ==, 5);
+  g_assert_cmpuint (count_messages (fixture->acct), ==, 14);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -435,5 +549,9 @@ main (int argc, char **argv)
               test_gmail_cut_every_message, teardown);
   g_test_add ("/run-gmail-faults/latest-first-run", Fixture, NULL, setup,
               test_gmail_latest_first_run, teardown);
+  g_test_add ("/run-gmail-faults/token-expires", Fixture, NULL, setup,
+              test_gmail_token_expires, teardown);
+  g_test_add ("/run-gmail-faults/token-stale", Fixture, NULL, setup,
+              test_gmail_token_stale, teardown);
   return g_test_run ();
 }
