@@ -293,7 +293,11 @@ mh_imap_session_authenticate (MhImapSession *s, const char *user,
   else if (!ok)
     {
       text = mh_imap_session_scrub (s, mh_imap_response_describe (tagged));
-      if (challenge != NULL)
+      if (mh_imap_response_is_temporary (tagged))
+        g_set_error (error, MH_ERROR, MH_ERROR_UNAVAILABLE,
+                     "the server cannot take the login as %s now: %s", user,
+                     text);
+      else if (challenge != NULL)
         {
           g_autofree char *desc = mh_imap_session_scrub (
               s, describe_challenge (challenge));

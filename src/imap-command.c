@@ -72,6 +72,27 @@ is_throttle (const MhImapResponse *resp)
          || strstr (low, "bandwidth limit") != NULL;
 }
 
+/* A NO to a login that says "not now" rather than "not you": the codes
+ * of RFC 5530 for a passing state, a throttle, and Gmail's connection
+ * limit ("[ALERT] Too many simultaneous connections"). */
+gboolean
+mh_imap_response_is_temporary (const MhImapResponse *resp)
+{
+  static const char *const codes[] = { "INUSE", "LIMIT" };
+  g_autofree char *low = NULL;
+
+  if (is_throttle (resp))
+    return TRUE;
+  for (guint i = 0; resp->code != NULL && i < G_N_ELEMENTS (codes); i++)
+    if (g_ascii_strcasecmp (resp->code, codes[i]) == 0)
+      return TRUE;
+  if (resp->text == NULL)
+    return FALSE;
+  low = g_ascii_strdown (resp->text, -1);
+  return strstr (low, "too many simultaneous connections") != NULL
+         || strstr (low, "temporary system problem") != NULL;
+}
+
 /* Exchange's answer to every command of a session whose login it
  * accepted but whose mailbox it cannot reach: at times a passing state
  * (its connection count), at times for good (a token without access to

@@ -157,6 +157,11 @@ void mh_imap_session_tagged_error (MhImapSession *s,
                                    const MhImapResponse *resp,
                                    const char *what, GError **error);
 
+/* Whether the NO @resp to a login says the server cannot take it now
+ * (UNAVAILABLE, INUSE, LIMIT, a throttle, too many connections), so that
+ * a later try may pass, rather than that the credentials are wrong. */
+gboolean mh_imap_response_is_temporary (const MhImapResponse *resp);
+
 /* Replaces the capabilities with the ATOMs of @args. */
 void mh_imap_session_set_caps (MhImapSession *s, const GPtrArray *args);
 

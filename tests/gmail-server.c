@@ -38,6 +38,8 @@ struct _GmServer {
   GPtrArray *messages;    /* GmMessage*, sorted by UID */
   guint throttle_left;
   guint detach_left;      /* sessions to serve as detached */
+  guint busy_left;        /* logins to refuse as over the connection
+                           * limit */
   guint cut_after;        /* bodies a session sends before its connection
                            * is cut; 0: never */
   guint throttle_after;   /* bodies a FETCH sends before it is throttled;
@@ -212,6 +214,22 @@ reply (Conn *c, const char *tag, const char *text)
   return send_str (c, line);
 }
 
+/* Whether this login is one gm_server_refuse_logins() asked to refuse. */
+static gboolean
+take_busy (GmServer *s)
+{
+  gboolean busy;
+
+  g_mutex_lock (&s->lock);
+  busy = s->busy_left > 0;
+  if (busy)
+    s->busy_left--;
+  g_mutex_unlock (&s->lock);
+  return busy;
+}
+
+#define BUSY_ANSWER "NO [ALERT] Too many simultaneous connections. (Failure)"
+
 /* Checks the credentials; a session that passes may be one of those
  * gm_server_detach_sessions() asked for. */
 static gboolean
@@ -238,6 +256,8 @@ do_login (Conn *c, const char *tag, const char *args)
   g_autofree char *user = next_string (&args);
   g_autofree char *password = user != NULL ? next_string (&args) : NULL;
 
+  if (take_busy (c->server))
+    return reply (c, tag, BUSY_ANSWER);
   if (!check_login (c, user, password))
     return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
   c->authenticated = TRUE;
@@ -268,6 +288,8 @@ do_authenticate (Conn *c, const char *tag, const char *args)
     }
   if (strcmp (answer, "*") == 0)
     return reply (c, tag, "BAD Authentication cancelled");
+  if (take_busy (c->server))
+    return reply (c, tag, BUSY_ANSWER);
   raw = g_base64_decode (answer, &len);
   /* authzid NUL authcid NUL password, each part possibly empty. */
   end = (const char *) raw + len;
@@ -817,6 +839,14 @@ gm_server_detach_sessions (GmServer *s, guint n)
 {
   g_mutex_lock (&s->lock);
   s->detach_left = n;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+gm_server_refuse_logins (GmServer *s, guint n)
+{
+  g_mutex_lock (&s->lock);
+  s->busy_left = n;
   g_mutex_unlock (&s->lock);
 }
 

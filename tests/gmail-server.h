@@ -78,6 +78,11 @@ void gm_server_set_fault (GmServer *server, guint32 uid, GmFault fault);
  * authenticated but not connected." */
 void gm_server_detach_sessions (GmServer *server, guint n);
 
+/* The next @n logins (LOGIN, AUTHENTICATE PLAIN) are refused as Gmail
+ * refuses one over its connection limit: "NO [ALERT] Too many
+ * simultaneous connections. (Failure)". */
+void gm_server_refuse_logins (GmServer *server, guint n);
+
 /* From now on every session's connection is closed, without a BYE, right
  * after it has sent @n message bodies (0: never). */
 void gm_server_cut_sessions (GmServer *server, guint n);

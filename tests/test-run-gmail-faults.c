@@ -522,6 +522,39 @@ test_gmail_token_stale (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (count_messages (fixture->acct), ==, 14);
 }
 
+/* Gmail refusing a login over its connection limit ("[ALERT] Too many
+ * simultaneous connections") is a passing state, not wrong credentials:
+ * the login is tried again after a wait, and the run goes on.  When it
+ * lasts, the account fails with the server's words, without sending the
+ * user to check a password that is right. */
+static void
+test_gmail_login_busy (Fixture *fixture, gconstpointer data)
+{
+  MhTestRun r;
+
+  gmail_mail (fixture->server, 7, 10, GM_ID1);
+  gm_server_refuse_logins (fixture->server, 2);
+  g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
+  run_gm (fixture, 0, &r);
+  g_assert_cmpuint (occurrences (r.err, "cannot take the login as "
+                                        GM_USER " now: [ALERT] Too many "
+                                        "simultaneous connections"), ==, 2);
+  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+  mh_test_run_clear (&r);
+
+  gm_server_refuse_logins (fixture->server, 100);
+  gmail_mail (fixture->server, 7, 20, GM_ID1);
+  run_gm (fixture, 1, &r);
+  g_unsetenv ("MH_DEBUG_BACKOFF_MS");
+  mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: the server cannot "
+                               "take the login as " GM_USER " now: "
+                               "\\[ALERT\\] Too many simultaneous "
+                               "connections\\. \\(Failure\\) .*");
+  g_assert_cmpuint (occurrences (r.err, "; retrying"), ==, 5);
+  g_assert_null (strstr (r.err, "check the username"));
+  mh_test_run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -553,5 +586,7 @@ main (int argc, char **argv)
               test_gmail_token_expires, teardown);
   g_test_add ("/run-gmail-faults/token-stale", Fixture, NULL, setup,
               test_gmail_token_stale, teardown);
+  g_test_add ("/run-gmail-faults/login-busy", Fixture, NULL, setup,
+              test_gmail_login_busy, teardown);
   return g_test_run ();
 }
