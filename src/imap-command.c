@@ -54,22 +54,37 @@ parse_backoff (const char *text)
   return value;
 }
 
+/* Whether @resp's code is one of @codes, or its text holds one of
+ * @texts (lower case), ignoring case. */
 static gboolean
-is_throttle (const MhImapResponse *resp)
+response_matches (const MhImapResponse *resp, const char *const *codes,
+                  gsize n_codes, const char *const *texts, gsize n_texts)
 {
-  static const char *const codes[] = { "THROTTLED", "OVERQUOTA",
-                                       "UNAVAILABLE" };
   g_autofree char *low = NULL;
 
-  for (guint i = 0; resp->code != NULL && i < G_N_ELEMENTS (codes); i++)
+  for (gsize i = 0; resp->code != NULL && i < n_codes; i++)
     if (g_ascii_strcasecmp (resp->code, codes[i]) == 0)
       return TRUE;
   if (resp->text == NULL)
     return FALSE;
   low = g_ascii_strdown (resp->text, -1);
-  return strstr (low, "throttl") != NULL
-         || strstr (low, "exceeded command or bandwidth limits") != NULL
-         || strstr (low, "bandwidth limit") != NULL;
+  for (gsize i = 0; i < n_texts; i++)
+    if (strstr (low, texts[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_throttle (const MhImapResponse *resp)
+{
+  static const char *const codes[] = { "THROTTLED", "OVERQUOTA",
+                                       "UNAVAILABLE" };
+  static const char *const texts[] = {
+    "throttl", "exceeded command or bandwidth limits", "bandwidth limit",
+  };
+
+  return response_matches (resp, codes, G_N_ELEMENTS (codes), texts,
+                           G_N_ELEMENTS (texts));
 }
 
 /* A NO to a login that says "not now" rather than "not you": the codes
@@ -79,18 +94,13 @@ gboolean
 mh_imap_response_is_temporary (const MhImapResponse *resp)
 {
   static const char *const codes[] = { "INUSE", "LIMIT" };
-  g_autofree char *low = NULL;
+  static const char *const texts[] = {
+    "too many simultaneous connections", "temporary system problem",
+  };
 
-  if (is_throttle (resp))
-    return TRUE;
-  for (guint i = 0; resp->code != NULL && i < G_N_ELEMENTS (codes); i++)
-    if (g_ascii_strcasecmp (resp->code, codes[i]) == 0)
-      return TRUE;
-  if (resp->text == NULL)
-    return FALSE;
-  low = g_ascii_strdown (resp->text, -1);
-  return strstr (low, "too many simultaneous connections") != NULL
-         || strstr (low, "temporary system problem") != NULL;
+  return is_throttle (resp)
+         || response_matches (resp, codes, G_N_ELEMENTS (codes), texts,
+                              G_N_ELEMENTS (texts));
 }
 
 /* Exchange's answer to every command of a session whose login it

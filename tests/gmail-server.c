@@ -36,16 +36,7 @@ struct _GmServer {
   GMutex lock;            /* guards everything below */
   guint32 uidvalidity;
   GPtrArray *messages;    /* GmMessage*, sorted by UID */
-  guint throttle_left;
-  guint detach_left;      /* sessions to serve as detached */
-  guint busy_left;        /* logins to refuse as over the connection
-                           * limit */
-  guint cut_after;        /* bodies a session sends before its connection
-                           * is cut; 0: never */
-  guint throttle_after;   /* bodies a FETCH sends before it is throttled;
-                           * 0: never */
-  guint token_life;       /* bodies a session logged in with a token
-                           * sends before the token expires; 0: never */
+  guint faults[GM_N_SESSION_FAULTS]; /* counts, see GmSessionFault */
   GHashTable *expired;    /* tokens expired (char*, owned) */
   guint bad;              /* commands answered BAD */
   GPtrArray *commands;    /* char* */
@@ -214,16 +205,16 @@ reply (Conn *c, const char *tag, const char *text)
   return send_str (c, line);
 }
 
-/* Whether this login is one gm_server_refuse_logins() asked to refuse. */
+/* Whether this login is one GM_REFUSE_LOGINS asks to refuse. */
 static gboolean
 take_busy (GmServer *s)
 {
   gboolean busy;
 
   g_mutex_lock (&s->lock);
-  busy = s->busy_left > 0;
+  busy = s->faults[GM_REFUSE_LOGINS] > 0;
   if (busy)
-    s->busy_left--;
+    s->faults[GM_REFUSE_LOGINS]--;
   g_mutex_unlock (&s->lock);
   return busy;
 }
@@ -231,7 +222,7 @@ take_busy (GmServer *s)
 #define BUSY_ANSWER "NO [ALERT] Too many simultaneous connections. (Failure)"
 
 /* Checks the credentials; a session that passes may be one of those
- * gm_server_detach_sessions() asked for. */
+ * GM_DETACH_SESSIONS asks for. */
 static gboolean
 check_login (Conn *c, const char *user, const char *password)
 {
@@ -241,9 +232,9 @@ check_login (Conn *c, const char *user, const char *password)
       || g_strcmp0 (password, s->password) != 0)
     return FALSE;
   g_mutex_lock (&s->lock);
-  if (s->detach_left > 0)
+  if (s->faults[GM_DETACH_SESSIONS] > 0)
     {
-      s->detach_left--;
+      s->faults[GM_DETACH_SESSIONS]--;
       c->detached = TRUE;
     }
   g_mutex_unlock (&s->lock);
@@ -554,9 +545,9 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   if (!c->selected || set == NULL)
     return reply (c, tag, "BAD Could not parse command");
   g_mutex_lock (&s->lock);
-  if (strstr (items, "BODY.PEEK[]") != NULL && s->throttle_left > 0)
+  if (strstr (items, "BODY.PEEK[]") != NULL && s->faults[GM_THROTTLE_FETCHES] > 0)
     {
-      s->throttle_left--;
+      s->faults[GM_THROTTLE_FETCHES]--;
       g_mutex_unlock (&s->lock);
       return reply (c, tag, "NO [THROTTLED] Request is throttled. "
                             "Suggested Backoff Time: 5 milliseconds");
@@ -579,11 +570,11 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
           append_fetch (out, i + 1, m, items);
           c->bodies += body;
           sent += body;
-          cut = body && s->cut_after > 0 && c->bodies >= s->cut_after;
-          expire = body && c->token != NULL && s->token_life > 0
-                   && c->bodies >= s->token_life;
-          throttled = body && s->throttle_after > 0
-                      && sent >= s->throttle_after;
+          cut = body && s->faults[GM_CUT_AFTER] > 0 && c->bodies >= s->faults[GM_CUT_AFTER];
+          expire = body && c->token != NULL && s->faults[GM_EXPIRE_TOKENS_AFTER] > 0
+                   && c->bodies >= s->faults[GM_EXPIRE_TOKENS_AFTER];
+          throttled = body && s->faults[GM_THROTTLE_AFTER] > 0
+                      && sent >= s->faults[GM_THROTTLE_AFTER];
         }
     }
   if (expire)
@@ -835,50 +826,11 @@ gm_server_set_fault (GmServer *s, guint32 uid, GmFault fault)
 }
 
 void
-gm_server_detach_sessions (GmServer *s, guint n)
+gm_server_set_session_fault (GmServer *s, GmSessionFault fault, guint n)
 {
+  g_return_if_fail (fault < GM_N_SESSION_FAULTS);
   g_mutex_lock (&s->lock);
-  s->detach_left = n;
-  g_mutex_unlock (&s->lock);
-}
-
-void
-gm_server_refuse_logins (GmServer *s, guint n)
-{
-  g_mutex_lock (&s->lock);
-  s->busy_left = n;
-  g_mutex_unlock (&s->lock);
-}
-
-void
-gm_server_expire_tokens (GmServer *s, guint n)
-{
-  g_mutex_lock (&s->lock);
-  s->token_life = n;
-  g_mutex_unlock (&s->lock);
-}
-
-void
-gm_server_cut_sessions (GmServer *s, guint n)
-{
-  g_mutex_lock (&s->lock);
-  s->cut_after = n;
-  g_mutex_unlock (&s->lock);
-}
-
-void
-gm_server_throttle_after (GmServer *s, guint n)
-{
-  g_mutex_lock (&s->lock);
-  s->throttle_after = n;
-  g_mutex_unlock (&s->lock);
-}
-
-void
-gm_server_throttle_body_fetches (GmServer *s, guint n)
-{
-  g_mutex_lock (&s->lock);
-  s->throttle_left = n;
+  s->faults[fault] = n;
   g_mutex_unlock (&s->lock);
 }
 

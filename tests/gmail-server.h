@@ -73,33 +73,37 @@ void gm_server_clear (GmServer *server);
 /* Makes the message @uid (0: every message) misbehave as @fault. */
 void gm_server_set_fault (GmServer *server, guint32 uid, GmFault fault);
 
-/* The next @n sessions that log in answer every later command as
- * Exchange does when it cannot reach the mailbox: "BAD User is
- * authenticated but not connected." */
-void gm_server_detach_sessions (GmServer *server, guint n);
+/* Faults of sessions rather than of one message, each with a count @n
+ * (0: off) given by gm_server_set_session_fault(). */
+typedef enum {
+  GM_DETACH_SESSIONS,  /* the next @n sessions that log in answer every
+                        * later command as Exchange does when it cannot
+                        * reach the mailbox: "BAD User is authenticated
+                        * but not connected." */
+  GM_REFUSE_LOGINS,    /* the next @n logins (LOGIN, AUTHENTICATE PLAIN)
+                        * are refused as Gmail refuses one over its
+                        * connection limit: "NO [ALERT] Too many
+                        * simultaneous connections. (Failure)" */
+  GM_CUT_AFTER,        /* every session's connection is closed, without
+                        * a BYE, right after it has sent @n bodies */
+  GM_EXPIRE_TOKENS_AFTER, /* a session logged in with an OAuth2 token
+                        * (AUTHENTICATE XOAUTH2: tokens starting "tok-"
+                        * pass) ends after it has sent @n bodies with
+                        * Exchange's "* BYE Session invalidated -
+                        * AccessTokenExpired", and that token fails from
+                        * then on */
+  GM_THROTTLE_AFTER,   /* every UID FETCH that asks for BODY.PEEK[] sends
+                        * @n bodies at most, then is answered "NO
+                        * [THROTTLED] ..." as below */
+  GM_THROTTLE_FETCHES, /* the next @n UID FETCH commands that ask for
+                        * BODY.PEEK[] are answered "NO [THROTTLED] ...
+                        * Suggested Backoff Time: 5 milliseconds" */
+  GM_N_SESSION_FAULTS
+} GmSessionFault;
 
-/* The next @n logins (LOGIN, AUTHENTICATE PLAIN) are refused as Gmail
- * refuses one over its connection limit: "NO [ALERT] Too many
- * simultaneous connections. (Failure)". */
-void gm_server_refuse_logins (GmServer *server, guint n);
-
-/* From now on every session's connection is closed, without a BYE, right
- * after it has sent @n message bodies (0: never). */
-void gm_server_cut_sessions (GmServer *server, guint n);
-
-/* From now on a session logged in with an OAuth2 token (AUTHENTICATE
- * XOAUTH2: tokens starting "tok-" pass) ends after it has sent @n
- * message bodies with Exchange's "* BYE Session invalidated -
- * AccessTokenExpired", and that token fails from then on (0: never). */
-void gm_server_expire_tokens (GmServer *server, guint n);
-
-/* From now on every UID FETCH that asks for BODY.PEEK[] sends @n bodies
- * at most, then is answered "NO [THROTTLED] ..." as below (0: never). */
-void gm_server_throttle_after (GmServer *server, guint n);
-
-/* The next @n UID FETCH commands that ask for BODY.PEEK[] are answered
- * "NO [THROTTLED] ... Suggested Backoff Time: 5 milliseconds". */
-void gm_server_throttle_body_fetches (GmServer *server, guint n);
+/* Sets the count of @fault (see GmSessionFault) to @n. */
+void gm_server_set_session_fault (GmServer *server, GmSessionFault fault,
+                                  guint n);
 
 /* The command lines received since the last call (tags included),
  * NULL-terminated, (transfer full). */

@@ -26,7 +26,7 @@ test_gmail_throttled (Fixture *fixture, gconstpointer data)
   mh_test_run_clear (&r);
   g_strfreev (gm_server_take_commands (fixture->server));
 
-  gm_server_throttle_body_fetches (fixture->server, 1);
+  gm_server_set_session_fault (fixture->server, GM_THROTTLE_FETCHES, 1);
   run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "reconnects"), ==, 1);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
@@ -63,7 +63,7 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  gm_server_throttle_body_fetches (fixture->server, 1000);
+  gm_server_set_session_fault (fixture->server, GM_THROTTLE_FETCHES, 1000);
   run_gm (fixture, 1, &r);
   json_parser_load_from_data (parser, r.out, -1, NULL);
   summary = json_array_get_object_element (
@@ -81,7 +81,7 @@ test_gmail_throttled_always (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fetches, <=, 10);
   mh_test_assert_clean (fixture->out);
 
-  gm_server_throttle_body_fetches (fixture->server, 0);
+  gm_server_set_session_fault (fixture->server, GM_THROTTLE_FETCHES, 0);
   run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
@@ -99,7 +99,7 @@ test_gmail_throttled_between (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   add_reports (fixture->server, 14);
-  gm_server_throttle_after (fixture->server, 2);
+  gm_server_set_session_fault (fixture->server, GM_THROTTLE_AFTER, 2);
   run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 14);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "failed"), ==, 0);
@@ -255,7 +255,7 @@ test_gmail_detached (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  gm_server_detach_sessions (fixture->server, 2);
+  gm_server_set_session_fault (fixture->server, GM_DETACH_SESSIONS, 2);
   run_gm (fixture, 0, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: warning: cannot list the "
                                "folders \\(LIST: User is authenticated but "
@@ -284,7 +284,7 @@ test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   add_reports (fixture->server, 14);
-  gm_server_cut_sessions (fixture->server, 2);
+  gm_server_set_session_fault (fixture->server, GM_CUT_AFTER, 2);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   run_gm (fixture, 0, &r);
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
@@ -296,7 +296,7 @@ test_gmail_cut_sessions (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (fixture->out);
 
   /* Nothing is left to do. */
-  gm_server_cut_sessions (fixture->server, 0);
+  gm_server_set_session_fault (fixture->server, GM_CUT_AFTER, 0);
   before = mh_test_listing (fixture->out);
   run_gm (fixture, 0, &r);
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 0);
@@ -340,7 +340,7 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   add_reports (fixture->server, 110);
-  gm_server_cut_sessions (fixture->server, 1);
+  gm_server_set_session_fault (fixture->server, GM_CUT_AFTER, 1);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   run_gm (fixture, 1, &r);
   mh_test_assert_err_line (&r, "mailharvest: gm: FAILED: mailbox "
@@ -359,15 +359,6 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
   mh_test_assert_clean (fixture->out);
 }
 
-/* `run -n 3 -o @out` on the fixture's config. */
-static void
-run_latest3 (Fixture *fixture, const char *out, MhTestRun *r)
-{
-  mh_test_run_expect (r, 0, NULL, (const char *const[]) {
-      "run", "-c", fixture->cfg, "-n", "3", "-o", out, "--json",
-      "--progress=never", NULL });
-}
-
 /* With "latest = 3" and nothing archived, the search asks for the newest
  * three by sequence number ("12:*" of 14), not for every UID.  When a
  * message is expunged between the EXAMINE and that search, the numbers
@@ -376,36 +367,45 @@ run_latest3 (Fixture *fixture, const char *out, MhTestRun *r)
 static void
 test_gmail_latest_first_run (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *out2 = mh_test_new_dir (work_dir, "out2");
-  g_autofree char *acct2 = g_build_filename (out2, "gm", NULL);
-  g_autofree char *ids = NULL;
-  g_auto(GStrv) cmds = NULL;
-  MhTestRun r;
+  static const struct {
+    guint32 vanish;     /* the UID expunged at the search, or 0 */
+    guint searches;     /* UID SEARCH commands in all */
+    guint all;          /* of them "ALL" */
+    const char *ids;
+  } cases[] = {
+    { 0, 1, 0, "r12 r13 r14" },
+    { 13, 2, 1, "r11 r12 r14" },
+  };
 
   add_reports (fixture->server, 14);
-  run_latest3 (fixture, fixture->out, &r);
-  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
-  mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (fixture->server);
-  check_commands (fixture->server, cmds);
-  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
-  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH "), ==, 1);
-  g_clear_pointer (&cmds, g_strfreev);
-  ids = mh_test_archive_ids (fixture->acct);
-  g_assert_cmpstr (ids, ==, "r12 r13 r14");
-  g_clear_pointer (&ids, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("out%u", i);
+      g_autofree char *out = mh_test_new_dir (work_dir, name);
+      g_autofree char *acct = g_build_filename (out, "gm", NULL);
+      g_autofree char *ids = NULL;
+      g_auto(GStrv) cmds = NULL;
+      MhTestRun r;
 
-  gm_server_set_fault (fixture->server, 13, GM_FAULT_VANISH);
-  run_latest3 (fixture, out2, &r);
-  g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
-  mh_test_run_clear (&r);
-  cmds = gm_server_take_commands (fixture->server);
-  check_commands (fixture->server, cmds);
-  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
-  g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH ALL"), ==, 1);
-  ids = mh_test_archive_ids (acct2);
-  g_assert_cmpstr (ids, ==, "r11 r12 r14");
-  mh_test_assert_clean (out2);
+      if (cases[i].vanish != 0)
+        gm_server_set_fault (fixture->server, cases[i].vanish,
+                             GM_FAULT_VANISH);
+      mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+          "run", "-c", fixture->cfg, "-n", "3", "-o", out, "--json",
+          "--progress=never", NULL });
+      g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+      mh_test_run_clear (&r);
+      cmds = gm_server_take_commands (fixture->server);
+      check_commands (fixture->server, cmds);
+      g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
+      g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH "), ==,
+                        cases[i].searches);
+      g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH ALL"), ==,
+                        cases[i].all);
+      ids = mh_test_archive_ids (acct);
+      g_assert_cmpstr (ids, ==, cases[i].ids);
+      mh_test_assert_clean (out);
+    }
 }
 
 /* How often @needle occurs in @text. */
@@ -474,7 +474,7 @@ test_gmail_token_expires (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   add_reports (fixture->server, 14);
-  gm_server_expire_tokens (fixture->server, 5);
+  gm_server_set_session_fault (fixture->server, GM_EXPIRE_TOKENS_AFTER, 5);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "-v", "--progress=never", NULL });
@@ -508,7 +508,7 @@ test_gmail_token_stale (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   add_reports (fixture->server, 14);
-  gm_server_expire_tokens (fixture->server, 5);
+  gm_server_set_session_fault (fixture->server, GM_EXPIRE_TOKENS_AFTER, 5);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
       "run", "-c", cfg, "--json", "--progress=never", NULL });
@@ -533,7 +533,7 @@ test_gmail_login_busy (Fixture *fixture, gconstpointer data)
   MhTestRun r;
 
   gmail_mail (fixture->server, 7, 10, GM_ID1);
-  gm_server_refuse_logins (fixture->server, 2);
+  gm_server_set_session_fault (fixture->server, GM_REFUSE_LOGINS, 2);
   g_setenv ("MH_DEBUG_BACKOFF_MS", "1", TRUE);
   run_gm (fixture, 0, &r);
   g_assert_cmpuint (occurrences (r.err, "cannot take the login as "
@@ -542,7 +542,7 @@ test_gmail_login_busy (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
   mh_test_run_clear (&r);
 
-  gm_server_refuse_logins (fixture->server, 100);
+  gm_server_set_session_fault (fixture->server, GM_REFUSE_LOGINS, 100);
   gmail_mail (fixture->server, 7, 20, GM_ID1);
   run_gm (fixture, 1, &r);
   g_unsetenv ("MH_DEBUG_BACKOFF_MS");
