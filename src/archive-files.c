@@ -154,6 +154,8 @@ mh_archive_out_open (MhArchiveOut *o, int dir_fd, const char *name,
 static void
 out_flush (MhArchiveOut *o)
 {
+  if (o->sum != NULL)
+    mh_sha256_update (o->sum, o->buf->str, o->buf->len);
   for (gsize off = 0; o->err == 0 && off < o->buf->len;)
     {
       ssize_t n = write (o->fd, o->buf->str + off, o->buf->len - off);
@@ -194,22 +196,13 @@ mh_archive_out_size (MhArchiveOut *o)
 }
 
 void
-mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
-                     gsize len)
+mh_archive_out_copy_fd (MhArchiveOut *o, int fd, guint64 off, guint64 len)
 {
   char chunk[COMPARE_CHUNK / 4];
 
-  if (o->buf == NULL || from->buf == NULL)
-    return;
-  out_flush (from);
-  if (from->err != 0)
+  while (len > 0 && o->buf != NULL && o->err == 0)
     {
-      o->err = o->err != 0 ? o->err : from->err;
-      return;
-    }
-  while (len > 0 && o->err == 0)
-    {
-      ssize_t n = pread (from->fd, chunk, MIN (sizeof chunk, len),
+      ssize_t n = pread (fd, chunk, (gsize) MIN (sizeof chunk, len),
                          (off_t) off);
 
       if (n < 0 && errno == EINTR)
@@ -221,8 +214,23 @@ mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
         }
       mh_archive_out_append (o, chunk, n);
       off += (guint64) n;
-      len -= (gsize) n;
+      len -= (guint64) n;
     }
+}
+
+void
+mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
+                     gsize len)
+{
+  if (o->buf == NULL || from->buf == NULL)
+    return;
+  out_flush (from);
+  if (from->err != 0)
+    {
+      o->err = o->err != 0 ? o->err : from->err;
+      return;
+    }
+  mh_archive_out_copy_fd (o, from->fd, off, len);
 }
 
 /* TRUE when @a and @b below @dir_fd are regular files with equal bytes. */
@@ -300,6 +308,7 @@ mh_archive_out_clear (MhArchiveOut *o)
     g_string_free (o->buf, TRUE);
   o->buf = NULL;
   g_clear_pointer (&o->tmp, g_free);
+  g_clear_pointer (&o->sum, mh_sha256_free);
 }
 
 void

@@ -22,15 +22,34 @@ typedef struct {
   /* participants array, then the strings */
 } Slim;
 
+#define SIG_LEN 32
+
 /* One conversation laid out: what threads.json and index.html need to
- * list it in order.  Its texts wait in the spool. */
+ * list it in order, and to record where it went. */
 typedef struct {
   gint64 last_date;
   char *root_id;
   char *tdir;
-  MhConvSpan *span;           /* its texts in the spool; filled by the
-                               * mover for a new conversation */
+  MhConvSpan *span;           /* its texts: in the spool, filled by the
+                               * mover for a conversation laid out now;
+                               * in the last layout's files for one
+                               * reused */
+  gboolean reused;
+  guint8 sig[SIG_LEN];        /* its group's signature */
+  guint seq;                  /* its place among the group's */
+  guint n_messages;
+  guint64 json_at;            /* where write_lists() put its texts */
+  guint64 html_at;
 } Conv;
+
+/* What a group's signature covers of each message: the leading half of
+ * its key (the SHA-256 of its bytes), its date, and whether the last
+ * layout placed it. */
+typedef struct {
+  guint8 key[16];
+  gint64 date;
+  gboolean placed;
+} MsgSig;
 
 /* The conversation step works group by group (mh_thread_split_new()):
  * only one group's rows and forest are in memory at a time, and per
@@ -51,6 +70,13 @@ typedef struct {
   MhMover *mover;             /* the new conversations' moves */
   GHashTable *staged;         /* staging dir -> its recorded messages */
   MhArchiveFinishStats *stats;
+  /* the last layout: a group whose messages it placed, all of them, and
+   * whose signature it recorded, is copied from its files */
+  char *version;              /* the layout version and options */
+  int old_json_fd;            /* its threads.json, or -1: nothing reused */
+  int old_html_fd;            /* its index.html */
+  guint8 sig[SIG_LEN];        /* the group being laid out */
+  guint seq;                  /* its conversations so far */
 } Finish;
 
 static void
@@ -205,6 +231,12 @@ finish_clear (Finish *f)
   g_clear_pointer (&f->wanted, g_hash_table_unref);
   g_clear_pointer (&f->staged, g_hash_table_unref);
   g_clear_pointer (&f->convs, g_array_unref);
+  g_clear_pointer (&f->version, g_free);
+  if (f->old_json_fd >= 0)
+    close (f->old_json_fd);
+  if (f->old_html_fd >= 0)
+    close (f->old_html_fd);
+  f->old_json_fd = f->old_html_fd = -1;
 }
 
 /* The stored rows of one conversation, in the order thread.json lists
@@ -331,6 +363,9 @@ lay_out_tree (Finish *f, const MhThreadTree *t, GPtrArray *dups,
                  c.span);
   c.last_date = t->last_date;
   c.root_id = g_strdup (t->root_id);
+  memcpy (c.sig, f->sig, SIG_LEN);
+  c.seq = f->seq++;
+  c.n_messages = n_members;
   f->n_messages += n_members;
   g_array_append_val (f->convs, c);
   g_hash_table_add (f->wanted, c.tdir);
@@ -421,7 +456,12 @@ split_add (const MhStoreMessage *m, gpointer data)
   gpointer *ctx = data;
   g_autofree Slim *sl = slim_new (m);
   GError **error = ctx[2];
+  MsgSig ms = { { 0 }, m->date, m->thread_dir != NULL };
 
+  for (guint k = 0; k < sizeof ms.key && m->key[2 * k] != '\0'; k++)
+    ms.key[k] = (guint8) (g_ascii_xdigit_value (m->key[2 * k]) << 4
+                          | g_ascii_xdigit_value (m->key[2 * k + 1]));
+  g_array_append_val ((GArray *) ctx[4], ms);
   g_array_append_val ((GArray *) ctx[1], m->rowid);
   if (m->thread_dir == NULL)
     {
@@ -434,18 +474,88 @@ split_add (const MhStoreMessage *m, gpointer data)
   return mh_thread_split_add (ctx[0], &sl->in, error);
 }
 
+/* The signature of a group: the layout version and options, and what
+ * MsgSig keeps of each message, in the store's order.  Equal signatures,
+ * equal conversations: their texts depend on nothing else. */
+static void
+group_sig (const Finish *f, const MsgSig *sigs, const guint *idx, guint n,
+           guint8 *sig_out)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize len = SIG_LEN;
+
+  g_checksum_update (sum, (const guchar *) f->version,
+                     (gssize) strlen (f->version) + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      const MsgSig *ms = &sigs[idx[i]];
+      guint8 date[8];
+
+      for (guint k = 0; k < 8; k++)
+        date[k] = (guint8) ((guint64) ms->date >> (8 * k));
+      g_checksum_update (sum, ms->key, sizeof ms->key);
+      g_checksum_update (sum, date, sizeof date);
+    }
+  g_checksum_get_digest (sum, sig_out, &len);
+}
+
+/* Takes a group's conversations from the last layout when its record
+ * has them: sets *@done. */
+static gboolean
+reuse_group (Finish *f, const MsgSig *sigs, const guint *idx, guint n,
+             gboolean *done, GError **error)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+
+  *done = FALSE;
+  if (f->old_json_fd < 0)
+    return TRUE;
+  for (guint i = 0; i < n; i++)
+    if (!sigs[idx[i]].placed)
+      return TRUE;
+  if (!mh_store_layout_lookup (f->a->store, f->sig, &rows, error))
+    return FALSE;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      MhStoreLayoutConv *row = rows->pdata[i];
+      Conv c = { 0 };
+
+      c.last_date = row->last_date;
+      c.root_id = g_steal_pointer (&row->root_id);
+      c.tdir = g_steal_pointer (&row->dir);
+      c.span = g_new0 (MhConvSpan, 1);
+      c.span->json_off = row->json_off;
+      c.span->json_len = (gsize) row->json_len;
+      c.span->html_off = row->html_off;
+      c.span->html_len = (gsize) row->html_len;
+      c.reused = TRUE;
+      memcpy (c.sig, f->sig, SIG_LEN);
+      c.seq = row->seq;
+      c.n_messages = row->messages;
+      f->n_messages += c.n_messages;
+      g_array_append_val (f->convs, c);
+      g_hash_table_add (f->wanted, c.tdir);
+      f->stats->reused++;
+    }
+  *done = rows->len > 0;
+  return TRUE;
+}
+
 /* Groups every stored message (mh_thread_split_new()) and lays out the
- * groups one at a time, in the order of their first message. */
+ * groups one at a time, in the order of their first message; a group
+ * the last layout recorded as it is now is copied from its files. */
 static gboolean
 lay_out_all (Finish *f, GError **error)
 {
   g_autoptr(MhThreadSplit) split = mh_thread_split_new (&f->topts);
   g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) sigs = g_array_new (FALSE, FALSE, sizeof (MsgSig));
   g_autofree guint *groups = NULL;
   g_autofree guint *start = NULL;
-  g_autofree gint64 *sorted = NULL;
+  g_autofree guint *sorted = NULL;
+  g_autofree gint64 *group_rowids = NULL;
   GError *split_error = NULL;
-  gpointer ctx[4] = { split, rowids, &split_error, f->staged };
+  gpointer ctx[5] = { split, rowids, &split_error, f->staged, sigs };
   guint n_groups = 0, n;
 
   if (!mh_store_foreach_message (f->a->store, split_add, ctx, error))
@@ -459,21 +569,33 @@ lay_out_all (Finish *f, GError **error)
   groups = mh_thread_split_groups (split, &n_groups);
   g_clear_pointer (&split, mh_thread_split_free);
 
-  /* Row ids by group: a counting sort, stable, so each group keeps the
+  /* Messages by group: a counting sort, stable, so each group keeps the
    * store's order. */
   start = g_new0 (guint, n_groups + 1);
   for (guint i = 0; i < n; i++)
     start[groups[i] + 1]++;
   for (guint g = 0; g < n_groups; g++)
     start[g + 1] += start[g];
-  sorted = g_new (gint64, MAX (n, 1));
+  sorted = g_new (guint, MAX (n, 1));
   for (guint i = 0; i < n; i++)
-    sorted[start[groups[i]]++] = g_array_index (rowids, gint64, i);
+    sorted[start[groups[i]]++] = i;
   g_clear_pointer (&groups, g_free);
-  g_clear_pointer (&rowids, g_array_unref);
+  group_rowids = g_new (gint64, MAX (n, 1));
   for (guint g = 0, from = 0; g < n_groups; g++)
     {
-      if (!lay_out_group (f, sorted + from, start[g] - from, error))
+      const guint *idx = sorted + from;
+      guint count = start[g] - from;
+      gboolean done;
+
+      group_sig (f, (const MsgSig *) (void *) sigs->data, idx, count,
+                 f->sig);
+      f->seq = 0;
+      if (!reuse_group (f, (const MsgSig *) (void *) sigs->data, idx, count,
+                        &done, error))
+        return FALSE;
+      for (guint i = 0; !done && i < count; i++)
+        group_rowids[i] = g_array_index (rowids, gint64, idx[i]);
+      if (!done && !lay_out_group (f, group_rowids, count, error))
         return FALSE;
       from = start[g];
     }
@@ -500,13 +622,25 @@ write_lists (Finish *f)
   mh_archive_index_head (&f->html, f->a->account, f->convs->len);
   for (guint i = 0; i < f->convs->len; i++)
     {
-      const Conv *c = &g_array_index (f->convs, Conv, i);
+      Conv *c = &g_array_index (f->convs, Conv, i);
 
       mh_archive_out_puts (&f->json, i == 0 ? "[\n  " : ",\n  ");
-      mh_archive_out_copy (&f->json, &f->spool, c->span->json_off,
-                           c->span->json_len);
-      mh_archive_out_copy (&f->html, &f->spool, c->span->html_off,
-                           c->span->html_len);
+      c->json_at = mh_archive_out_size (&f->json);
+      c->html_at = mh_archive_out_size (&f->html);
+      if (c->reused)
+        {
+          mh_archive_out_copy_fd (&f->json, f->old_json_fd,
+                                  c->span->json_off, c->span->json_len);
+          mh_archive_out_copy_fd (&f->html, f->old_html_fd,
+                                  c->span->html_off, c->span->html_len);
+        }
+      else
+        {
+          mh_archive_out_copy (&f->json, &f->spool, c->span->json_off,
+                               c->span->json_len);
+          mh_archive_out_copy (&f->html, &f->spool, c->span->html_off,
+                               c->span->html_len);
+        }
     }
   mh_archive_out_puts (&f->json, f->convs->len == 0 ? "[]\n" : "\n]\n");
   mh_archive_out_puts (&f->html, "</table>\n</body></html>\n");
@@ -594,6 +728,81 @@ place_all (Finish *f, GError **error)
   return TRUE;
 }
 
+/* Opens the last layout's threads.json and index.html for reuse when the
+ * store's record of that layout is of this version and holds their
+ * SHA-256 (a step killed after it put new files in place, before its
+ * commit, or a file edited by hand, fails this); else nothing is
+ * reused. */
+static gboolean
+open_last_layout (Finish *f, GError **error)
+{
+  MhArchive *a = f->a;
+  g_autofree char *version = NULL;
+  g_autofree char *files = NULL;
+  g_autoptr(GString) now = g_string_new (NULL);
+  int *fds[2] = { &f->old_json_fd, &f->old_html_fd };
+  const char *names[2] = { "threads.json", "index.html" };
+
+  if (!mh_store_layout_get_files (a->store, &version, &files, error))
+    return FALSE;
+  if (files == NULL || g_strcmp0 (version, f->version) != 0)
+    return TRUE;
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(MhSha256) sum = mh_sha256_new ();
+      guint64 size = 0;
+      struct stat st;
+
+      *fds[i] = openat (a->account_fd, names[i],
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (*fds[i] < 0 || fstat (*fds[i], &st) != 0 || !S_ISREG (st.st_mode)
+          || !mh_sha256_update_fd (sum, *fds[i], &size))
+        break;
+      g_string_append_printf (now, "%s%s", i > 0 ? " " : "",
+                              mh_sha256_get_string (sum));
+    }
+  if (strcmp (now->str, files) != 0)
+    for (guint i = 0; i < 2; i++)
+      {
+        if (*fds[i] >= 0)
+          close (*fds[i]);
+        *fds[i] = -1;
+      }
+  return TRUE;
+}
+
+/* Records this layout: where each conversation's texts went in the
+ * files just put in place, and their SHA-256. */
+static gboolean
+record_layout (Finish *f, GError **error)
+{
+  MhArchive *a = f->a;
+  g_autofree char *files = NULL;
+
+  if (!mh_store_layout_clear (a->store, error))
+    return FALSE;
+  for (guint i = 0; i < f->convs->len; i++)
+    {
+      const Conv *c = &g_array_index (f->convs, Conv, i);
+      MhStoreLayoutConv row = { 0 };
+
+      row.seq = c->seq;
+      row.root_id = c->root_id;
+      row.dir = c->tdir;
+      row.last_date = c->last_date;
+      row.messages = c->n_messages;
+      row.json_off = c->json_at;
+      row.json_len = c->span->json_len;
+      row.html_off = c->html_at;
+      row.html_len = c->span->html_len;
+      if (!mh_store_layout_put (a->store, c->sig, &row, error))
+        return FALSE;
+    }
+  files = g_strdup_printf ("%s %s", mh_sha256_get_string (f->json.sum),
+                           mh_sha256_get_string (f->html.sum));
+  return mh_store_layout_set_files (a->store, f->version, files, error);
+}
+
 gboolean
 mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                    GError **error)
@@ -607,10 +816,14 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.stats = stats_out != NULL ? stats_out : &dummy;
   memset (f.stats, 0, sizeof *f.stats);
   f.spool.fd = f.json.fd = f.html.fd = -1;
+  f.old_json_fd = f.old_html_fd = -1;
   mh_thread_options_init (&f.topts);
   f.topts.subject_mode = a->options.subject_mode;
   if (a->options.window_days != 0)
     f.topts.window_days = a->options.window_days;
+  f.version = g_strdup_printf ("%s subject=%d window=%u", MH_LAYOUT_VERSION,
+                               (int) f.topts.subject_mode,
+                               (guint) f.topts.window_days);
   f.convs = g_array_new (FALSE, FALSE, sizeof (Conv));
   g_array_set_clear_func (f.convs, conv_clear);
   f.wanted = g_hash_table_new (g_str_hash, g_str_equal);
@@ -649,9 +862,11 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       || !mh_archive_out_open (&f.json, a->account_fd, "threads.json", error)
       || !mh_archive_out_open (&f.html, a->account_fd, "index.html", error))
     goto out;
+  f.json.sum = mh_sha256_new ();
+  f.html.sum = mh_sha256_new ();
   if (!mh_store_begin (a->store, error))
     goto out;
-  if (!place_all (&f, error))
+  if (!open_last_layout (&f, error) || !place_all (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;
@@ -663,6 +878,12 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
    * again and writes them anew. */
   if (!mh_archive_out_commit (&f.json, error)
       || !mh_archive_out_commit (&f.html, error))
+    {
+      (void) mh_store_rollback (a->store, NULL);
+      goto out;
+    }
+  mh_debug_kill_point ("lists-written");
+  if (!record_layout (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;

@@ -1,6 +1,8 @@
 /* archive-private.h - shared by the archive-*.c files and archive.c. */
 #pragma once
 
+#include "mailharvest/sha256.h"
+
 #include <dirent.h>
 
 #include "mailharvest/archive.h"
@@ -176,6 +178,7 @@ typedef struct {
   GString *buf;
   int err;                    /* first errno, 0 if none */
   guint64 size;               /* bytes appended so far */
+  MhSha256 *sum;              /* of the bytes written, when set */
 } MhArchiveOut;
 
 /* Starts @name below @dir_fd under a temporary name (removing what killed
@@ -194,10 +197,20 @@ guint64 mh_archive_out_size (MhArchiveOut *o);
  * kept in @o and reported by its commit. */
 void mh_archive_out_copy (MhArchiveOut *o, MhArchiveOut *from, guint64 off,
                           gsize len);
+/* The same from the file open as @fd; a read error, or the file ending
+ * before, is kept in @o likewise. */
+void mh_archive_out_copy_fd (MhArchiveOut *o, int fd, guint64 off,
+                             guint64 len);
 /* Puts the file in place unless the one there has the same bytes. */
 gboolean mh_archive_out_commit (MhArchiveOut *o, GError **error);
 /* Drops an uncommitted file; safe on a zeroed or committed one. */
 void mh_archive_out_clear (MhArchiveOut *o);
+
+/* The version of the conversation step's texts and threading, kept with
+ * its record of a layout (mh_store_layout_*): bump it whenever what
+ * archive-texts.c writes, or how messages are threaded, changes, so that
+ * no later step copies entries an older one wrote. */
+#define MH_LAYOUT_VERSION "1"
 
 /* archive-texts.c: the texts of one conversation: its thread.json, its
  * entry of threads.json and its rows of index.html. */

@@ -91,6 +91,18 @@ static const char *const statement_sql[N_STATEMENTS] = {
   [ST_LOOKUP_THREAD] = "SELECT dir FROM thread WHERE root_id = ?1",
   [ST_ALL_THREADS] = "SELECT root_id, dir FROM thread ORDER BY root_id",
   [ST_COUNT_THREADS] = "SELECT count(*) FROM thread",
+  [ST_LAYOUT_LOOKUP] = "SELECT seq, root_id, dir, last_date, messages, "
+                       "json_off, json_len, html_off, html_len "
+                       "FROM layout_conv WHERE sig = ?1 ORDER BY seq",
+  [ST_LAYOUT_CLEAR] = "DELETE FROM layout_conv",
+  [ST_LAYOUT_PUT] = "INSERT INTO layout_conv (sig, seq, root_id, dir, "
+                    "last_date, messages, json_off, json_len, html_off, "
+                    "html_len) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                    "?10)",
+  [ST_LAYOUT_GET_FILES] = "SELECT version, files FROM layout_files "
+                          "WHERE id = 1",
+  [ST_LAYOUT_SET_FILES] = "INSERT OR REPLACE INTO layout_files (id, "
+                          "version, files) VALUES (1, ?1, ?2)",
 };
 
 /* Version 1 of the schema; doc/store.txt explains each table.  Locations
@@ -157,6 +169,28 @@ static const char migrate_v2[] =
   "DROP INDEX IF EXISTS message_by_thread_dir;"
   "CREATE INDEX IF NOT EXISTS message_by_dir ON message (dir);"
   "PRAGMA user_version = 2;";
+
+/* Version 3: the conversation step's record of its last layout, so that
+ * a later step copies the entries of threads.json and index.html of the
+ * conversations no new message touched (archive-finish.c). */
+static const char migrate_v3[] =
+  "CREATE TABLE IF NOT EXISTS layout_conv ("
+  "  sig BLOB NOT NULL CHECK (length (sig) = 32),"
+  "  seq INTEGER NOT NULL,"
+  "  root_id TEXT NOT NULL,"
+  "  dir TEXT NOT NULL,"
+  "  last_date INTEGER NOT NULL,"
+  "  messages INTEGER NOT NULL,"
+  "  json_off INTEGER NOT NULL,"
+  "  json_len INTEGER NOT NULL,"
+  "  html_off INTEGER NOT NULL,"
+  "  html_len INTEGER NOT NULL,"
+  "  PRIMARY KEY (sig, seq)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS layout_files ("
+  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  version TEXT NOT NULL,"
+  "  files TEXT NOT NULL);"
+  "PRAGMA user_version = 3;";
 
 
 gboolean
@@ -356,6 +390,9 @@ create_or_check_schema (MhStore *store, GError **error)
   /* A new file takes the same steps as an old one. */
   if (version < 2
       && !exec_sql (store, migrate_v2, "cannot update the schema", error))
+    goto fail;
+  if (version < 3
+      && !exec_sql (store, migrate_v3, "cannot update the schema", error))
     goto fail;
   if (!exec_sql (store, "COMMIT", "cannot update the schema", error))
     goto fail;

@@ -28,11 +28,12 @@ async_source (MhArchiveSource *src, guint i)
   src->uid = i + 1;
 }
 
-/* Adds async_files one by one, without the workers. */
+/* Adds async_files @from to @to (not included) one by one, without the
+ * workers. */
 static void
-add_corpus_one_by_one (MhArchive *a)
+add_corpus_part (MhArchive *a, guint from, guint to)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (async_files); i++)
+  for (guint i = from; i < to; i++)
     {
       g_autofree char *path = corpus (async_files[i]);
       g_autoptr(GError) error = NULL;
@@ -44,6 +45,12 @@ add_corpus_one_by_one (MhArchive *a)
       g_assert_no_error (error);
       mh_archive_add_result_clear (&r);
     }
+}
+
+static void
+add_corpus_one_by_one (MhArchive *a)
+{
+  add_corpus_part (a, 0, G_N_ELEMENTS (async_files));
 }
 
 /* Adds async_files through the worker threads (several rounds, so that
@@ -736,6 +743,84 @@ test_layout_flat_location (Fixture *f, gconstpointer data)
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
+/* Opens the archive of @ao, adds async_files @from to @to and lays out
+ * (mh_archive_finish() fills @fs); with @force, the layout is done even
+ * when nothing was added. */
+static void
+add_and_finish (const MhArchiveOptions *ao, guint from, guint to,
+                gboolean force, MhArchiveFinishStats *fs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = mh_archive_open (ao, &error);
+
+  g_assert_no_error (error);
+  if (force)
+    {
+      g_autofree char *mark = g_build_filename (mh_archive_get_dir (a),
+                                                ".layout-pending", NULL);
+
+      g_assert_true (g_file_set_contents (mark, "", 0, NULL));
+    }
+  add_corpus_part (a, from, to);
+  g_assert_true (mh_archive_finish (a, fs, &error));
+  g_assert_no_error (error);
+}
+
+/* The conversation step copies the entries of threads.json and
+ * index.html of the conversations no new message touched from the last
+ * layout's files.  Added in three parts, each step after the first
+ * copies the conversations of the parts before and lays out the new
+ * ones, and the archive ends byte for byte as adding everything at once
+ * makes it.  A step with nothing new
+ * copies every conversation; after threads.json was changed by hand,
+ * nothing is copied from it, and it is made right again. */
+static void
+test_layout_reuse (Fixture *f, gconstpointer data)
+{
+  const guint n = G_N_ELEMENTS (async_files);
+  /* Quarterly plan; then Venue options (with Catering); then three
+   * conversations of one message each. */
+  const guint parts[] = { 0, 7, 12, n };
+  const guint reused[] = { 0, 1, 2 };
+  g_autofree char *ref = g_build_filename (f->base, "ref", NULL);
+  g_autofree char *out = g_build_filename (f->base, "parts", NULL);
+  g_autofree char *json = g_build_filename (out, "local", "threads.json",
+                                            NULL);
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+
+  ao.account = "local";
+  ao.output = ref;
+  add_and_finish (&ao, 0, n, FALSE, &fs);
+  g_assert_cmpuint (fs.reused, ==, 0);
+  want = listing (ref, FALSE);
+
+  ao.output = out;
+  for (guint p = 0; p + 1 < G_N_ELEMENTS (parts); p++)
+    {
+      add_and_finish (&ao, parts[p], parts[p + 1], FALSE, &fs);
+      g_assert_cmpuint (fs.reused, ==, reused[p]);
+    }
+  g_assert_cmpuint (fs.threads, ==, 5);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+  g_clear_pointer (&got, g_free);
+
+  add_and_finish (&ao, n, n, TRUE, &fs);
+  g_assert_cmpuint (fs.reused, ==, fs.threads);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+  g_clear_pointer (&got, g_free);
+
+  g_assert_true (g_file_set_contents (json, "[]\n", -1, NULL));
+  add_and_finish (&ao, n, n, TRUE, &fs);
+  g_assert_cmpuint (fs.reused, ==, 0);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -752,6 +837,7 @@ main (int argc, char **argv)
   ADD ("/archive/layout-stage-gone", test_layout_stage_gone);
   ADD ("/archive/layout-flat", test_layout_flat);
   ADD ("/archive/layout-flat-location", test_layout_flat_location);
+  ADD ("/archive/layout-reuse", test_layout_reuse);
   ADD ("/archive/disk-full-order", test_disk_full_order);
 #undef ADD
   return g_test_run ();

@@ -80,7 +80,11 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
    * thread dir: in this mail alice's first run has 8 such, bob's 2),
    * "json-written" (a thread.json or threads.json
    * written under its temporary name), "location-written" (a
-   * message.json listing one more location, not yet renamed). */
+   * message.json listing one more location, not yet renamed),
+   * "lists-written" (threads.json and index.html in place, the store's
+   * record of where each conversation stands in them not yet
+   * committed: the next run must not copy from the new files by the old
+   * record). */
   static const KillCase cases[] = {
     { "fetching:1", FALSE },
     { "fetching:6", FALSE },
@@ -108,6 +112,8 @@ test_killed_runs (Fixture *fixture, gconstpointer data)
     { "placed:6", TRUE },
     { "json-written:1", TRUE },
     { "json-written:4", TRUE },
+    { "lists-written:1", FALSE },
+    { "lists-written:1", TRUE },
   };
   g_autofree char *ref1 = g_build_filename (work_dir, "ref1", NULL);
   g_autofree char *ref2 = g_build_filename (work_dir, "ref2", NULL);

@@ -107,8 +107,9 @@ test_newer_version (Fixture *fx, gconstpointer data)
   g_assert_cmpint (raw_int (fx->path, "PRAGMA user_version"), ==, 99);
 }
 
-/* A file of schema version 1 (thread_dir indexed) is brought to
- * version 2 at open, in one transaction, and keeps its rows. */
+/* A file of schema version 1 (thread_dir indexed, no layout record) is
+ * brought to the current version at open, in one transaction, and keeps
+ * its rows. */
 static void
 test_version_1 (Fixture *fx, gconstpointer data)
 {
@@ -123,10 +124,16 @@ test_version_1 (Fixture *fx, gconstpointer data)
   raw_exec (fx->path, "DROP INDEX message_by_dir;"
                       "CREATE INDEX message_by_thread_dir"
                       " ON message (thread_dir);"
+                      "DROP TABLE layout_conv;"
+                      "DROP TABLE layout_files;"
                       "PRAGMA user_version = 1;");
 
   store = open_store (fx);
-  g_assert_cmpint (raw_int (fx->path, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (raw_int (fx->path, "PRAGMA user_version"), ==,
+                   MH_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"
+                            " WHERE name IN ('layout_conv',"
+                            " 'layout_files')"), ==, 2);
   g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"
                             " WHERE name = 'message_by_thread_dir'"), ==, 0);
   g_assert_cmpint (raw_int (fx->path, "SELECT count(*) FROM sqlite_schema"

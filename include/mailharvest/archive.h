@@ -195,6 +195,8 @@ typedef struct {
                          * sync fetches them again, and the next finish
                          * lays out again */
   char lost_dir[128];   /* the first of them, THREAD/MESSAGE */
+  guint reused;         /* conversations no new message touched, whose
+                         * entries the last layout's files gave */
 } MhArchiveFinishStats;
 
 /* Threads every message of the account, moves each message dir into its

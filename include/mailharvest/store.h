@@ -35,7 +35,7 @@
 G_BEGIN_DECLS
 
 /* The schema this code writes, kept in PRAGMA user_version. */
-#define MH_STORE_SCHEMA_VERSION 2
+#define MH_STORE_SCHEMA_VERSION 3
 
 #define MH_STORE_MAX_TEXT (4 * 1024 * 1024)
 #define MH_STORE_BUSY_TIMEOUT_MS 10000
@@ -319,6 +319,43 @@ gboolean mh_store_foreach_thread (MhStore *store, MhStoreThreadFunc func,
 /* Sets *@count_out to the number of threads. */
 gboolean mh_store_count_threads (MhStore *store, guint64 *count_out,
                                  GError **error);
+
+/* The conversation step's record of its last layout (doc/store.txt):
+ * each conversation's place in threads.json and index.html, under the
+ * signature of the group of messages it was threaded from (32 bytes),
+ * so that a later step copies what it would only write again. */
+typedef struct {
+  guint seq;                  /* its place among its group's */
+  char *root_id;
+  char *dir;                  /* its thread dir */
+  gint64 last_date;
+  guint messages;
+  guint64 json_off;           /* its entry in threads.json */
+  guint64 json_len;
+  guint64 html_off;           /* its rows in index.html */
+  guint64 html_len;
+} MhStoreLayoutConv;
+
+void mh_store_layout_conv_free (MhStoreLayoutConv *conv);
+
+/* The layout's version and the identity of the files the record points
+ * into, as mh_store_layout_set_files() left them; both NULL when there
+ * is no record. */
+gboolean mh_store_layout_get_files (MhStore *store, char **version_out,
+                                    char **files_out, GError **error);
+gboolean mh_store_layout_set_files (MhStore *store, const char *version,
+                                    const char *files, GError **error);
+
+/* The conversations recorded under @sig, in order (an empty array for
+ * none); (transfer full) MhStoreLayoutConv*. */
+gboolean mh_store_layout_lookup (MhStore *store, const guint8 *sig,
+                                 GPtrArray **convs_out, GError **error);
+
+/* Forgets every recorded conversation. */
+gboolean mh_store_layout_clear (MhStore *store, GError **error);
+
+gboolean mh_store_layout_put (MhStore *store, const guint8 *sig,
+                              const MhStoreLayoutConv *conv, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhStore, mh_store_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhStoreMessage, mh_store_message_free)
