@@ -75,6 +75,7 @@ typedef struct {
   char *version;              /* the layout version and options */
   int old_json_fd;            /* its threads.json, or -1: nothing reused */
   int old_html_fd;            /* its index.html */
+  guint64 old_size[2];        /* of each */
   guint8 sig[SIG_LEN];        /* the group being laid out */
   guint seq;                  /* its conversations so far */
 } Finish;
@@ -515,6 +516,17 @@ reuse_group (Finish *f, const MsgSig *sigs, const guint *idx, guint n,
       return TRUE;
   if (!mh_store_layout_lookup (f->a->store, f->sig, &rows, error))
     return FALSE;
+  /* A record that points outside its files is not used. */
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const MhStoreLayoutConv *row = rows->pdata[i];
+
+      if (row->json_off > f->old_size[0]
+          || row->json_len > f->old_size[0] - row->json_off
+          || row->html_off > f->old_size[1]
+          || row->html_len > f->old_size[1] - row->html_off)
+        return TRUE;
+    }
   for (guint i = 0; i < rows->len; i++)
     {
       MhStoreLayoutConv *row = rows->pdata[i];
@@ -758,6 +770,7 @@ open_last_layout (Finish *f, GError **error)
       if (*fds[i] < 0 || fstat (*fds[i], &st) != 0 || !S_ISREG (st.st_mode)
           || !mh_sha256_update_fd (sum, *fds[i], &size))
         break;
+      f->old_size[i] = size;
       g_string_append_printf (now, "%s%s", i > 0 ? " " : "",
                               mh_sha256_get_string (sum));
     }

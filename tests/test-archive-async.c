@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "mailharvest/error.h"
 #include "mailharvest/message.h"
 #include "mailharvest/writer.h"
@@ -773,7 +775,8 @@ add_and_finish (const MhArchiveOptions *ao, guint from, guint to,
  * ones, and the archive ends byte for byte as adding everything at once
  * makes it.  A step with nothing new
  * copies every conversation; after threads.json was changed by hand,
- * nothing is copied from it, and it is made right again. */
+ * nothing is copied from it, and it is made right again; nor from a
+ * record that points past the end of the files. */
 static void
 test_layout_reuse (Fixture *f, gconstpointer data)
 {
@@ -786,6 +789,9 @@ test_layout_reuse (Fixture *f, gconstpointer data)
   g_autofree char *out = g_build_filename (f->base, "parts", NULL);
   g_autofree char *json = g_build_filename (out, "local", "threads.json",
                                             NULL);
+  g_autofree char *store = g_build_filename (out, "local", "state.sqlite",
+                                             NULL);
+  sqlite3 *db = NULL;
   g_autofree char *want = NULL;
   g_autofree char *got = NULL;
   MhArchiveOptions ao = { 0 };
@@ -815,6 +821,18 @@ test_layout_reuse (Fixture *f, gconstpointer data)
   g_clear_pointer (&got, g_free);
 
   g_assert_true (g_file_set_contents (json, "[]\n", -1, NULL));
+  add_and_finish (&ao, n, n, TRUE, &fs);
+  g_assert_cmpuint (fs.reused, ==, 0);
+  got = listing (out, FALSE);
+  g_assert_cmpstr (got, ==, want);
+  g_clear_pointer (&got, g_free);
+
+  /* A record that points past the end of its files is not used. */
+  g_assert_cmpint (sqlite3_open (store, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE layout_conv SET json_off ="
+                                     " json_off + 1000000",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
   add_and_finish (&ao, n, n, TRUE, &fs);
   g_assert_cmpuint (fs.reused, ==, 0);
   got = listing (out, FALSE);
