@@ -525,6 +525,8 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   g_autoptr(MhStoreMailbox) before = NULL;
   g_autofree char *criteria = NULL;
   g_autofree char *tail = NULL;
+  enum { BY_CRITERIA, BY_TAIL, BY_NUMBER } how = BY_CRITERIA;
+  gboolean examined = FALSE;
   MhImapFetchOptions fo = { 0 };
   MhImapFetchSink sink = { sink_begin, sink_write, sink_done, sink_abort,
                            sink_refused, sink_incomplete };
@@ -544,38 +546,40 @@ sync_once (RunAccount *ra, const MhImapMailbox *mb, gboolean *counted,
   criteria = search_criteria (ra);
   if (!tail_criteria (ra, mb, before, &tail, error))
     return FALSE;
-  if (tail == NULL && ra->latest > 0 && ra->acct->since == NULL)
+  if (tail != NULL)
+    how = BY_TAIL;
+  else if (ra->latest > 0 && ra->acct->since == NULL)
     {
       /* No tail to go by: the newest N by sequence number, once the
        * EXAMINE has told how many there are (one round trip more, on a
        * first run). */
       if (!mh_imap_session_examine (ra->session, mb->name, &ex, error))
         return FALSE;
-      g_free (tail);
       tail = newest_criteria ((guint64) ra->latest, ex.exists);
-      uids = mh_imap_session_uid_search (ra->session, tail, error);
+      how = strcmp (tail, "ALL") != 0 ? BY_NUMBER : BY_CRITERIA;
+      examined = TRUE;
     }
+  if (examined)
+    uids = mh_imap_session_uid_search (ra->session, tail, error);
   else
     uids = mh_imap_session_examine_search (ra->session, mb->name,
                                            tail != NULL ? tail : criteria,
                                            &ex, error);
   if (uids == NULL)
     return FALSE;
-  if (tail != NULL && g_str_has_prefix (tail, "UID ")
-      && uids->len < MIN ((guint64) ra->latest, ex.exists))
+  if (how == BY_TAIL && uids->len < MIN ((guint64) ra->latest, ex.exists))
     {
       /* Messages were expunged from the tail: the newest N by sequence
        * number. */
       g_clear_pointer (&tail, g_free);
       tail = newest_criteria ((guint64) ra->latest, ex.exists);
+      how = strcmp (tail, "ALL") != 0 ? BY_NUMBER : BY_CRITERIA;
       g_array_unref (uids);
       uids = mh_imap_session_uid_search (ra->session, tail, error);
       if (uids == NULL)
         return FALSE;
     }
-  if (tail != NULL && !g_str_has_prefix (tail, "UID ")
-      && strcmp (tail, "ALL") != 0
-      && uids->len < MIN ((guint64) ra->latest, ex.exists))
+  if (how == BY_NUMBER && uids->len < MIN ((guint64) ra->latest, ex.exists))
     {
       /* Fewer than asked for by sequence number: an expunge during the
        * search shifted the numbers.  Every UID, then. */

@@ -363,19 +363,29 @@ test_gmail_cut_every_message (Fixture *fixture, gconstpointer data)
  * three by sequence number ("12:*" of 14), not for every UID.  When a
  * message is expunged between the EXAMINE and that search, the numbers
  * shift and the answer comes short: the run asks for every UID then, and
- * archives the newest three that are left. */
+ * archives the newest three that are left.  With "latest = 20" all 14
+ * are asked for; each run sends one EXAMINE. */
 static void
 test_gmail_latest_first_run (Fixture *fixture, gconstpointer data)
 {
   static const struct {
+    const char *latest;
     guint32 vanish;     /* the UID expunged at the search, or 0 */
+    const char *first;  /* the first search */
     guint searches;     /* UID SEARCH commands in all */
     guint all;          /* of them "ALL" */
     const char *ids;
   } cases[] = {
-    { 0, 1, 0, "r12 r13 r14" },
-    { 13, 2, 1, "r11 r12 r14" },
+    { "3", 0, " UID SEARCH 12:*", 1, 0, "r12 r13 r14" },
+    { "3", 13, " UID SEARCH 12:*", 2, 1, "r11 r12 r14" },
+    /* No more than asked for: ALL, after the one EXAMINE. */
+    { "20", 0, " UID SEARCH ALL", 1, 1,
+      "r1 r10 r11 r12 r13 r14 r2 r3 r4 r5 r6 r7 r8 r9" },
   };
+
+  g_autofree char *r13 = mh_test_mail_text ("r13", NULL, "Report", 13,
+                                            "Carol <carol@example.net>", 0,
+                                            FALSE);
 
   add_reports (fixture->server, 14);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -390,14 +400,19 @@ test_gmail_latest_first_run (Fixture *fixture, gconstpointer data)
       if (cases[i].vanish != 0)
         gm_server_set_fault (fixture->server, cases[i].vanish,
                              GM_FAULT_VANISH);
+      if (i == 2)
+        gm_server_add (fixture->server, 13, GM_ID1 + 113, GM_ID1 + 113, "",
+                       "", r13);
       mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
-          "run", "-c", fixture->cfg, "-n", "3", "-o", out, "--json",
-          "--progress=never", NULL });
-      g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==, 3);
+          "run", "-c", fixture->cfg, "-n", cases[i].latest, "-o", out,
+          "--json", "--progress=never", NULL });
+      g_assert_cmpint (mh_test_summary_int (r.out, "gm", "added"), ==,
+                       i < 2 ? 3 : 14);
       mh_test_run_clear (&r);
       cmds = gm_server_take_commands (fixture->server);
       check_commands (fixture->server, cmds);
-      g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH 12:*"), ==, 1);
+      g_assert_cmpuint (gm_server_count (cmds, " EXAMINE "), ==, 1);
+      g_assert_cmpuint (gm_server_count (cmds, cases[i].first), ==, 1);
       g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH "), ==,
                         cases[i].searches);
       g_assert_cmpuint (gm_server_count (cmds, " UID SEARCH ALL"), ==,
