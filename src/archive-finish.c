@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive-private.h"
+#include "archive-finish-private.h"
 #include "mailharvest/error.h"
 #include "mailharvest/layout.h"
 #include "mailharvest/writeback.h"
@@ -22,63 +22,6 @@ typedef struct {
   /* participants array, then the strings */
 } Slim;
 
-#define SIG_LEN 32
-
-/* One conversation laid out: what threads.json and index.html need to
- * list it in order, and to record where it went. */
-typedef struct {
-  gint64 last_date;
-  char *root_id;
-  char *tdir;
-  MhConvSpan *span;           /* its texts: in the spool, filled by the
-                               * mover for a conversation laid out now;
-                               * in the last layout's files for one
-                               * reused */
-  gboolean reused;
-  guint8 sig[SIG_LEN];        /* its group's signature */
-  guint seq;                  /* its place among the group's */
-  guint n_messages;
-  guint64 json_at;            /* where write_lists() put its texts */
-  guint64 html_at;
-} Conv;
-
-/* What a group's signature covers of each message: the leading half of
- * its key (the SHA-256 of its bytes), its date, and whether the last
- * layout placed it. */
-typedef struct {
-  guint8 key[16];
-  gint64 date;
-  gboolean placed;
-} MsgSig;
-
-/* The conversation step works group by group (mh_thread_split_new()):
- * only one group's rows and forest are in memory at a time, and per
- * message the whole account keeps a row id and a group number. */
-typedef struct {
-  MhArchive *a;
-  MhThreadOptions topts;
-  /* the group being laid out */
-  MhThreadForest *forest;
-  GHashTable *rows;           /* key -> MhStoreMessage*, owned */
-  /* the whole account */
-  GArray *convs;              /* Conv, in the order laid out */
-  GHashTable *wanted;         /* thread dirs in use (borrowed from convs) */
-  guint n_messages;
-  MhArchiveOut spool;         /* the conversations' texts, until sorted */
-  MhArchiveOut json;          /* threads.json */
-  MhArchiveOut html;          /* index.html */
-  MhMover *mover;             /* the new conversations' moves */
-  GHashTable *staged;         /* staging dir -> its recorded messages */
-  MhArchiveFinishStats *stats;
-  /* the last layout: a group whose messages it placed, all of them, and
-   * whose signature it recorded, is copied from its files */
-  char *version;              /* the layout version and options */
-  int old_json_fd;            /* its threads.json, or -1: nothing reused */
-  int old_html_fd;            /* its index.html */
-  guint64 old_size[2];        /* of each */
-  guint8 sig[SIG_LEN];        /* the group being laid out */
-  guint seq;                  /* its conversations so far */
-} Finish;
 
 static void
 collect (MhThreadNode *node, GPtrArray *out)
@@ -475,84 +418,6 @@ split_add (const MhStoreMessage *m, gpointer data)
   return mh_thread_split_add (ctx[0], &sl->in, error);
 }
 
-/* The signature of a group: the layout version and options, and what
- * MsgSig keeps of each message, in the store's order.  Equal signatures,
- * equal conversations: their texts depend on nothing else. */
-static void
-group_sig (const Finish *f, const MsgSig *sigs, const guint *idx, guint n,
-           guint8 *sig_out)
-{
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  gsize len = SIG_LEN;
-
-  g_checksum_update (sum, (const guchar *) f->version,
-                     (gssize) strlen (f->version) + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      const MsgSig *ms = &sigs[idx[i]];
-      guint8 date[8];
-
-      for (guint k = 0; k < 8; k++)
-        date[k] = (guint8) ((guint64) ms->date >> (8 * k));
-      g_checksum_update (sum, ms->key, sizeof ms->key);
-      g_checksum_update (sum, date, sizeof date);
-    }
-  g_checksum_get_digest (sum, sig_out, &len);
-}
-
-/* Takes a group's conversations from the last layout when its record
- * has them: sets *@done. */
-static gboolean
-reuse_group (Finish *f, const MsgSig *sigs, const guint *idx, guint n,
-             gboolean *done, GError **error)
-{
-  g_autoptr(GPtrArray) rows = NULL;
-
-  *done = FALSE;
-  if (f->old_json_fd < 0)
-    return TRUE;
-  for (guint i = 0; i < n; i++)
-    if (!sigs[idx[i]].placed)
-      return TRUE;
-  if (!mh_store_layout_lookup (f->a->store, f->sig, &rows, error))
-    return FALSE;
-  /* A record that points outside its files is not used. */
-  for (guint i = 0; i < rows->len; i++)
-    {
-      const MhStoreLayoutConv *row = rows->pdata[i];
-
-      if (row->json_off > f->old_size[0]
-          || row->json_len > f->old_size[0] - row->json_off
-          || row->html_off > f->old_size[1]
-          || row->html_len > f->old_size[1] - row->html_off)
-        return TRUE;
-    }
-  for (guint i = 0; i < rows->len; i++)
-    {
-      MhStoreLayoutConv *row = rows->pdata[i];
-      Conv c = { 0 };
-
-      c.last_date = row->last_date;
-      c.root_id = g_steal_pointer (&row->root_id);
-      c.tdir = g_steal_pointer (&row->dir);
-      c.span = g_new0 (MhConvSpan, 1);
-      c.span->json_off = row->json_off;
-      c.span->json_len = (gsize) row->json_len;
-      c.span->html_off = row->html_off;
-      c.span->html_len = (gsize) row->html_len;
-      c.reused = TRUE;
-      memcpy (c.sig, f->sig, SIG_LEN);
-      c.seq = row->seq;
-      c.n_messages = row->messages;
-      f->n_messages += c.n_messages;
-      g_array_append_val (f->convs, c);
-      g_hash_table_add (f->wanted, c.tdir);
-      f->stats->reused++;
-    }
-  *done = rows->len > 0;
-  return TRUE;
-}
-
 /* Groups every stored message (mh_thread_split_new()) and lays out the
  * groups one at a time, in the order of their first message; a group
  * the last layout recorded as it is now is copied from its files. */
@@ -599,11 +464,11 @@ lay_out_all (Finish *f, GError **error)
       guint count = start[g] - from;
       gboolean done;
 
-      group_sig (f, (const MsgSig *) (void *) sigs->data, idx, count,
-                 f->sig);
+      mh_finish_group_sig (f, (const MsgSig *) (void *) sigs->data, idx,
+                           count, f->sig);
       f->seq = 0;
-      if (!reuse_group (f, (const MsgSig *) (void *) sigs->data, idx, count,
-                        &done, error))
+      if (!mh_finish_reuse_group (f, (const MsgSig *) (void *) sigs->data,
+                                  idx, count, &done, error))
         return FALSE;
       for (guint i = 0; !done && i < count; i++)
         group_rowids[i] = g_array_index (rowids, gint64, idx[i]);
@@ -740,82 +605,6 @@ place_all (Finish *f, GError **error)
   return TRUE;
 }
 
-/* Opens the last layout's threads.json and index.html for reuse when the
- * store's record of that layout is of this version and holds their
- * SHA-256 (a step killed after it put new files in place, before its
- * commit, or a file edited by hand, fails this); else nothing is
- * reused. */
-static gboolean
-open_last_layout (Finish *f, GError **error)
-{
-  MhArchive *a = f->a;
-  g_autofree char *version = NULL;
-  g_autofree char *files = NULL;
-  g_autoptr(GString) now = g_string_new (NULL);
-  int *fds[2] = { &f->old_json_fd, &f->old_html_fd };
-  const char *names[2] = { "threads.json", "index.html" };
-
-  if (!mh_store_layout_get_files (a->store, &version, &files, error))
-    return FALSE;
-  if (files == NULL || g_strcmp0 (version, f->version) != 0)
-    return TRUE;
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autoptr(MhSha256) sum = mh_sha256_new ();
-      guint64 size = 0;
-      struct stat st;
-
-      *fds[i] = openat (a->account_fd, names[i],
-                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (*fds[i] < 0 || fstat (*fds[i], &st) != 0 || !S_ISREG (st.st_mode)
-          || !mh_sha256_update_fd (sum, *fds[i], &size))
-        break;
-      f->old_size[i] = size;
-      g_string_append_printf (now, "%s%s", i > 0 ? " " : "",
-                              mh_sha256_get_string (sum));
-    }
-  if (strcmp (now->str, files) != 0)
-    for (guint i = 0; i < 2; i++)
-      {
-        if (*fds[i] >= 0)
-          close (*fds[i]);
-        *fds[i] = -1;
-      }
-  return TRUE;
-}
-
-/* Records this layout: where each conversation's texts went in the
- * files just put in place, and their SHA-256. */
-static gboolean
-record_layout (Finish *f, GError **error)
-{
-  MhArchive *a = f->a;
-  g_autofree char *files = NULL;
-
-  if (!mh_store_layout_clear (a->store, error))
-    return FALSE;
-  for (guint i = 0; i < f->convs->len; i++)
-    {
-      const Conv *c = &g_array_index (f->convs, Conv, i);
-      MhStoreLayoutConv row = { 0 };
-
-      row.seq = c->seq;
-      row.root_id = c->root_id;
-      row.dir = c->tdir;
-      row.last_date = c->last_date;
-      row.messages = c->n_messages;
-      row.json_off = c->json_at;
-      row.json_len = c->span->json_len;
-      row.html_off = c->html_at;
-      row.html_len = c->span->html_len;
-      if (!mh_store_layout_put (a->store, c->sig, &row, error))
-        return FALSE;
-    }
-  files = g_strdup_printf ("%s %s", mh_sha256_get_string (f->json.sum),
-                           mh_sha256_get_string (f->html.sum));
-  return mh_store_layout_set_files (a->store, f->version, files, error);
-}
-
 gboolean
 mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
                    GError **error)
@@ -879,7 +668,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.html.sum = mh_sha256_new ();
   if (!mh_store_begin (a->store, error))
     goto out;
-  if (!open_last_layout (&f, error) || !place_all (&f, error))
+  if (!mh_finish_open_last_layout (&f, error) || !place_all (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;
@@ -896,7 +685,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       goto out;
     }
   mh_debug_kill_point ("lists-written");
-  if (!record_layout (&f, error))
+  if (!mh_finish_record_layout (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;

@@ -72,6 +72,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MhRunGaps, mh_run_gaps_clear)
 void mh_run_gaps_answered (MhRunGaps *g, guint32 uid);
 /* For the sink's incomplete: @uid's answer came without its body. */
 void mh_run_gaps_incomplete (MhRunGaps *g, guint32 uid);
+/* run-search.c: EXAMINE @mb (filling @ex) and return the UIDs a sync
+ * asks for, ascending: every one, those since the account's `since`, or
+ * a set that holds the newest `latest` (the caller takes the last N).
+ * @before is the store's record of the mailbox, or NULL. */
+GArray *mh_run_search (RunAccount *ra, const MhImapMailbox *mb,
+                       const MhStoreMailbox *before, MhImapExamine *ex,
+                       GError **error);
+
 /* An attempt failed with the transient @failure.  The message the server
  * ended the session on gets a strike: the one whose answer came without
  * its body, or after a BYE (the server's own doing, not the network's)

@@ -83,6 +83,17 @@ char *mh_store_column_text (sqlite3_stmt *stmt, int col);
 
 gboolean mh_store_check_key (MhStore *store, const char *key, GError **error);
 
+/* Runs @sql (any number of statements); @what names it in the error. */
+gboolean mh_store_exec (MhStore *store, const char *sql, const char *what,
+                        GError **error);
+
+/* store-schema.c: before anything is changed, checks that the file is a
+ * state store of a version this code knows (or a new, empty file). */
+gboolean mh_store_schema_check (MhStore *store, GError **error);
+/* Creates the schema in a new file, or brings an older one up to date,
+ * in one transaction. */
+gboolean mh_store_schema_update (MhStore *store, GError **error);
+
 /* Counts one write towards mh_store_batch_maybe_commit(). */
 void mh_store_count_change (MhStore *store);
 

@@ -1,6 +1,7 @@
-/* archive-testlib.h - what test-archive.c and test-archive-async.c
- * share: a fixture with an output dir, the threads corpus, and a listing
- * of a whole archive. */
+/* archive-testlib.h - what test-archive.c, test-archive-async.c and
+ * test-archive-layout.c share: a fixture with an output dir, the threads
+ * corpus, the list of its files that the API tests add, and a listing of
+ * a whole archive. */
 #pragma once
 
 #include <fcntl.h>
@@ -47,4 +48,46 @@ static inline char *
 listing (const char *dir, gboolean with_store)
 {
   return mh_test_tree_listing (dir, TRUE, NULL, with_store, "\n");
+}
+
+static const char *const async_files[] = {
+  "newer/Sent/01.eml", "newer/Inbox/01.eml", "newer/Inbox/02.eml",
+  "older/Inbox/01.eml", "newer/Inbox/01.eml", "newer/Inbox/03.eml",
+  "older/Sent/01.eml", "newer/Sent/02.eml", "newer/Inbox/04.eml",
+  "later/Inbox/01.eml", "newer/Sent/03.eml", "newer/Inbox/05.eml",
+  "intl/Inbox/01.eml", "intl/Inbox/02.eml", "intl/Inbox/03.eml",
+};
+
+static inline void
+async_source (MhArchiveSource *src, guint i)
+{
+  memset (src, 0, sizeof *src);
+  src->mailbox = "INBOX";
+  src->uidvalidity = 1;
+  src->uid = i + 1;
+}
+
+/* Adds async_files @from to @to (not included) one by one, without the
+ * workers. */
+static inline void
+add_corpus_part (MhArchive *a, guint from, guint to)
+{
+  for (guint i = from; i < to; i++)
+    {
+      g_autofree char *path = corpus (async_files[i]);
+      g_autoptr(GError) error = NULL;
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, path, FALSE, &src, &r, &error));
+      g_assert_no_error (error);
+      mh_archive_add_result_clear (&r);
+    }
+}
+
+static inline void
+add_corpus_one_by_one (MhArchive *a)
+{
+  add_corpus_part (a, 0, G_N_ELEMENTS (async_files));
 }

@@ -16,43 +16,7 @@
 /* How long a cut connection waits for the client to close. */
 #define CUT_DRAIN_MS 5000
 
-typedef struct {
-  guint32 uid;
-  guint64 msgid;
-  guint64 thrid;
-  char *labels;
-  char *flags;
-  char *text;
-  GmFault fault;
-} GmMessage;
-
-struct _GmServer {
-  int listen_fd;
-  guint16 port;
-  GThread *thread;
-  gint stop;
-  char *user;
-  char *password;
-  GMutex lock;            /* guards everything below */
-  guint32 uidvalidity;
-  GPtrArray *messages;    /* GmMessage*, sorted by UID */
-  guint faults[GM_N_SESSION_FAULTS]; /* counts, see GmSessionFault */
-  GHashTable *expired;    /* tokens expired (char*, owned) */
-  guint bad;              /* commands answered BAD */
-  GPtrArray *commands;    /* char* */
-};
-
-typedef struct {
-  GmServer *server;
-  int fd;
-  GByteArray *in;
-  gboolean authenticated;
-  gboolean detached;      /* logged in, but every command gets Exchange's
-                           * "BAD User is authenticated but not connected" */
-  gboolean selected;
-  guint bodies;           /* message bodies this session sent */
-  char *token;            /* the OAuth2 token it logged in with */
-} Conn;
+#include "gmail-server-private.h"
 
 static void
 gm_message_free (GmMessage *m)
@@ -63,8 +27,8 @@ gm_message_free (GmMessage *m)
   g_free (m);
 }
 
-static void
-record (GmServer *s, const char *line)
+void
+gm_record (GmServer *s, const char *line)
 {
   g_mutex_lock (&s->lock);
   g_ptr_array_add (s->commands, g_strdup (line));
@@ -72,8 +36,8 @@ record (GmServer *s, const char *line)
 }
 
 /* Sends all of @data; FALSE when the client went away. */
-static gboolean
-send_all (Conn *c, const char *data, gsize len)
+gboolean
+gm_send_all (Conn *c, const char *data, gsize len)
 {
   while (len > 0)
     {
@@ -89,17 +53,17 @@ send_all (Conn *c, const char *data, gsize len)
   return TRUE;
 }
 
-static gboolean
-send_str (Conn *c, const char *str)
+gboolean
+gm_send_str (Conn *c, const char *str)
 {
-  return send_all (c, str, strlen (str));
+  return gm_send_all (c, str, strlen (str));
 }
 
 /* The next line without its CRLF, or NULL at end of stream, after
  * GM_SERVER_IDLE_MS of silence, on a line longer than GM_SERVER_MAX_LINE
  * or when the server stops. */
-static char *
-read_line (Conn *c)
+char *
+gm_read_line (Conn *c)
 {
   guint idle = 0;
 
@@ -147,8 +111,8 @@ read_line (Conn *c)
 
 /* Takes an atom or a quoted string from *@p; NULL when there is none
  * (a literal is not accepted). */
-static char *
-next_string (const char **p)
+char *
+gm_next_string (const char **p)
 {
   GString *out = g_string_new (NULL);
   const char *q = *p;
@@ -185,14 +149,14 @@ next_string (const char **p)
   return g_string_free (out, FALSE);
 }
 
-static gboolean
-has_prefix_ci (const char *str, const char *prefix)
+gboolean
+gm_has_prefix_ci (const char *str, const char *prefix)
 {
   return g_ascii_strncasecmp (str, prefix, strlen (prefix)) == 0;
 }
 
-static gboolean
-reply (Conn *c, const char *tag, const char *text)
+gboolean
+gm_reply (Conn *c, const char *tag, const char *text)
 {
   g_autofree char *line = g_strdup_printf ("%s %s\r\n", tag, text);
 
@@ -202,185 +166,20 @@ reply (Conn *c, const char *tag, const char *text)
       c->server->bad++;
       g_mutex_unlock (&c->server->lock);
     }
-  return send_str (c, line);
-}
-
-/* Whether this login is one GM_REFUSE_LOGINS asks to refuse. */
-static gboolean
-take_busy (GmServer *s)
-{
-  gboolean busy;
-
-  g_mutex_lock (&s->lock);
-  busy = s->faults[GM_REFUSE_LOGINS] > 0;
-  if (busy)
-    s->faults[GM_REFUSE_LOGINS]--;
-  g_mutex_unlock (&s->lock);
-  return busy;
-}
-
-#define BUSY_ANSWER "NO [ALERT] Too many simultaneous connections. (Failure)"
-
-/* Checks the credentials; a session that passes may be one of those
- * GM_DETACH_SESSIONS asks for. */
-static gboolean
-check_login (Conn *c, const char *user, const char *password)
-{
-  GmServer *s = c->server;
-
-  if (g_strcmp0 (user, s->user) != 0
-      || g_strcmp0 (password, s->password) != 0)
-    return FALSE;
-  g_mutex_lock (&s->lock);
-  if (s->faults[GM_DETACH_SESSIONS] > 0)
-    {
-      s->faults[GM_DETACH_SESSIONS]--;
-      c->detached = TRUE;
-    }
-  g_mutex_unlock (&s->lock);
-  return TRUE;
-}
-
-static gboolean
-do_login (Conn *c, const char *tag, const char *args)
-{
-  g_autofree char *user = next_string (&args);
-  g_autofree char *password = user != NULL ? next_string (&args) : NULL;
-
-  if (take_busy (c->server))
-    return reply (c, tag, BUSY_ANSWER);
-  if (!check_login (c, user, password))
-    return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
-  c->authenticated = TRUE;
-  return reply (c, tag, "OK me@example.com authenticated (Success)");
-}
-
-/* AUTHENTICATE PLAIN, with or without an initial response. */
-static gboolean
-do_authenticate (Conn *c, const char *tag, const char *args)
-{
-  g_autofree char *answer = NULL;
-  g_autofree guchar *raw = NULL;
-  gsize len = 0;
-  const char *user, *password, *end;
-
-  while (*args == ' ')
-    args++;
-  if (*args != '\0')
-    answer = g_strdup (args);
-  else
-    {
-      if (!send_str (c, "+ \r\n"))
-        return FALSE;
-      answer = read_line (c);
-      if (answer == NULL)
-        return FALSE;
-      record (c->server, "<sasl>");
-    }
-  if (strcmp (answer, "*") == 0)
-    return reply (c, tag, "BAD Authentication cancelled");
-  if (take_busy (c->server))
-    return reply (c, tag, BUSY_ANSWER);
-  raw = g_base64_decode (answer, &len);
-  /* authzid NUL authcid NUL password, each part possibly empty. */
-  end = (const char *) raw + len;
-  user = raw != NULL ? memchr (raw, '\0', len) : NULL;
-  password = user != NULL ? memchr (user + 1, '\0', (gsize) (end - user - 1))
-                          : NULL;
-  if (password != NULL)
-    {
-      g_autofree char *u = g_strndup (user + 1,
-                                      (gsize) (password - user - 1));
-      g_autofree char *pw = g_strndup (password + 1,
-                                       (gsize) (end - password - 1));
-
-      if (check_login (c, u, pw))
-        {
-          c->authenticated = TRUE;
-          return reply (c, tag, "OK me@example.com authenticated "
-                                "(Success)");
-        }
-    }
-  return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials "
-                        "(Failure)");
-}
-
-/* AUTHENTICATE XOAUTH2, with or without an initial response: a token
- * passes when it starts with "tok-" and has not expired.  A failure
- * goes as Gmail's does: a challenge with the error as base64 JSON, which
- * the client answers with an empty line, then the NO. */
-static gboolean
-do_xoauth2 (Conn *c, const char *tag, const char *args)
-{
-  static const char error_json[] =
-      "{\"status\":\"400\",\"schemes\":\"Bearer\","
-      "\"scope\":\"https://mail.google.com/\"}";
-  GmServer *s = c->server;
-  g_autofree char *answer = NULL;
-  g_autofree char *raw = NULL;
-  g_autofree char *challenge = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *want = NULL;
-  const char *token;
-  gsize len = 0;
-  gboolean ok = FALSE;
-
-  while (*args == ' ')
-    args++;
-  if (*args != '\0')
-    answer = g_strdup (args);
-  else
-    {
-      if (!send_str (c, "+ \r\n") || (answer = read_line (c)) == NULL)
-        return FALSE;
-      record (s, "<sasl>");
-    }
-  raw = (char *) g_base64_decode (answer, &len);
-  raw = g_realloc (raw, len + 1);
-  raw[len] = '\0';
-  /* "user=U^Aauth=Bearer T^A^A" */
-  want = g_strdup_printf ("user=%s\001auth=Bearer ", s->user);
-  if (g_str_has_prefix (raw, want) && g_str_has_suffix (raw, "\001\001"))
-    {
-      token = raw + strlen (want);
-      raw[len - 2] = '\0';
-      g_mutex_lock (&s->lock);
-      ok = g_str_has_prefix (token, "tok-")
-           && !g_hash_table_contains (s->expired, token);
-      g_mutex_unlock (&s->lock);
-      if (ok)
-        {
-          g_free (c->token);
-          c->token = g_strdup (token);
-          c->authenticated = TRUE;
-          return reply (c, tag, "OK me@example.com authenticated "
-                                "(Success)");
-        }
-    }
-  challenge = g_base64_encode ((const guchar *) error_json,
-                               strlen (error_json));
-  line = g_strdup_printf ("+ %s\r\n", challenge);
-  if (!send_str (c, line))
-    return FALSE;
-  g_clear_pointer (&answer, g_free);
-  if ((answer = read_line (c)) == NULL)
-    return FALSE;
-  record (s, "<sasl>");
-  return reply (c, tag, "NO [AUTHENTICATIONFAILED] Invalid credentials "
-                        "(Failure)");
+  return gm_send_str (c, line);
 }
 
 static gboolean
 do_list (Conn *c, const char *tag)
 {
-  return send_str (c,
+  return gm_send_str (c,
                    "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
                    "* LIST (\\HasChildren \\Noselect) \"/\" \"[Gmail]\"\r\n"
                    "* LIST (\\All \\HasNoChildren) \"/\" "
                    "\"[Gmail]/All Mail\"\r\n"
                    "* LIST (\\HasNoChildren \\Sent) \"/\" "
                    "\"[Gmail]/Sent Mail\"\r\n")
-         && reply (c, tag, "OK Success");
+         && gm_reply (c, tag, "OK Success");
 }
 
 static guint32
@@ -395,13 +194,13 @@ static gboolean
 do_examine (Conn *c, const char *tag, const char *args)
 {
   GmServer *s = c->server;
-  g_autofree char *name = next_string (&args);
+  g_autofree char *name = gm_next_string (&args);
   g_autofree char *text = NULL;
 
   if (g_strcmp0 (name, "[Gmail]/All Mail") != 0)
     {
       c->selected = FALSE;
-      return reply (c, tag, "NO [NONEXISTENT] Unknown Mailbox (Failure)");
+      return gm_reply (c, tag, "NO [NONEXISTENT] Unknown Mailbox (Failure)");
     }
   g_mutex_lock (&s->lock);
   text = g_strdup_printf (
@@ -415,7 +214,7 @@ do_examine (Conn *c, const char *tag, const char *args)
       s->uidvalidity, s->messages->len, highest_uid (s) + 1, tag);
   g_mutex_unlock (&s->lock);
   c->selected = TRUE;
-  return send_str (c, text);
+  return gm_send_str (c, text);
 }
 
 static gboolean
@@ -471,7 +270,7 @@ static gboolean
 do_search (Conn *c, const char *tag, const char *criteria)
 {
   GmServer *s = c->server;
-  gboolean by_uid = has_prefix_ci (criteria, "UID ");
+  gboolean by_uid = gm_has_prefix_ci (criteria, "UID ");
   const char *set = by_uid ? criteria + strlen ("UID ") : criteria;
   gboolean is_set = by_uid || g_ascii_isdigit (criteria[0]);
   g_autoptr(GString) out = g_string_new (NULL);
@@ -496,10 +295,10 @@ do_search (Conn *c, const char *tag, const char *criteria)
     }
   g_mutex_unlock (&s->lock);
   if (bad)
-    return reply (c, tag, "BAD Could not parse command");
+    return gm_reply (c, tag, "BAD Could not parse command");
   g_string_append_printf (out, "\r\n%s OK SEARCH completed (Success)\r\n",
                           tag);
-  return send_all (c, out->str, out->len);
+  return gm_send_all (c, out->str, out->len);
 }
 
 static void
@@ -530,7 +329,7 @@ static gboolean
 do_uid_fetch (Conn *c, const char *tag, const char *args)
 {
   GmServer *s = c->server;
-  g_autofree char *set = next_string (&args);
+  g_autofree char *set = gm_next_string (&args);
   g_autofree char *items = g_ascii_strup (args, -1);
   g_autoptr(GString) out = g_string_new (NULL);
   gboolean bad = FALSE;
@@ -543,13 +342,13 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
   guint32 star;
 
   if (!c->selected || set == NULL)
-    return reply (c, tag, "BAD Could not parse command");
+    return gm_reply (c, tag, "BAD Could not parse command");
   g_mutex_lock (&s->lock);
   if (strstr (items, "BODY.PEEK[]") != NULL && s->faults[GM_THROTTLE_FETCHES] > 0)
     {
       s->faults[GM_THROTTLE_FETCHES]--;
       g_mutex_unlock (&s->lock);
-      return reply (c, tag, "NO [THROTTLED] Request is throttled. "
+      return gm_reply (c, tag, "NO [THROTTLED] Request is throttled. "
                             "Suggested Backoff Time: 5 milliseconds");
     }
   star = highest_uid (s);
@@ -588,7 +387,7 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
     }
   g_mutex_unlock (&s->lock);
   if (bad)
-    return reply (c, tag, "BAD Could not parse command");
+    return gm_reply (c, tag, "BAD Could not parse command");
   /* A dropped connection: what was sent arrives, then the end.  What the
    * client still sends is read and dropped until it closes, so that no
    * reset takes the answers from its receive queue. */
@@ -597,7 +396,7 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
       char sink[4096];
       struct pollfd p = { c->fd, POLLIN, 0 };
 
-      (void) send_all (c, out->str, out->len);
+      (void) gm_send_all (c, out->str, out->len);
       (void) shutdown (c->fd, SHUT_WR);
       while (poll (&p, 1, CUT_DRAIN_MS) > 0
              && read (c->fd, sink, sizeof sink) > 0)
@@ -614,7 +413,7 @@ do_uid_fetch (Conn *c, const char *tag, const char *args)
                                  "FETCHed (Failure)\r\n", tag);
   else
     g_string_append_printf (out, "%s OK Success\r\n", tag);
-  return send_all (c, out->str, out->len);
+  return gm_send_all (c, out->str, out->len);
 }
 
 /* Answers one command; FALSE ends the connection. */
@@ -626,47 +425,47 @@ dispatch (Conn *c, const char *line)
   const char *cmd;
 
   if (sp == NULL || sp == line)
-    return reply (c, "*", "BAD Missing tag");
+    return gm_reply (c, "*", "BAD Missing tag");
   tag = g_strndup (line, (gsize) (sp - line));
   cmd = sp + 1;
   if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
-    return send_str (c, "* CAPABILITY IMAP4rev1 X-GM-EXT-1 SPECIAL-USE "
+    return gm_send_str (c, "* CAPABILITY IMAP4rev1 X-GM-EXT-1 SPECIAL-USE "
                         "AUTH=PLAIN AUTH=XOAUTH2 SASL-IR\r\n")
-           && reply (c, tag, "OK Thats all she wrote! (Success)");
+           && gm_reply (c, tag, "OK Thats all she wrote! (Success)");
   if (g_ascii_strcasecmp (cmd, "NOOP") == 0)
-    return reply (c, tag, "OK Success");
+    return gm_reply (c, tag, "OK Success");
   if (g_ascii_strcasecmp (cmd, "LOGOUT") == 0)
     {
-      (void) send_str (c, "* BYE LOGOUT Requested\r\n");
-      (void) reply (c, tag, "OK 73 good day (Success)");
+      (void) gm_send_str (c, "* BYE LOGOUT Requested\r\n");
+      (void) gm_reply (c, tag, "OK 73 good day (Success)");
       return FALSE;
     }
-  if (has_prefix_ci (cmd, "LOGIN "))
-    return do_login (c, tag, cmd + strlen ("LOGIN "));
-  if (has_prefix_ci (cmd, "AUTHENTICATE PLAIN"))
-    return do_authenticate (c, tag, cmd + strlen ("AUTHENTICATE PLAIN"));
-  if (has_prefix_ci (cmd, "AUTHENTICATE XOAUTH2"))
-    return do_xoauth2 (c, tag, cmd + strlen ("AUTHENTICATE XOAUTH2"));
+  if (gm_has_prefix_ci (cmd, "LOGIN "))
+    return gm_do_login (c, tag, cmd + strlen ("LOGIN "));
+  if (gm_has_prefix_ci (cmd, "AUTHENTICATE PLAIN"))
+    return gm_do_authenticate (c, tag, cmd + strlen ("AUTHENTICATE PLAIN"));
+  if (gm_has_prefix_ci (cmd, "AUTHENTICATE XOAUTH2"))
+    return gm_do_xoauth2 (c, tag, cmd + strlen ("AUTHENTICATE XOAUTH2"));
   if (!c->authenticated)
-    return reply (c, tag, "BAD Not authenticated");
+    return gm_reply (c, tag, "BAD Not authenticated");
   if (c->detached)
     {
       /* A fault asked for: not counted as a BAD the client caused. */
       g_autofree char *answer = g_strdup_printf (
           "%s BAD User is authenticated but not connected.\r\n", tag);
 
-      return send_str (c, answer);
+      return gm_send_str (c, answer);
     }
-  if (has_prefix_ci (cmd, "LIST "))
+  if (gm_has_prefix_ci (cmd, "LIST "))
     return do_list (c, tag);
-  if (has_prefix_ci (cmd, "EXAMINE "))
+  if (gm_has_prefix_ci (cmd, "EXAMINE "))
     return do_examine (c, tag, cmd + strlen ("EXAMINE "));
-  if (has_prefix_ci (cmd, "UID SEARCH "))
+  if (gm_has_prefix_ci (cmd, "UID SEARCH "))
     return c->selected ? do_search (c, tag, cmd + strlen ("UID SEARCH "))
-                       : reply (c, tag, "BAD No mailbox selected");
-  if (has_prefix_ci (cmd, "UID FETCH "))
+                       : gm_reply (c, tag, "BAD No mailbox selected");
+  if (gm_has_prefix_ci (cmd, "UID FETCH "))
     return do_uid_fetch (c, tag, cmd + strlen ("UID FETCH "));
-  return reply (c, tag, "BAD Unknown command");
+  return gm_reply (c, tag, "BAD Unknown command");
 }
 
 static void
@@ -674,14 +473,14 @@ serve_connection (GmServer *s, int fd)
 {
   Conn c = { s, fd, g_byte_array_new (), FALSE, FALSE };
 
-  if (send_str (&c, "* OK Gimap ready for requests from 127.0.0.1\r\n"))
+  if (gm_send_str (&c, "* OK Gimap ready for requests from 127.0.0.1\r\n"))
     for (;;)
       {
-        g_autofree char *line = read_line (&c);
+        g_autofree char *line = gm_read_line (&c);
 
         if (line == NULL)
           break;
-        record (s, line);
+        gm_record (s, line);
         if (!dispatch (&c, line))
           break;
       }
