@@ -25,14 +25,12 @@ typedef struct {
   guint64 html_at;
 } Conv;
 
-/* What a group's signature covers of each message: the leading half of
- * its key (the SHA-256 of its bytes), its date, and whether the last
- * layout placed it. */
-typedef struct {
-  guint8 key[16];
-  gint64 date;
-  gboolean placed;
-} MsgSig;
+/* What a group's signature covers of each message, in 64 bits: the
+ * leading bits of its key (the SHA-256 of its bytes) mixed with its
+ * date; the lowest bit, which the signature leaves out, says whether
+ * the last layout placed it (MSG_SIG_PLACED). */
+typedef guint64 MsgSig;
+#define MSG_SIG_PLACED G_GUINT64_CONSTANT (1)
 
 /* The conversation step works group by group (mh_thread_split_new()):
  * only one group's rows and forest are in memory at a time, and per

@@ -400,11 +400,15 @@ split_add (const MhStoreMessage *m, gpointer data)
   gpointer *ctx = data;
   g_autofree Slim *sl = slim_new (m);
   GError **error = ctx[2];
-  MsgSig ms = { { 0 }, m->date, m->thread_dir != NULL };
+  guint64 key = 0;
+  MsgSig ms;
 
-  for (guint k = 0; k < sizeof ms.key && m->key[2 * k] != '\0'; k++)
-    ms.key[k] = (guint8) (g_ascii_xdigit_value (m->key[2 * k]) << 4
-                          | g_ascii_xdigit_value (m->key[2 * k + 1]));
+  for (guint k = 0; k < 16 && m->key[k] != '\0'; k++)
+    key = key << 4 | ((guint64) g_ascii_xdigit_value (m->key[k]) & 15);
+  ms = (key ^ (guint64) m->date * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15))
+       & ~MSG_SIG_PLACED;
+  if (m->thread_dir != NULL)
+    ms |= MSG_SIG_PLACED;
   g_array_append_val ((GArray *) ctx[4], ms);
   g_array_append_val ((GArray *) ctx[1], m->rowid);
   if (m->thread_dir == NULL)
@@ -425,16 +429,27 @@ static gboolean
 lay_out_all (Finish *f, GError **error)
 {
   g_autoptr(MhThreadSplit) split = mh_thread_split_new (&f->topts);
-  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(GArray) sigs = g_array_new (FALSE, FALSE, sizeof (MsgSig));
+  g_autoptr(GArray) rowids = NULL;
+  g_autoptr(GArray) sigs = NULL;
   g_autofree guint *groups = NULL;
   g_autofree guint *start = NULL;
   g_autofree guint *sorted = NULL;
   g_autofree gint64 *group_rowids = NULL;
   GError *split_error = NULL;
-  gpointer ctx[5] = { split, rowids, &split_error, f->staged, sigs };
-  guint n_groups = 0, n;
+  gpointer ctx[5] = { split, NULL, &split_error, f->staged, NULL };
+  guint64 count_hint = 0;
+  guint n_groups = 0, n, largest = 1;
 
+  /* Sized once: a run's peak memory is the step's on a large archive. */
+  if (!mh_store_count_messages (f->a->store, &count_hint, error))
+    return FALSE;
+  count_hint = MIN (count_hint, G_MAXUINT32);
+  rowids = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
+                              (guint) count_hint);
+  sigs = g_array_sized_new (FALSE, FALSE, sizeof (MsgSig),
+                            (guint) count_hint);
+  ctx[1] = rowids;
+  ctx[4] = sigs;
   if (!mh_store_foreach_message (f->a->store, split_add, ctx, error))
     return FALSE;
   if (split_error != NULL)
@@ -452,12 +467,15 @@ lay_out_all (Finish *f, GError **error)
   for (guint i = 0; i < n; i++)
     start[groups[i] + 1]++;
   for (guint g = 0; g < n_groups; g++)
-    start[g + 1] += start[g];
+    {
+      largest = MAX (largest, start[g + 1]);
+      start[g + 1] += start[g];
+    }
   sorted = g_new (guint, MAX (n, 1));
   for (guint i = 0; i < n; i++)
     sorted[start[groups[i]]++] = i;
   g_clear_pointer (&groups, g_free);
-  group_rowids = g_new (gint64, MAX (n, 1));
+  group_rowids = g_new (gint64, largest);
   for (guint g = 0, from = 0; g < n_groups; g++)
     {
       const guint *idx = sorted + from;

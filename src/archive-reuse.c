@@ -23,13 +23,12 @@ mh_finish_group_sig (const Finish *f, const MsgSig *sigs, const guint *idx,
                      (gssize) strlen (f->version) + 1);
   for (guint i = 0; i < n; i++)
     {
-      const MsgSig *ms = &sigs[idx[i]];
-      guint8 date[8];
+      MsgSig ms = sigs[idx[i]] & ~MSG_SIG_PLACED;
+      guint8 bytes[8];
 
       for (guint k = 0; k < 8; k++)
-        date[k] = (guint8) ((guint64) ms->date >> (8 * k));
-      g_checksum_update (sum, ms->key, sizeof ms->key);
-      g_checksum_update (sum, date, sizeof date);
+        bytes[k] = (guint8) (ms >> (8 * k));
+      g_checksum_update (sum, bytes, sizeof bytes);
     }
   g_checksum_get_digest (sum, sig_out, &len);
 }
@@ -46,7 +45,7 @@ mh_finish_reuse_group (Finish *f, const MsgSig *sigs, const guint *idx,
   if (f->old_json_fd < 0)
     return TRUE;
   for (guint i = 0; i < n; i++)
-    if (!sigs[idx[i]].placed)
+    if (!(sigs[idx[i]] & MSG_SIG_PLACED))
       return TRUE;
   if (!mh_store_layout_lookup (f->a->store, f->sig, &rows, error))
     return FALSE;
