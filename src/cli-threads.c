@@ -1,4 +1,5 @@
 /* cli-threads.c - `mailharvest threads`: conversations as indented trees. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,53 +33,159 @@ short_date (const char *iso)
   return g_strdup_printf ("%.10s %.5s", iso, iso + 11);
 }
 
-static gboolean
-print_account (const char *dir, const char *account, GError **error)
+/* One conversation of threads.json, as a tree. */
+static void
+print_thread (JsonObject *t)
 {
-  g_autofree char *path = g_build_filename (dir, account, "threads.json",
-                                            NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonArray *threads;
+  JsonArray *msgs;
 
-  if (!json_parser_load_from_file (parser, path, error))
-    return FALSE;
-  if (!JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+  if (t == NULL || !json_object_has_member (t, "messages")
+      || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (t, "messages")))
+    return;
+  msgs = json_object_get_array_member (t, "messages");
+  printf ("\n%s (%u)\n", member_str (t, "subject", "(no subject)"),
+          json_array_get_length (msgs));
+  for (guint j = 0; j < json_array_get_length (msgs); j++)
+    {
+      JsonNode *n = json_array_get_element (msgs, j);
+      JsonObject *m = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n)
+                                                 : NULL;
+      g_autofree char *date = NULL;
+      JsonNode *d;
+      gint64 depth = 0;
+
+      if (m == NULL)
+        continue;
+      date = short_date (member_str (m, "date", NULL));
+      d = json_object_get_member (m, "depth");
+      if (d != NULL && JSON_NODE_HOLDS_VALUE (d)
+          && json_node_get_value_type (d) == G_TYPE_INT64)
+        depth = json_node_get_int (d);
+      depth = CLAMP (depth, 0, 20);
+      printf ("  %*s%s  %s  %s\n", (int) depth * 2, "", date,
+              member_str (m, "from", "?"),
+              member_str (m, "subject", "(no subject)"));
+    }
+}
+
+/* A conversation's entry longer than this is refused: threads.json of a
+ * large archive is read one entry at a time, never whole. */
+#define MAX_ENTRY (64 * 1024 * 1024)
+/* threads.json nests four deep; the parser of an entry recurses. */
+#define MAX_DEPTH 64
+
+/* Reads the JSON array in @path one element at a time: with @print, each
+ * is parsed and printed; either way they are counted in *@n_out.  The
+ * scan follows strings and nesting only, so memory holds one element. */
+static gboolean
+scan_threads (const char *path, gboolean print, guint *n_out,
+              GError **error)
+{
+  g_autoptr(GString) el = g_string_new (NULL);
+  FILE *fp = fopen (path, "rb");
+  char buf[65536];
+  gboolean started = FALSE, done = FALSE, in_str = FALSE, esc = FALSE;
+  gboolean content = FALSE, ok = TRUE;
+  guint depth = 0;
+  size_t n;
+
+  *n_out = 0;
+  if (fp == NULL)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "%s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  while (ok && (n = fread (buf, 1, sizeof buf, fp)) > 0)
+    for (size_t i = 0; ok && i < n; i++)
+      {
+        char c = buf[i];
+        gboolean space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+
+        if (!started || done)
+          {
+            if (!started && c == '[')
+              started = TRUE, depth = 1;
+            else if (!space)
+              ok = FALSE;
+            continue;
+          }
+        if (!in_str && depth == 1 && (c == ',' || c == ']'))
+          {
+            if (content)
+              {
+                (*n_out)++;
+                if (print)
+                  {
+                    g_autoptr(JsonParser) parser = json_parser_new ();
+                    JsonNode *root;
+
+                    if (!json_parser_load_from_data (parser, el->str,
+                                                     (gssize) el->len,
+                                                     error))
+                      {
+                        fclose (fp);
+                        g_prefix_error (error, "%s: ", path);
+                        return FALSE;
+                      }
+                    root = json_parser_get_root (parser);
+                    print_thread (JSON_NODE_HOLDS_OBJECT (root)
+                                      ? json_node_get_object (root) : NULL);
+                  }
+              }
+            else if (c == ',')
+              ok = FALSE;
+            g_string_truncate (el, 0);
+            content = FALSE;
+            done = c == ']';
+            continue;
+          }
+        if (in_str)
+          {
+            if (esc)
+              esc = FALSE;
+            else if (c == '\\')
+              esc = TRUE;
+            else if (c == '"')
+              in_str = FALSE;
+          }
+        else if (c == '"')
+          in_str = TRUE;
+        else if (c == '[' || c == '{')
+          ok = ++depth <= MAX_DEPTH;
+        else if (c == ']' || c == '}')
+          ok = --depth >= 1;
+        content = content || !space;
+        if (print && content)
+          g_string_append_c (el, c);
+        ok = ok && el->len <= MAX_ENTRY;
+      }
+  if (ferror (fp))
+    ok = FALSE;
+  fclose (fp);
+  if (!ok || !done)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: not a list of threads", path);
       return FALSE;
     }
-  threads = json_node_get_array (json_parser_get_root (parser));
-  printf ("%s: %u conversations\n", account,
-          json_array_get_length (threads));
-  for (guint i = 0; i < json_array_get_length (threads); i++)
-    {
-      JsonObject *t = json_array_get_object_element (threads, i);
-      JsonArray *msgs;
-
-      if (t == NULL || !json_object_has_member (t, "messages"))
-        continue;
-      msgs = json_object_get_array_member (t, "messages");
-      printf ("\n%s (%u)\n", member_str (t, "subject", "(no subject)"),
-              json_array_get_length (msgs));
-      for (guint j = 0; j < json_array_get_length (msgs); j++)
-        {
-          JsonObject *m = json_array_get_object_element (msgs, j);
-          g_autofree char *date = NULL;
-          gint64 depth;
-
-          if (m == NULL)
-            continue;
-          date = short_date (member_str (m, "date", NULL));
-          depth = json_object_has_member (m, "depth")
-                      ? json_object_get_int_member (m, "depth") : 0;
-          depth = CLAMP (depth, 0, 20);
-          printf ("  %*s%s  %s  %s\n", (int) depth * 2, "", date,
-                  member_str (m, "from", "?"),
-                  member_str (m, "subject", "(no subject)"));
-        }
-    }
   return TRUE;
+}
+
+static gboolean
+print_account (const char *dir, const char *account, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, account, "threads.json",
+                                            NULL);
+  guint n = 0;
+
+  /* Counted first, for the heading. */
+  if (!scan_threads (path, FALSE, &n, error))
+    return FALSE;
+  printf ("%s: %u conversations\n", account, n);
+  return scan_threads (path, TRUE, &n, error);
 }
 
 int

@@ -110,6 +110,84 @@ test_cli_usage (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (err, "imported 3 messages into "));
 }
 
+/* `mailharvest threads -o OUT -a ACCOUNT`: its status, stdout and
+ * stderr. */
+static int
+threads_cli (Fixture *f, const char *account, char **out, char **err)
+{
+  const char *argv[] = { binary (), "threads", "-o", f->out, "-a", account,
+                         NULL };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, out, err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* Writes OUT/ACCOUNT/threads.json. */
+static void
+put_threads_json (Fixture *f, const char *account, const char *text)
+{
+  g_autofree char *dir = g_build_filename (f->out, account, NULL);
+  g_autofree char *path = g_build_filename (dir, "threads.json", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+/* `mailharvest threads` prints each conversation of threads.json as a
+ * tree, reading the file one conversation at a time (a large archive's
+ * is tens of MB): strings with brackets, commas and escapes are taken
+ * whole, and a file that is not a list of conversations is an error
+ * that names it. */
+static void
+test_threads_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = corpus ("threads");
+  const char *imp[] = { "import", "-o", f->out, "--account", "local", dir,
+                        NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_cli (imp, NULL), ==, 0);
+  g_assert_cmpint (threads_cli (f, "local", &out, &err), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "local: 7 conversations\n"));
+  g_assert_nonnull (strstr (out, "\nProject Zeta budget (2)\n"
+                                 "  2024-03-01 09:00  alice@example.com  "
+                                 "Project Zeta budget\n"
+                                 "    2024-03-20 09:00  bob@example.org  "
+                                 "Re: Project Zeta budget\n"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  put_threads_json (f, "hand",
+      "[\n  {\"subject\": \"a, [b] {c} \\\"d\\\" \\\\ ]\",\n"
+      "   \"messages\": [\n"
+      "    {\"date\": \"2026-01-05T10:00:00Z\", \"from\": \"x}, {y\",\n"
+      "     \"subject\": \"s],\", \"depth\": 0},\n"
+      "    {\"date\": \"2026-01-05T11:00:00Z\", \"from\": \"z\",\n"
+      "     \"subject\": \"t\", \"depth\": 1}]},\n"
+      "  {\"subject\": \"second\", \"messages\": []}\n]\n");
+  g_assert_cmpint (threads_cli (f, "hand", &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==,
+                   "hand: 2 conversations\n"
+                   "\na, [b] {c} \"d\" \\ ] (2)\n"
+                   "  2026-01-05 10:00  x}, {y  s],\n"
+                   "    2026-01-05 11:00  z  t\n"
+                   "\nsecond (0)\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  put_threads_json (f, "broken", "[{\"subject\": \"x\", \"messages\": [");
+  g_assert_cmpint (threads_cli (f, "broken", &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "broken/threads.json: not a list of "
+                                 "threads"));
+}
+
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
@@ -123,6 +201,7 @@ main (int argc, char **argv)
   ADD ("/import/missing-path", test_missing_path);
   ADD ("/import/hostile-cli", test_hostile_cli);
   ADD ("/import/cli-usage", test_cli_usage);
+  ADD ("/import/threads-cli", test_threads_cli);
 #undef ADD
   return g_test_run ();
 }
