@@ -40,6 +40,7 @@ mh_finish_reuse_group (Finish *f, const MsgSig *sigs, const guint *idx,
                        guint n, gboolean *done, GError **error)
 {
   g_autoptr(GPtrArray) rows = NULL;
+  guint members = 0;
 
   *done = FALSE;
   if (f->old_json_fd < 0)
@@ -49,7 +50,8 @@ mh_finish_reuse_group (Finish *f, const MsgSig *sigs, const guint *idx,
       return TRUE;
   if (!mh_store_layout_lookup (f->a->store, f->sig, &rows, error))
     return FALSE;
-  /* A record that points outside its files is not used. */
+  /* A record that points outside its files, or whose conversations do
+   * not hold the group's messages, is not used. */
   for (guint i = 0; i < rows->len; i++)
     {
       const MhStoreLayoutConv *row = rows->pdata[i];
@@ -57,9 +59,13 @@ mh_finish_reuse_group (Finish *f, const MsgSig *sigs, const guint *idx,
       if (row->json_off > f->old_size[0]
           || row->json_len > f->old_size[0] - row->json_off
           || row->html_off > f->old_size[1]
-          || row->html_len > f->old_size[1] - row->html_off)
+          || row->html_len > f->old_size[1] - row->html_off
+          || row->messages > n - members)
         return TRUE;
+      members += row->messages;
     }
+  if (members != n)
+    return TRUE;
   for (guint i = 0; i < rows->len; i++)
     {
       MhStoreLayoutConv *row = rows->pdata[i];

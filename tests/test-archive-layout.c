@@ -368,7 +368,8 @@ add_and_finish (const MhArchiveOptions *ao, guint from, guint to,
  * makes it.  A step with nothing new
  * copies every conversation; after threads.json was changed by hand,
  * nothing is copied from it, and it is made right again; nor from a
- * record that points past the end of the files. */
+ * record that points past the end of the files or whose conversations
+ * do not add up to their group. */
 static void
 test_layout_reuse (Fixture *f, gconstpointer data)
 {
@@ -384,6 +385,10 @@ test_layout_reuse (Fixture *f, gconstpointer data)
   g_autofree char *store = g_build_filename (out, "local", "state.sqlite",
                                              NULL);
   sqlite3 *db = NULL;
+  static const char *const damage[] = {
+    "UPDATE layout_conv SET json_off = json_off + 1000000",
+    "UPDATE layout_conv SET messages = messages + 1",
+  };
   g_autofree char *want = NULL;
   g_autofree char *got = NULL;
   MhArchiveOptions ao = { 0 };
@@ -419,16 +424,20 @@ test_layout_reuse (Fixture *f, gconstpointer data)
   g_assert_cmpstr (got, ==, want);
   g_clear_pointer (&got, g_free);
 
-  /* A record that points past the end of its files is not used. */
-  g_assert_cmpint (sqlite3_open (store, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "UPDATE layout_conv SET json_off ="
-                                     " json_off + 1000000",
-                                 NULL, NULL, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
-  add_and_finish (&ao, n, n, TRUE, &fs);
-  g_assert_cmpuint (fs.reused, ==, 0);
-  got = listing (out, FALSE);
-  g_assert_cmpstr (got, ==, want);
+  /* A record that points past the end of its files is not used, nor one
+   * whose conversations do not hold their group's messages. */
+  for (guint i = 0; i < G_N_ELEMENTS (damage); i++)
+    {
+      g_assert_cmpint (sqlite3_open (store, &db), ==, SQLITE_OK);
+      g_assert_cmpint (sqlite3_exec (db, damage[i], NULL, NULL, NULL), ==,
+                       SQLITE_OK);
+      g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+      add_and_finish (&ao, n, n, TRUE, &fs);
+      g_assert_cmpuint (fs.reused, ==, 0);
+      got = listing (out, FALSE);
+      g_assert_cmpstr (got, ==, want);
+      g_clear_pointer (&got, g_free);
+    }
 }
 
 int
