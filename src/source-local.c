@@ -618,13 +618,20 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
   return emit (r, data, len, error);
 }
 
+/* The file is read CHUNK bytes at a time and handed to mbox_piece() line
+ * by line; a line longer than CHUNK goes in pieces.  The lines are taken
+ * from where the last one ended: the rest of the buffer is moved to its
+ * start, and more read, only when it holds no whole line.  (Moving the
+ * rest after every line, and reading to fill the buffer again, cost a
+ * system call and a copy of up to CHUNK bytes per line: a third of an
+ * import's time on a 92 MB mbox.) */
 static gboolean
 foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
               MhLocalFunc func, gpointer user_data, GError **error)
 {
   MboxReader r = { 0 };
   g_autofree char *buf = g_malloc (CHUNK);
-  gsize have = 0;
+  gsize start = 0, have = 0;   /* the bytes not yet handed on */
   gboolean at_start = TRUE, ok = TRUE, eof = FALSE;
   int fd = open (mailbox->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
@@ -637,14 +644,20 @@ foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
 
   while (ok && (!eof || have > 0))
     {
-      char *nl;
+      const char *nl = have > 0 ? memchr (buf + start, '\n', have) : NULL;
       gsize len;
       gboolean complete;
 
-      if (!eof && have < CHUNK)
+      if (nl == NULL && !eof && have < CHUNK)
         {
-          ssize_t n = read (fd, buf + have, CHUNK - have);
+          ssize_t n;
 
+          if (start > 0)
+            {
+              memmove (buf, buf + start, have);
+              start = 0;
+            }
+          n = read (fd, buf + have, CHUNK - have);
           if (n < 0 && errno == EINTR)
             continue;
           if (n < 0)
@@ -655,26 +668,25 @@ foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
           if (n == 0)
             eof = TRUE;
           have += (gsize) n;
-          if (!eof && have < CHUNK && memchr (buf, '\n', have) == NULL)
-            continue;
+          continue;
         }
-      nl = memchr (buf, '\n', have);
       if (nl != NULL)
         {
-          len = (gsize) (nl - buf) + 1;
+          len = (gsize) (nl - (buf + start)) + 1;
           complete = TRUE;
         }
-      else if (have == CHUNK || eof)
+      else
         {
+          /* A full buffer without a line end, or the file's last bytes. */
           len = have;
           complete = FALSE;
         }
-      else
-        continue;
-      ok = mbox_piece (&r, buf, len, at_start, complete, error);
+      ok = mbox_piece (&r, buf + start, len, at_start, complete, error);
       at_start = complete;
-      memmove (buf, buf + len, have - len);
+      start += len;
       have -= len;
+      if (have == 0)
+        start = 0;
     }
   close (fd);
   /* The empty line before the end of the file is the last separator's. */

@@ -391,6 +391,74 @@ test_mbox_long_lines (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
+/* Many short lines, so that lines, escapes and separators fall at every
+ * offset from the edges of the reader's 64 KiB buffer: each member comes
+ * out as the bytes it was before the mbox escaped it. */
+static void
+test_mbox_short_lines (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mbox = g_build_filename (f->base, "short.mbox", NULL);
+  g_autoptr(GString) file = g_string_new (NULL);
+  g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) sums = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *paths[] = { mbox, NULL };
+  MhImportOptions options = { 0 };
+  MhImportStats stats;
+  GRand *rand = g_rand_new_with_seed (7);
+  const guint n = 40;
+
+  for (guint m = 0; m < n; m++)
+    {
+      g_autoptr(GString) raw = g_string_new (NULL);
+      guint target = (guint) g_rand_int_range (rand, 1, 60000);
+
+      g_string_append_printf (raw, "From: a@example.com\nSubject: short %u\n"
+                              "Message-ID: <short%u@x>\n\n", m, m);
+      g_string_append_printf (file, "From a@example.com Sat Jan  1 00:00:00 "
+                              "2000\n%s", raw->str);
+      while (raw->len < target)
+        {
+          g_autoptr(GString) line = g_string_new (NULL);
+          guint32 kind = (guint32) g_rand_int_range (rand, 0, 10);
+          guint len = (guint) g_rand_int_range (rand, 0, 120);
+
+          if (kind == 0)
+            g_string_append (line, "From here");
+          else if (kind == 1)
+            g_string_append (line, ">>From there");
+          for (guint i = 0; kind > 1 && i < len; i++)
+            g_string_append_c (line, (char) ('a' + (i + m) % 26));
+          g_string_append_printf (raw, "%s\n", line->str);
+          /* mboxrd: one '>' more before any ">*From " at a line start. */
+          g_string_append_printf (file, "%s%s\n", kind <= 1 ? ">" : "",
+                                  line->str);
+        }
+      g_string_append_c (file, '\n');
+      g_ptr_array_add (want, g_compute_checksum_for_string (
+          G_CHECKSUM_SHA256, raw->str, (gssize) raw->len));
+    }
+  g_rand_free (rand);
+  g_assert_cmpuint (file->len, >, 8 * 65536);
+  g_assert_true (g_file_set_contents (mbox, file->str, (gssize) file->len,
+                                      NULL));
+  options.output = f->out;
+  options.account = "local";
+  options.paths = paths;
+  g_assert_true (mh_import (&options, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.imported, ==, n);
+  sums = eml_sums_by_subject (f);
+  for (guint m = 0; m < n; m++)
+    {
+      g_autofree char *subject = g_strdup_printf ("short %u", m);
+
+      g_assert_cmpstr (g_hash_table_lookup (sums, subject), ==,
+                       want->pdata[m]);
+    }
+  mh_import_stats_clear (&stats);
+}
+
 /* A Takeout export: CRLF lines, Gmail's thread id and labels in headers
  * end up in the manifest's "gmail" object. */
 static void
@@ -592,6 +660,7 @@ main (int argc, char **argv)
   ADD ("/import/empty-file", test_empty_file);
   ADD ("/import/duplicates", test_duplicates);
   ADD ("/import/mbox-long-lines", test_mbox_long_lines);
+  ADD ("/import/mbox-short-lines", test_mbox_short_lines);
   ADD ("/import/takeout", test_takeout);
   ADD ("/import/killed-run", test_killed_run);
   ADD ("/import/mbox-random", test_mbox_random);
