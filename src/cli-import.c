@@ -1,4 +1,7 @@
-/* cli-import.c - mailharvest import [-o DIR] [--account NAME] PATH... */
+/* cli-import.c - mailharvest import [-o DIR] [--account NAME]
+ *                [--progress=WHEN] PATH... */
+#include <stdio.h>
+
 #include "cli-private.h"
 #include "mailharvest/import.h"
 #include "mailharvest/message.h"
@@ -9,26 +12,65 @@ plural (guint n, const char *one, const char *many)
   return n == 1 ? one : many;
 }
 
+typedef struct {
+  gint64 started;     /* monotonic µs at the import's start */
+  gint64 last_draw;
+  gboolean drawn;     /* the bar's line is on screen */
+} Bar;
+
+/* One line on stderr, redrawn at most ten times a second and at the end
+ * of each mailbox: which mailbox, how far through it, and how many
+ * messages so far. */
+static void
+on_progress (const MhImportProgress *p, gpointer user_data)
+{
+  Bar *bar = user_data;
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *name = g_path_get_basename (p->mailbox);
+  double secs;
+
+  if (p->done != p->total && now - bar->last_draw < 100000)
+    return;
+  bar->last_draw = now;
+  fprintf (stderr, "\r\033[K[%u/%u] %s", p->index, p->mailboxes, name);
+  if (p->total > 0)
+    fprintf (stderr, " %u%%",
+             (guint) MIN (100, p->done * 100 / p->total));
+  fprintf (stderr, ", %u %s", p->messages,
+           plural (p->messages, "message", "messages"));
+  secs = (double) (now - bar->started) / G_USEC_PER_SEC;
+  if (secs > 0.5)
+    fprintf (stderr, ", %.0f msg/s", (double) p->messages / secs);
+  fflush (stderr);
+  bar->drawn = TRUE;
+}
+
 int
 mh_cli_import (int argc, char **argv)
 {
   g_autofree char *output = NULL;
   g_autofree char *account = NULL;
+  g_autofree char *progress = NULL;
   g_auto(GStrv) paths = NULL;
   g_autoptr(GOptionContext) ctx = NULL;
   g_autoptr(GError) error = NULL;
   MhImportOptions options = { 0 };
   MhImportStats stats = { 0 };
+  Bar bar = { 0 };
+  gboolean show_bar = FALSE;
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Archive directory (default: archive)", "DIR" },
     { "account", 0, 0, G_OPTION_ARG_STRING, &account,
       "Account name inside the archive (default: local)", "NAME" },
+    { "progress", 0, 0, G_OPTION_ARG_STRING, &progress,
+      "Progress bar: auto, always or never", "WHEN" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL,
       "PATH..." },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   int status;
+  gboolean ok;
 
   ctx = g_option_context_new ("PATH... - archive mbox files, Maildir "
                               "folders and .eml files");
@@ -46,11 +88,23 @@ mh_cli_import (int argc, char **argv)
       return MH_EXIT_USAGE;
     }
 
+  if (!mh_cli_progress_mode ("import", progress, FALSE, &show_bar))
+    return MH_EXIT_USAGE;
+
   mh_message_init ();
   options.output = output != NULL ? output : "archive";
   options.account = account != NULL ? account : "local";
   options.paths = (const char *const *) paths;
-  if (!mh_import (&options, &stats, &error))
+  if (show_bar)
+    {
+      bar.started = g_get_monotonic_time ();
+      options.progress = on_progress;
+      options.user_data = &bar;
+    }
+  ok = mh_import (&options, &stats, &error);
+  if (bar.drawn)
+    fputs ("\r\033[K", stderr);
+  if (!ok)
     {
       mh_cli_error ("import: %s", error->message);
       mh_import_stats_clear (&stats);

@@ -22,6 +22,12 @@ void mh_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
  * command's help hint and returns FALSE. */
 gboolean mh_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 
+/* Reads --progress=WHEN for @command: "auto" (or NULL: a bar when stderr
+ * is a terminal and @quiet_bar is FALSE), "always" or "never".  Sets
+ * *@bar; on a bad value prints the usage error and returns FALSE. */
+gboolean mh_cli_progress_mode (const char *command, const char *value,
+                               gboolean quiet_bar, gboolean *bar);
+
 /* Loads @path (NULL: ~/.config/mailharvest/config.ini) and keeps the
  * accounts named in @accounts (NULL: all); on error prints it and returns
  * NULL (exit status MH_EXIT_USAGE). */

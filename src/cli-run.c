@@ -259,17 +259,8 @@ mh_cli_run (int argc, char **argv)
           return MH_EXIT_USAGE;
         }
     }
-  if (progress == NULL || strcmp (progress, "auto") == 0)
-    ui.bar = isatty (STDERR_FILENO) && !verbose;
-  else if (strcmp (progress, "always") == 0)
-    ui.bar = TRUE;
-  else if (strcmp (progress, "never") == 0)
-    ui.bar = FALSE;
-  else
-    {
-      mh_cli_error ("run: --progress expects auto, always or never");
-      return MH_EXIT_USAGE;
-    }
+  if (!mh_cli_progress_mode ("run", progress, verbose, &ui.bar))
+    return MH_EXIT_USAGE;
 
   config = mh_cli_load_config (config_path, accounts);
   if (config == NULL)

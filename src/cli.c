@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli-private.h"
 #include "mailharvest/config.h"
@@ -51,6 +52,24 @@ mh_cli_error (const char *format, ...)
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
   g_printerr ("mailharvest: %s\n", msg);
+}
+
+gboolean
+mh_cli_progress_mode (const char *command, const char *value,
+                      gboolean quiet_bar, gboolean *bar)
+{
+  if (value == NULL || strcmp (value, "auto") == 0)
+    *bar = isatty (STDERR_FILENO) && !quiet_bar;
+  else if (strcmp (value, "always") == 0)
+    *bar = TRUE;
+  else if (strcmp (value, "never") == 0)
+    *bar = FALSE;
+  else
+    {
+      mh_cli_error ("%s: --progress expects auto, always or never", command);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

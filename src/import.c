@@ -10,7 +10,26 @@
 typedef struct {
   MhImportStats *stats;
   MhArchive *archive;
+  const MhImportOptions *options;
+  guint index, mailboxes;      /* for the progress */
 } Import;
+
+static void
+report (Import *imp, const MhLocalMessage *m)
+{
+  MhImportProgress p = { 0 };
+
+  if (imp->options->progress == NULL)
+    return;
+  p.mailbox = m->mailbox->path;
+  p.index = imp->index;
+  p.mailboxes = imp->mailboxes;
+  p.done = m->done;
+  p.total = m->total;
+  p.messages = imp->stats->imported + imp->stats->duplicates
+               + imp->stats->already + imp->stats->failed;
+  imp->options->progress (&p, imp->options->user_data);
+}
 
 void
 mh_import_stats_clear (MhImportStats *stats)
@@ -50,6 +69,7 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
                        g_strdup_printf ("%s: message %u: %s",
                                         message_file (m), m->uid,
                                         local->message));
+      report (imp, m);
       return TRUE;
     }
   switch (res.status)
@@ -68,6 +88,7 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
   imp->stats->attachments += res.attachments;
   imp->stats->warnings += res.warnings;
   mh_archive_add_result_clear (&res);
+  report (imp, m);
   return TRUE;
 }
 
@@ -107,11 +128,14 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
 
   imp.stats = stats;
   imp.archive = archive;
+  imp.options = options;
+  imp.mailboxes = mailboxes->len;
   for (guint i = 0; i < mailboxes->len; i++)
     {
       MhLocalMailbox *mb = mailboxes->pdata[i];
       g_autoptr(GError) mb_error = NULL;
 
+      imp.index = i + 1;
       /* mbox members land in the archive's .tmp, on its file system, so
        * that the archive renames them into place instead of copying. */
       if (!mh_local_mailbox_foreach (mb, mh_archive_get_tmp_dir (archive),

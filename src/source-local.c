@@ -434,6 +434,8 @@ foreach_maildir (const MhLocalMailbox *mailbox, MhLocalFunc func,
       m.path = e->path;
       m.flags = (const char *const *) flags->pdata;
       m.mtime = stat (e->path, &st) == 0 ? (gint64) st.st_mtime : 0;
+      m.done = i + 1;
+      m.total = entries->len;
       if (!func (&m, user_data, error))
         return FALSE;
     }
@@ -453,6 +455,8 @@ foreach_eml (const MhLocalMailbox *mailbox, MhLocalFunc func,
       m.uid = i + 1;
       m.path = mailbox->files->pdata[i];
       m.mtime = stat (m.path, &st) == 0 ? (gint64) st.st_mtime : 0;
+      m.done = i + 1;
+      m.total = mailbox->files->len;
       if (!func (&m, user_data, error))
         return FALSE;
     }
@@ -474,6 +478,8 @@ typedef struct {
                        * separator's */
   gsize pending_len;
   gboolean skipping;  /* in the rest of an overlong separator line */
+  guint64 consumed;   /* bytes of the file before the line at hand */
+  guint64 size;       /* of the file when opened */
 } MboxReader;
 
 static gboolean
@@ -516,6 +522,8 @@ finish_message (MboxReader *r, GError **error)
       m.uid = r->uid;
       m.path = r->out_path;
       m.is_temp = TRUE;
+      m.done = r->consumed;
+      m.total = MAX (r->size, r->consumed);
       ok = r->func (&m, r->user_data, error);
     }
   g_unlink (r->out_path);
@@ -635,8 +643,12 @@ foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
   gboolean at_start = TRUE, ok = TRUE, eof = FALSE;
   int fd = open (mailbox->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
+  struct stat st;
+
   if (fd < 0)
     return set_io_error (error, "cannot open", mailbox->path);
+  if (fstat (fd, &st) == 0 && st.st_size > 0)
+    r.size = (guint64) st.st_size;
   r.mailbox = mailbox;
   r.tmp_dir = tmp_dir;
   r.func = func;
@@ -682,6 +694,7 @@ foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
           complete = FALSE;
         }
       ok = mbox_piece (&r, buf + start, len, at_start, complete, error);
+      r.consumed += len;
       at_start = complete;
       start += len;
       have -= len;

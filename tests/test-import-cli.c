@@ -191,6 +191,53 @@ test_threads_cli (Fixture *f, gconstpointer data)
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
 MH_TEST_LSAN_GLIB_SUPPRESSION;
 
+/* --progress: a bar on stderr per mailbox, ending at 100% of each, then
+ * cleared for the summary; none with "never", nor with "auto" when
+ * stderr is not a terminal; a bad value is a usage error. */
+static void
+test_progress_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mbox = corpus ("mboxrd.mbox");
+  g_autofree char *maildir = corpus ("Maildir");
+  g_autofree char *out2 = g_build_filename (f->base, "out2", NULL);
+  g_autofree char *err = NULL;
+  const char *always[] = { "import", "--progress=always", "-o", f->out, mbox,
+                           maildir, NULL };
+  const char *never[] = { "import", "--progress", "never", "-o", out2, mbox,
+                          maildir, NULL };
+  const char *automatic[] = { "import", "-o", out2, mbox, maildir, NULL };
+  const char *bad[] = { "import", "--progress=sometimes", "-o", f->out, mbox,
+                        NULL };
+  const char *first, *second, *third, *summary;
+
+  g_assert_cmpint (run_cli (always, &err), ==, 0);
+  /* The Maildir has a subfolder: three mailboxes. */
+  first = strstr (err, "\r\033[K[1/3] mboxrd.mbox 100%, 3 messages");
+  second = strstr (err, "\r\033[K[2/3] Maildir 100%, 6 messages");
+  third = strstr (err, "\r\033[K[3/3] .Sent 100%, 7 messages");
+  summary = strstr (err, "\r\033[Kimported 7 messages into ");
+  g_assert_nonnull (first);
+  g_assert_nonnull (second);
+  g_assert_nonnull (third);
+  g_assert_nonnull (summary);
+  g_assert_true (first < second && second < third && third < summary);
+  /* Nothing drawn after the summary. */
+  g_assert_null (strchr (summary + 1, '\r'));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (never, &err), ==, 0);
+  g_assert_null (strchr (err, '\033'));
+  g_assert_true (g_str_has_prefix (err, "imported 7 messages into "));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (automatic, &err), ==, 0);
+  g_assert_null (strchr (err, '\033'));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (bad, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "import: --progress expects auto, always "
+                                 "or never"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -202,6 +249,7 @@ main (int argc, char **argv)
   ADD ("/import/hostile-cli", test_hostile_cli);
   ADD ("/import/cli-usage", test_cli_usage);
   ADD ("/import/threads-cli", test_threads_cli);
+  ADD ("/import/progress-cli", test_progress_cli);
 #undef ADD
   return g_test_run ();
 }

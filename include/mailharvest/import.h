@@ -24,12 +24,27 @@
 
 G_BEGIN_DECLS
 
+/* Where an import is, after each message: the mailbox at hand (its
+ * path, and which of how many) and how far through it, as in
+ * MhLocalMessage (bytes of an mbox, messages otherwise). */
+typedef struct {
+  const char *mailbox;         /* the mbox file, Maildir or folder */
+  guint index, mailboxes;      /* 1-based */
+  guint64 done, total;         /* total 0: unknown */
+  guint messages;              /* messages handled so far, all mailboxes */
+} MhImportProgress;
+
+typedef void (*MhImportProgressFunc) (const MhImportProgress *progress,
+                                      gpointer user_data);
+
 typedef struct {
   const char *output;          /* the archive root, created if missing */
   const char *account;         /* made safe with mh_safename() */
   const char *const *paths;    /* NULL-terminated; see source-local.h */
   MhThreadSubjectMode subject_mode; /* 0: guarded (the default) */
   guint window_days;           /* 0: the threader's default */
+  MhImportProgressFunc progress; /* or NULL */
+  gpointer user_data;
 } MhImportOptions;
 
 typedef struct {

@@ -66,6 +66,10 @@ typedef struct {
                             * ("\\Seen", ...), or NULL */
   gint64 mtime;            /* Maildir/.eml file time (a fallback for the
                             * date), 0 for mbox */
+  guint64 done, total;     /* how far through the mailbox this message
+                            * ends, for a progress display: bytes of an
+                            * mbox read and its size, otherwise messages
+                            * (this one included) and their count */
 } MhLocalMessage;
 
 /* Handles one message; returning FALSE with @error set stops the
