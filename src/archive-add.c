@@ -69,6 +69,33 @@ location_known (MhArchive *a, const MhArchiveSource *src, gboolean *known,
   return TRUE;
 }
 
+/* A positional location (MhArchiveSource.positional) is known when it
+ * holds this very message: the raw bytes' key is computed here (and kept
+ * in p->key) whenever the location is recorded at all. */
+static gboolean
+positional_known (MhArchive *a, const MhArchiveRaw *raw,
+                  const MhArchiveSource *src, MhArchivePrep *p,
+                  gboolean *known, GError **error)
+{
+  g_autofree char *held = NULL;
+
+  *known = FALSE;
+  if (!mh_store_location_key (a->store, src->mailbox, src->uidvalidity,
+                              src->uid, &held, error))
+    return FALSE;
+  if (held == NULL)
+    return TRUE;
+  p->key = src->sha256 != NULL ? g_strdup (src->sha256)
+                               : hash_raw (raw, error);
+  if (p->key == NULL)
+    return FALSE;
+  if (strcmp (held, p->key) == 0)
+    *known = TRUE;
+  else
+    p->stale_key = g_steal_pointer (&held);
+  return TRUE;
+}
+
 static const char *
 first_participant (const MhMessage *msg)
 {
@@ -191,6 +218,7 @@ mh_archive_prep_clear (MhArchivePrep *p)
   g_clear_pointer (&p->existing, mh_store_message_free);
   g_clear_pointer (&p->message, mh_store_message_free);
   g_clear_pointer (&p->attachments, g_ptr_array_unref);
+  g_clear_pointer (&p->stale_key, g_free);
 }
 
 /* The store is shared by the workers: every use outside the record step
@@ -233,8 +261,11 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   if (locked || !g_atomic_int_get (&a->layout_pending))
     {
       store_lock (a, locked);
-      ok = mh_archive_mark_pending (a, error)
-           && (!locked || location_known (a, src, &known, error));
+      ok = mh_archive_mark_pending (a, error);
+      if (ok && locked && src->positional)
+        ok = positional_known (a, raw, src, p, &known, error);
+      else if (ok && locked)
+        ok = location_known (a, src, &known, error);
       store_unlock (a, locked);
       if (!ok)
         return FALSE;
@@ -245,8 +276,9 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
       return TRUE;
     }
 
-  p->key = src->sha256 != NULL ? g_strdup (src->sha256)
-                               : hash_raw (raw, error);
+  if (p->key == NULL)
+    p->key = src->sha256 != NULL ? g_strdup (src->sha256)
+                                 : hash_raw (raw, error);
   if (p->key == NULL)
     return FALSE;
   store_lock (a, locked);
@@ -312,6 +344,19 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   return TRUE;
 }
 
+/* The location was moved from p->stale_key's message to this one (in
+ * the same transaction): that message's message.json no longer lists
+ * it. */
+static gboolean
+refresh_stale (MhArchive *a, const MhArchivePrep *p, GError **error)
+{
+  const char *now = p->existing != NULL ? p->existing->key : p->key;
+
+  if (p->stale_key == NULL || g_strcmp0 (p->stale_key, now) == 0)
+    return TRUE;
+  return mh_archive_refresh_locations (a, p->stale_key, error);
+}
+
 gboolean
 mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                    const MhArchiveSource *src, MhArchivePrep *p,
@@ -364,7 +409,15 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
 
     case MH_PREP_DUPLICATE:
       discard_raw (raw);
-      if (!mh_archive_record_location (a, p->existing, src, error))
+      if (p->stale_key != NULL && strcmp (p->stale_key, p->existing->key) == 0)
+        {
+          /* Other bytes of the message the location already holds (the
+           * same Message-ID, date and sender): nothing moves. */
+          result_out->status = MH_ARCHIVE_KNOWN;
+          return TRUE;
+        }
+      if (!mh_archive_record_location (a, p->existing, src, error)
+          || !refresh_stale (a, p, error))
         return FALSE;
       result_out->status = MH_ARCHIVE_DUPLICATE;
       result_out->key = g_strdup (p->existing->key);
@@ -383,6 +436,7 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
       || !mh_store_add_location (a->store, p->key, src->mailbox,
                                  src->uidvalidity, src->uid, error)
       || !mh_store_set_attachments (a->store, p->key, p->attachments, error)
+      || !refresh_stale (a, p, error)
       || !mh_archive_maybe_commit (a, error))
     return FALSE;
   mh_debug_kill_point ("recorded");

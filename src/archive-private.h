@@ -81,6 +81,9 @@ typedef struct {
   MhStoreMessage *message;
   GPtrArray *attachments;    /* MhStoreAttachment* */
   guint n_warnings;
+  char *stale_key;           /* a positional source's location held this
+                              * other message: its message.json is
+                              * rewritten once the location is moved */
 } MhArchivePrep;
 
 void mh_archive_prep_clear (MhArchivePrep *p);

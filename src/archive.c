@@ -516,6 +516,23 @@ mh_archive_add_location (MhArchive *a, const char *key,
 }
 
 gboolean
+mh_archive_forget_locations_above (MhArchive *a, const char *mailbox,
+                                   guint32 uidvalidity, guint32 uid,
+                                   GError **error)
+{
+  g_autoptr(GPtrArray) keys = NULL;
+
+  if (!mh_archive_ensure_transaction (a, error)
+      || !mh_store_drop_locations_above (a->store, mailbox, uidvalidity, uid,
+                                         &keys, error))
+    return FALSE;
+  for (guint i = 0; i < keys->len; i++)
+    if (!mh_archive_refresh_locations (a, keys->pdata[i], error))
+      return FALSE;
+  return mh_archive_maybe_commit (a, error);
+}
+
+gboolean
 mh_archive_refresh_locations (MhArchive *a, const char *key, GError **error)
 {
   g_autoptr(MhStoreMessage) m = NULL;

@@ -12,6 +12,7 @@ typedef struct {
   MhArchive *archive;
   const MhImportOptions *options;
   guint index, mailboxes;      /* for the progress */
+  guint32 last_uid;            /* the highest UID of the mailbox at hand */
 } Import;
 
 static void
@@ -60,6 +61,12 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
   src.uidvalidity = m->mailbox->uidvalidity;
   src.uid = m->uid;
   src.flags = m->flags;
+  /* A local UID is a position: deleting a message shifts the ones after
+   * it, and a new Takeout export at the same path holds other messages
+   * at the same positions.  So a known location must hold the same
+   * bytes, or it is moved to this message. */
+  src.positional = TRUE;
+  imp->last_uid = MAX (imp->last_uid, m->uid);
   if (!mh_archive_add (imp->archive, m->path, m->is_temp, &src, &res,
                        &local))
     {
@@ -136,10 +143,16 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
       g_autoptr(GError) mb_error = NULL;
 
       imp.index = i + 1;
+      imp.last_uid = 0;
       /* mbox members land in the archive's .tmp, on its file system, so
-       * that the archive renames them into place instead of copying. */
+       * that the archive renames them into place instead of copying.
+       * Once the whole mailbox is read, the positions past its end (it
+       * held more messages when last imported) name nothing any more. */
       if (!mh_local_mailbox_foreach (mb, mh_archive_get_tmp_dir (archive),
-                                     on_message, &imp, &mb_error))
+                                     on_message, &imp, &mb_error)
+          || !mh_archive_forget_locations_above (archive, mb->name,
+                                                 mb->uidvalidity,
+                                                 imp.last_uid, &mb_error))
         {
           stats->failed++;
           g_ptr_array_add (stats->failures,

@@ -506,6 +506,71 @@ mh_store_list_locations (MhStore *store, const char *key,
                        error);
 }
 
+gboolean
+mh_store_location_key (MhStore *store, const char *mailbox,
+                       guint32 uidvalidity, guint32 uid, char **key_out,
+                       GError **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  *key_out = NULL;
+  stmt = mh_store_stmt (store, ST_LOCATION_KEY, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *key_out = mh_store_column_text (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot look up location");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+static gpointer
+read_key (sqlite3_stmt *stmt)
+{
+  return mh_store_column_text (stmt, 0);
+}
+
+gboolean
+mh_store_drop_locations_above (MhStore *store, const char *mailbox,
+                               guint32 uidvalidity, guint32 uid,
+                               GPtrArray **keys_out, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  *keys_out = NULL;
+  stmt = mh_store_stmt (store, ST_KEYS_ABOVE, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  if (!collect_rows (store, stmt, read_key, g_free, keys_out, error))
+    return FALSE;
+  if ((*keys_out)->len == 0)
+    return TRUE;
+  stmt = mh_store_stmt (store, ST_DROP_ABOVE, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    goto fail;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  if (!mh_store_step_done (store, stmt, "cannot forget locations", error))
+    goto fail;
+  mh_store_count_change (store);
+  return TRUE;
+
+fail:
+  g_clear_pointer (keys_out, g_ptr_array_unref);
+  return FALSE;
+}
+
 typedef struct {
   MhStoreKeyFunc func;
   gpointer data;

@@ -70,6 +70,15 @@ static const char *const statement_sql[N_STATEMENTS] = {
     "INSERT INTO location (mailbox, uidvalidity, uid, message_key)"
     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox, uidvalidity, uid)"
     " DO UPDATE SET message_key = ?4",
+  [ST_LOCATION_KEY] =
+    "SELECT message_key FROM location WHERE mailbox = ?1"
+    " AND uidvalidity = ?2 AND uid = ?3",
+  [ST_KEYS_ABOVE] =
+    "SELECT DISTINCT message_key FROM location WHERE mailbox = ?1"
+    " AND uidvalidity = ?2 AND uid > ?3 ORDER BY message_key",
+  [ST_DROP_ABOVE] =
+    "DELETE FROM location WHERE mailbox = ?1 AND uidvalidity = ?2"
+    " AND uid > ?3",
   [ST_LIST_LOCATIONS] =
     "SELECT mailbox, uidvalidity, uid FROM location WHERE message_key = ?1"
     " ORDER BY mailbox, uidvalidity, uid",

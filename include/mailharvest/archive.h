@@ -80,6 +80,13 @@ typedef struct {
                                     * parsed from memory, not read back;
                                     * mh_archive_add_async() takes a
                                     * reference.  NULL: read the file */
+  gboolean positional;             /* the UID is a position in a local
+                                    * mailbox, which names another message
+                                    * once one before it is deleted: a
+                                    * recorded location counts as known
+                                    * only when it holds the same bytes,
+                                    * and is otherwise pointed at this
+                                    * message (mh_archive_add() only) */
 } MhArchiveSource;
 
 typedef enum {
@@ -180,6 +187,14 @@ MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,
  * store forget some), keeping its flags and Gmail fields. */
 gboolean mh_archive_refresh_locations (MhArchive *archive, const char *key,
                                        GError **error);
+
+/* Forgets the locations in (@mailbox, @uidvalidity) above @uid, and
+ * rewrites the message.json of each message that had one: for a local
+ * mailbox that now holds fewer messages than when it was last read. */
+gboolean mh_archive_forget_locations_above (MhArchive *archive,
+                                            const char *mailbox,
+                                            guint32 uidvalidity, guint32 uid,
+                                            GError **error);
 
 /* Makes what was added so far durable (one sync of the file system)
  * and commits the store's open batch. */

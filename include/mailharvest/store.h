@@ -258,6 +258,20 @@ gboolean mh_store_add_location (MhStore *store, const char *key,
                                 const char *mailbox, guint32 uidvalidity,
                                 guint32 uid, GError **error);
 
+/* Sets *@key_out to the key of the message at (@mailbox, @uidvalidity,
+ * @uid), or NULL when that location is not recorded. */
+gboolean mh_store_location_key (MhStore *store, const char *mailbox,
+                                guint32 uidvalidity, guint32 uid,
+                                char **key_out, GError **error);
+
+/* Forgets the locations in (@mailbox, @uidvalidity) above @uid; sets
+ * *@keys_out to a GPtrArray of the keys (char*) of the messages that had
+ * them, in key order, each once. */
+gboolean mh_store_drop_locations_above (MhStore *store, const char *mailbox,
+                                        guint32 uidvalidity, guint32 uid,
+                                        GPtrArray **keys_out,
+                                        GError **error);
+
 /* Sets *@locs_out to a GPtrArray of MhStoreLocation of message @key,
  * ordered by mailbox, uidvalidity, uid; empty when none. */
 gboolean mh_store_list_locations (MhStore *store, const char *key,
