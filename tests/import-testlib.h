@@ -1,4 +1,4 @@
-/* import-testlib.h - what test-import.c and test-import-cli.c share: a
+/* import-testlib.h - what the import tests share: a
  * fixture with an output dir and a sibling dir, the import corpus, a
  * listing that checks every name, and running the CLI. */
 #pragma once
@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "mailharvest/writer.h"
 
@@ -112,4 +113,49 @@ run_cli (const char *const *args, char **err_out)
 
   g_assert_true (WIFEXITED (status));
   return WEXITSTATUS (status);
+}
+
+/* The message dirs below OUT/local/threads: paths of their message.json. */
+static inline GPtrArray *
+manifests (Fixture *f)
+{
+  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
+                                               NULL);
+  g_autoptr(GDir) d = g_dir_open (threads, 0, NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *t;
+
+  g_assert_nonnull (d);
+  while ((t = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *tdir = g_build_filename (threads, t, NULL);
+      g_autoptr(GDir) td = g_dir_open (tdir, 0, NULL);
+      const char *m;
+
+      g_assert_nonnull (td);
+      while ((m = g_dir_read_name (td)) != NULL)
+        if (strcmp (m, "thread.json") != 0)
+          g_ptr_array_add (out, g_build_filename (tdir, m, "message.json",
+                                                  NULL));
+    }
+  g_ptr_array_sort (out, mh_test_cmp_str);
+  return out;
+}
+
+static inline JsonObject *
+load_object (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (
+      parser)));
+}
+
+/* The listing without the store, whose bytes depend on the order of
+ * its writes, not only on its contents. */
+static inline char *
+listing_files (const char *dir)
+{
+  return mh_test_tree_listing (dir, TRUE, check_name, FALSE, "\n");
 }

@@ -17,43 +17,6 @@
 
 #include "import-testlib.h"
 
-/* The message dirs below OUT/local/threads: paths of their message.json. */
-static GPtrArray *
-manifests (Fixture *f)
-{
-  g_autofree char *threads = g_build_filename (f->out, "local", "threads",
-                                               NULL);
-  g_autoptr(GDir) d = g_dir_open (threads, 0, NULL);
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  const char *t;
-
-  g_assert_nonnull (d);
-  while ((t = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *tdir = g_build_filename (threads, t, NULL);
-      g_autoptr(GDir) td = g_dir_open (tdir, 0, NULL);
-      const char *m;
-
-      g_assert_nonnull (td);
-      while ((m = g_dir_read_name (td)) != NULL)
-        if (strcmp (m, "thread.json") != 0)
-          g_ptr_array_add (out, g_build_filename (tdir, m, "message.json",
-                                                  NULL));
-    }
-  g_ptr_array_sort (out, mh_test_cmp_str);
-  return out;
-}
-
-static JsonObject *
-load_object (const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  g_assert_true (json_parser_load_from_file (parser, path, NULL));
-  return json_object_ref (json_node_get_object (json_parser_get_root (
-      parser)));
-}
-
 /* The sha256 of each written message.eml, by subject. */
 static GHashTable *
 eml_sums_by_subject (Fixture *f)
@@ -459,148 +422,6 @@ test_mbox_short_lines (Fixture *f, gconstpointer data)
   mh_import_stats_clear (&stats);
 }
 
-static gint
-compare_lines (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Each message's locations, one line a message sorted by subject:
- * "SUBJECT: MAILBOX/UID ...", from the message.json files. */
-static char *
-locations_by_subject (Fixture *f)
-{
-  g_autoptr(GPtrArray) jsons = manifests (f);
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-
-  for (guint i = 0; i < jsons->len; i++)
-    {
-      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
-      JsonArray *boxes = json_object_get_array_member (o, "mailboxes");
-      GString *line = g_string_new (json_object_get_string_member (o,
-                                                                   "subject"));
-
-      g_string_append_c (line, ':');
-      for (guint j = 0; j < json_array_get_length (boxes); j++)
-        {
-          JsonObject *b = json_array_get_object_element (boxes, j);
-
-          g_string_append_printf (
-              line, " %s/%" G_GINT64_FORMAT,
-              json_object_get_string_member (b, "mailbox"),
-              json_object_get_int_member (b, "uid"));
-        }
-      g_ptr_array_add (lines, g_string_free (line, FALSE));
-    }
-  g_ptr_array_sort (lines, compare_lines);
-  g_ptr_array_add (lines, NULL);
-  return g_strjoinv ("\n", (char **) lines->pdata);
-}
-
-static char *
-small_message (guint k)
-{
-  return g_strdup_printf ("From: a@example.com\nSubject: m%u\n"
-                          "Message-ID: <m%u@x>\n"
-                          "Date: Tue, 03 Mar 2026 1%u:00:00 +0000\n\n"
-                          "body %u\n", k, k, k % 10, k);
-}
-
-static void
-import_once (Fixture *f, const char *path, guint imported, guint duplicates,
-             guint already)
-{
-  const char *paths[] = { path, NULL };
-  g_autoptr(GError) error = NULL;
-  MhImportOptions options = { 0 };
-  MhImportStats stats;
-
-  options.output = f->out;
-  options.account = "local";
-  options.paths = paths;
-  g_assert_true (mh_import (&options, &stats, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (stats.failed, ==, 0);
-  g_assert_cmpuint (stats.imported, ==, imported);
-  g_assert_cmpuint (stats.duplicates, ==, duplicates);
-  g_assert_cmpuint (stats.already, ==, already);
-  mh_import_stats_clear (&stats);
-}
-
-/* A local UID is a position: when a message before others is deleted
- * from a Maildir (or an mbox is written again without it), the positions
- * name other messages.  A new message at a known position is imported
- * (it was skipped as "already archived" before), every location moves
- * to the message now there, positions past the end are forgotten, and a
- * deleted message stays archived without a location. */
-static void
-test_positions_shift (Fixture *f, gconstpointer data)
-{
-  g_autofree char *maildir = g_build_filename (f->base, "M", NULL);
-  g_autofree char *mbox = g_build_filename (f->base, "box", NULL);
-  g_autofree char *locs = NULL;
-  g_autoptr(GString) file = g_string_new (NULL);
-
-  for (guint k = 1; k <= 3; k++)
-    {
-      g_autofree char *name = g_strdup_printf ("%s/cur/170000000%u.M1P1.h:2,S",
-                                               maildir, k);
-      g_autofree char *text = small_message (k);
-
-      g_assert_cmpint (g_mkdir_with_parents (maildir, 0755), ==, 0);
-      for (guint d = 0; d < 3; d++)
-        {
-          const char *sub[] = { "cur", "new", "tmp" };
-          g_autofree char *dir = g_build_filename (maildir, sub[d], NULL);
-
-          g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-        }
-      g_assert_true (g_file_set_contents (name, text, -1, NULL));
-    }
-  import_once (f, maildir, 3, 0, 0);
-  locs = locations_by_subject (f);
-  g_assert_cmpstr (locs, ==, "m1: M/1\nm2: M/2\nm3: M/3");
-  g_clear_pointer (&locs, g_free);
-
-  /* m1 deleted, m4 delivered: m4 takes the third position. */
-  {
-    g_autofree char *gone = g_strdup_printf ("%s/cur/1700000001.M1P1.h:2,S",
-                                             maildir);
-    g_autofree char *name = g_strdup_printf ("%s/new/1700000004.M1P1.h",
-                                             maildir);
-    g_autofree char *text = small_message (4);
-
-    g_assert_cmpint (g_unlink (gone), ==, 0);
-    g_assert_true (g_file_set_contents (name, text, -1, NULL));
-  }
-  import_once (f, maildir, 1, 2, 0);
-  locs = locations_by_subject (f);
-  g_assert_cmpstr (locs, ==, "m1:\nm2: M/1\nm3: M/2\nm4: M/3");
-  g_clear_pointer (&locs, g_free);
-  import_once (f, maildir, 0, 0, 3);
-
-  /* An mbox of m5, m6, m7, then written again without m5: m7's old
-   * position is past the end. */
-  for (guint k = 5; k <= 7; k++)
-    {
-      g_autofree char *text = small_message (k);
-
-      g_string_append_printf (file, "From a@example.com Sat Jan  1 00:00:00 "
-                              "2000\n%s\n", text);
-    }
-  g_assert_true (g_file_set_contents (mbox, file->str, -1, NULL));
-  import_once (f, mbox, 3, 0, 0);
-  g_string_erase (file, 0, (gssize) (strchr (strstr (file->str, "body 5"),
-                                              '\n') + 2 - file->str));
-  g_assert_true (g_str_has_prefix (file->str, "From a@example.com"));
-  g_assert_true (g_file_set_contents (mbox, file->str, -1, NULL));
-  import_once (f, mbox, 0, 2, 0);
-  locs = locations_by_subject (f);
-  g_assert_cmpstr (locs, ==, "m1:\nm2: M/1\nm3: M/2\nm4: M/3\nm5:\n"
-                             "m6: box/1\nm7: box/2");
-  import_once (f, mbox, 0, 0, 2);
-}
-
 /* A Takeout export: CRLF lines, Gmail's thread id and labels in headers
  * end up in the manifest's "gmail" object. */
 static void
@@ -630,14 +451,6 @@ test_takeout (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_array_get_string_element (labels, 3), ==,
                    "Category Personal");
   mh_import_stats_clear (&stats);
-}
-
-/* The listing without the store, whose bytes depend on the order of
- * its writes, not only on its contents. */
-static char *
-listing_files (const char *dir)
-{
-  return mh_test_tree_listing (dir, TRUE, check_name, FALSE, "\n");
 }
 
 /* A run killed at each step of adding and placing a message, then run
@@ -803,7 +616,6 @@ main (int argc, char **argv)
   ADD ("/import/duplicates", test_duplicates);
   ADD ("/import/mbox-long-lines", test_mbox_long_lines);
   ADD ("/import/mbox-short-lines", test_mbox_short_lines);
-  ADD ("/import/positions-shift", test_positions_shift);
   ADD ("/import/takeout", test_takeout);
   ADD ("/import/killed-run", test_killed_run);
   ADD ("/import/mbox-random", test_mbox_random);
