@@ -552,6 +552,73 @@ mh_store_nth_newest_uid (MhStore *store, const char *mailbox,
 }
 
 gboolean
+mh_store_location_key (MhStore *store, const char *mailbox,
+                       guint32 uidvalidity, guint32 uid, char **key_out,
+                       GError **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  *key_out = NULL;
+  stmt = mh_store_stmt (store, ST_LOCATION_KEY, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *key_out = mh_store_column_text (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    {
+      mh_store_db_error (store, error, "cannot look up location");
+      mh_store_stmt_done (stmt);
+      return FALSE;
+    }
+  mh_store_stmt_done (stmt);
+  return TRUE;
+}
+
+gboolean
+mh_store_drop_locations_above (MhStore *store, const char *mailbox,
+                               guint32 uidvalidity, guint32 uid,
+                               GPtrArray **keys_out, GError **error)
+{
+  g_autoptr(GPtrArray) keys = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  *keys_out = NULL;
+  stmt = mh_store_stmt (store, ST_KEYS_ABOVE, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  keys = g_ptr_array_new_with_free_func (g_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (keys, mh_store_column_text (stmt, 0));
+  if (rc != SQLITE_DONE)
+    mh_store_db_error (store, error, "cannot look up locations");
+  mh_store_stmt_done (stmt);
+  if (rc != SQLITE_DONE)
+    return FALSE;
+  if (keys->len == 0)
+    {
+      *keys_out = g_steal_pointer (&keys);
+      return TRUE;
+    }
+  stmt = mh_store_stmt (store, ST_DROP_ABOVE, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, mailbox, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 2, uidvalidity);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  if (!mh_store_step_done (store, stmt, "cannot forget locations", error))
+    return FALSE;
+  mh_store_count_change (store);
+  *keys_out = g_steal_pointer (&keys);
+  return TRUE;
+}
+
+gboolean
 mh_store_pending_uids (MhStore *store, const char *mailbox,
                        guint32 uidvalidity, const guint32 *uids,
                        gsize n_uids, GArray **pending_out, GError **error)
