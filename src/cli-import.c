@@ -26,11 +26,16 @@ on_progress (const MhImportProgress *p, gpointer user_data)
 {
   Bar *bar = user_data;
   gint64 now = g_get_monotonic_time ();
-  g_autofree char *name = g_path_get_basename (p->mailbox);
+  g_autofree char *name = NULL;
   double secs;
 
   if (p->done != p->total && now - bar->last_draw < 100000)
     return;
+  /* A file name is not to drive the terminal. */
+  name = g_path_get_basename (p->mailbox);
+  for (char *c = name; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      *c = '?';
   bar->last_draw = now;
   fprintf (stderr, "\r\033[K[%u/%u] %s", p->index, p->mailboxes, name);
   if (p->total > 0)

@@ -236,6 +236,24 @@ test_progress_cli (Fixture *f, gconstpointer data)
   g_assert_cmpint (run_cli (bad, &err), ==, 2);
   g_assert_nonnull (strstr (err, "import: --progress expects auto, always "
                                  "or never"));
+  g_clear_pointer (&err, g_free);
+
+  /* A control character in a file name does not reach the terminal. */
+  {
+    g_autofree char *dir = g_build_filename (f->base, "esc", NULL);
+    g_autofree char *named = g_build_filename (dir, "a\033]0;x.mbox", NULL);
+    g_autofree char *text = NULL;
+    gsize len;
+    const char *esc[] = { "import", "--progress=always", "-o", f->out, dir,
+                          NULL };
+
+    g_assert_true (g_file_get_contents (mbox, &text, &len, NULL));
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (named, text, (gssize) len, NULL));
+    g_assert_cmpint (run_cli (esc, &err), ==, 0);
+    g_assert_nonnull (strstr (err, "] a?]0;x.mbox 100%"));
+    g_assert_null (strstr (err, "\033]"));
+  }
 }
 
 int
