@@ -26,7 +26,7 @@ list_account (const MhAccount *acct)
       mh_cli_error ("%s: %s", acct->name, error->message);
       return MH_EXIT_PARTIAL;
     }
-  printf ("%s (%s)\n", acct->name, acct->host);
+  mh_cli_print (stdout, "%s (%s)\n", acct->name, acct->host);
   for (guint i = 0; i < list->len; i++)
     {
       const MhImapMailbox *mb = list->pdata[i];
@@ -44,8 +44,8 @@ list_account (const MhAccount *acct)
           else
             count = g_strdup ("?");
         }
-      printf ("  %-40s %-8s %8s\n", mb->name_utf8,
-              mb->role != NULL ? mb->role : "", count);
+      mh_cli_print (stdout, "  %-40s %-8s %8s\n", mb->name_utf8,
+                    mb->role != NULL ? mb->role : "", count);
     }
   (void) mh_imap_session_logout (s, NULL);
   return MH_EXIT_OK;

@@ -31,11 +31,12 @@ on_progress (const MhImportProgress *p, gpointer user_data)
 
   if (p->done != p->total && now - bar->last_draw < 100000)
     return;
-  /* A file name is not to drive the terminal. */
-  name = g_path_get_basename (p->mailbox);
-  for (char *c = name; *c != '\0'; c++)
-    if ((guchar) *c < 0x20 || *c == 0x7f)
-      *c = '?';
+  {
+    /* A file name is not to drive the terminal. */
+    g_autofree char *base = g_path_get_basename (p->mailbox);
+
+    name = mh_cli_printable (base);
+  }
   bar->last_draw = now;
   fprintf (stderr, "\r\033[K[%u/%u] %s", p->index, p->mailboxes, name);
   if (p->total > 0)
@@ -118,23 +119,24 @@ mh_cli_import (int argc, char **argv)
 
   for (guint i = 0; i < stats.failures->len; i++)
     mh_cli_error ("import: %s", (const char *) stats.failures->pdata[i]);
-  g_printerr ("imported %u %s into %s (%u %s, %u %s)", stats.imported,
-              plural (stats.imported, "message", "messages"),
-              stats.account_dir, stats.attachments,
-              plural (stats.attachments, "attachment", "attachments"),
-              stats.warnings, plural (stats.warnings, "warning", "warnings"));
+  mh_cli_print (stderr, "imported %u %s into %s (%u %s, %u %s)",
+                stats.imported, plural (stats.imported, "message", "messages"),
+                stats.account_dir, stats.attachments,
+                plural (stats.attachments, "attachment", "attachments"),
+                stats.warnings,
+                plural (stats.warnings, "warning", "warnings"));
   if (stats.already + stats.duplicates > 0)
-    g_printerr ("; skipped %u already archived, %u %s", stats.already,
-                stats.duplicates,
-                plural (stats.duplicates, "duplicate", "duplicates"));
+    mh_cli_print (stderr, "; skipped %u already archived, %u %s",
+                  stats.already, stats.duplicates,
+                  plural (stats.duplicates, "duplicate", "duplicates"));
   if (stats.failed > 0)
-    g_printerr ("; %u failed", stats.failed);
-  g_printerr ("\n");
+    mh_cli_print (stderr, "; %u failed", stats.failed);
+  mh_cli_print (stderr, "\n");
   if (stats.messages > 0)
-    g_printerr ("%s: %u %s, %u %s\n", stats.account_dir, stats.threads,
-                plural (stats.threads, "conversation", "conversations"),
-                stats.messages,
-                plural (stats.messages, "message", "messages"));
+    mh_cli_print (
+        stderr, "%s: %u %s, %u %s\n", stats.account_dir, stats.threads,
+        plural (stats.threads, "conversation", "conversations"),
+        stats.messages, plural (stats.messages, "message", "messages"));
   status = stats.failed > 0 ? MH_EXIT_PARTIAL : MH_EXIT_OK;
   mh_import_stats_clear (&stats);
   return status;

@@ -1,6 +1,8 @@
 /* cli-private.h - shared by the command implementations of the CLI. */
 #pragma once
 
+#include <stdio.h>
+
 #include <glib.h>
 
 #include "mailharvest/cli.h"
@@ -15,7 +17,16 @@ int mh_cli_import (int argc, char **argv);
 int mh_cli_run (int argc, char **argv);
 int mh_cli_threads (int argc, char **argv);
 
-/* Prints "mailharvest: MESSAGE" to stderr. */
+/* Text from mail, servers and file names is not to drive the terminal:
+ * mh_cli_print() formats like fprintf() and writes the result with its
+ * control characters (but tab and line feed), DEL, C1 controls and
+ * bidirectional overrides shown as '?', and invalid UTF-8 replaced;
+ * mh_cli_printable() returns such a copy of @s for one line (line feeds
+ * too as '?'), for a progress bar that draws with escapes of its own. */
+void mh_cli_print (FILE *out, const char *format, ...) G_GNUC_PRINTF (2, 3);
+char *mh_cli_printable (const char *s);
+
+/* Prints "mailharvest: MESSAGE" to stderr, as mh_cli_print() does. */
 void mh_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
 /* Parses the options of one command; on a usage error prints it with the

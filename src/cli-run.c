@@ -38,7 +38,7 @@ on_log (MhRunLogLevel level, const char *account, const char *text,
                                                    : "";
 
   clear_bar (ui);
-  g_printerr ("mailharvest: %s: %s%s\n", account, kind, text);
+  mh_cli_print (stderr, "mailharvest: %s: %s%s\n", account, kind, text);
 }
 
 static void
@@ -48,7 +48,7 @@ on_trace (const char *account, gboolean sent, const char *line,
   Ui *ui = user_data;
 
   clear_bar (ui);
-  g_printerr ("%s %s %s\n", account, sent ? "C:" : "S:", line);
+  mh_cli_print (stderr, "%s %s %s\n", account, sent ? "C:" : "S:", line);
 }
 
 static void
@@ -56,6 +56,8 @@ on_progress (const MhRunProgress *p, gpointer user_data)
 {
   Ui *ui = user_data;
   gint64 now = g_get_monotonic_time ();
+  g_autofree char *account = NULL;
+  g_autofree char *mailbox = NULL;
   double secs, rate, mb;
 
   if (p->mailbox == NULL)
@@ -66,8 +68,9 @@ on_progress (const MhRunProgress *p, gpointer user_data)
       ui->mailbox = g_strdup (p->mailbox);
       ui->started = now;
       if (!ui->bar)
-        g_printerr ("mailharvest: %s: %s: %u messages, %u to fetch\n",
-                    p->account, p->mailbox, p->total, p->total - p->done);
+        mh_cli_print (stderr,
+                      "mailharvest: %s: %s: %u messages, %u to fetch\n",
+                      p->account, p->mailbox, p->total, p->total - p->done);
     }
   if (!ui->bar)
     return;
@@ -78,8 +81,10 @@ on_progress (const MhRunProgress *p, gpointer user_data)
   secs = (double) (now - ui->started) / G_USEC_PER_SEC;
   rate = secs > 0.5 ? (double) p->done / secs : 0;
   mb = (double) p->bytes / (1024.0 * 1024.0);
-  fprintf (stderr, "\r\033[K%s %s %u/%u %.1f MB", p->account, p->mailbox,
-           p->done, p->total, mb);
+  account = mh_cli_printable (p->account);
+  mailbox = mh_cli_printable (p->mailbox);
+  fprintf (stderr, "\r\033[K%s %s %u/%u %.1f MB", account, mailbox, p->done,
+           p->total, mb);
   if (rate > 0)
     {
       double eta = (double) (p->total - p->done) / rate;
@@ -173,29 +178,32 @@ print_summary (GPtrArray *results)
       MhRunResult *r = results->pdata[i];
 
       if (r->ok)
-        g_printerr ("mailharvest: %s: %u new, %u already there, %u "
-                    "duplicates; %u conversations, %u messages in %s\n",
-                    r->account, r->added,
-                    r->selected - MIN (r->selected, r->fetched
-                                                        + r->duplicates),
-                    r->duplicates, r->threads, r->messages, r->dir);
+        mh_cli_print (stderr,
+                      "mailharvest: %s: %u new, %u already there, %u "
+                      "duplicates; %u conversations, %u messages in %s\n",
+                      r->account, r->added,
+                      r->selected
+                          - MIN (r->selected, r->fetched + r->duplicates),
+                      r->duplicates, r->threads, r->messages, r->dir);
       else
         {
           failed++;
-          g_printerr ("mailharvest: %s: FAILED: %s (%u new, %u failed)\n",
-                      r->account,
-                      r->error != NULL ? r->error : "some messages failed",
-                      r->added, r->failed);
+          mh_cli_print (
+              stderr, "mailharvest: %s: FAILED: %s (%u new, %u failed)\n",
+              r->account, r->error != NULL ? r->error : "some messages failed",
+              r->added, r->failed);
           for (guint j = 0; j < r->failures->len && j < 20; j++)
-            g_printerr ("mailharvest: %s:   %s\n", r->account,
-                        (char *) r->failures->pdata[j]);
+            mh_cli_print (stderr, "mailharvest: %s:   %s\n", r->account,
+                          (char *) r->failures->pdata[j]);
         }
     }
   if (failed == 0)
-    g_printerr ("mailharvest: all done\n");
+    mh_cli_print (stderr, "mailharvest: all done\n");
   else
-    g_printerr ("mailharvest: %u of %u accounts incomplete; the others are "
-                "done\n", failed, results->len);
+    mh_cli_print (stderr,
+                  "mailharvest: %u of %u accounts incomplete; the others are "
+                  "done\n",
+                  failed, results->len);
 }
 
 int

@@ -43,8 +43,9 @@ print_thread (JsonObject *t)
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (t, "messages")))
     return;
   msgs = json_object_get_array_member (t, "messages");
-  printf ("\n%s (%u)\n", member_str (t, "subject", "(no subject)"),
-          json_array_get_length (msgs));
+  mh_cli_print (stdout, "\n%s (%u)\n",
+                member_str (t, "subject", "(no subject)"),
+                json_array_get_length (msgs));
   for (guint j = 0; j < json_array_get_length (msgs); j++)
     {
       JsonNode *n = json_array_get_element (msgs, j);
@@ -62,9 +63,9 @@ print_thread (JsonObject *t)
           && json_node_get_value_type (d) == G_TYPE_INT64)
         depth = json_node_get_int (d);
       depth = CLAMP (depth, 0, 20);
-      printf ("  %*s%s  %s  %s\n", (int) depth * 2, "", date,
-              member_str (m, "from", "?"),
-              member_str (m, "subject", "(no subject)"));
+      mh_cli_print (stdout, "  %*s%s  %s  %s\n", (int) depth * 2, "", date,
+                    member_str (m, "from", "?"),
+                    member_str (m, "subject", "(no subject)"));
     }
 }
 
@@ -184,7 +185,7 @@ print_account (const char *dir, const char *account, GError **error)
   /* Counted first, for the heading. */
   if (!scan_threads (path, FALSE, &n, error))
     return FALSE;
-  printf ("%s: %u conversations\n", account, n);
+  mh_cli_print (stdout, "%s: %u conversations\n", account, n);
   return scan_threads (path, TRUE, &n, error);
 }
 
@@ -244,7 +245,7 @@ mh_cli_threads (int argc, char **argv)
       g_autoptr(GError) error = NULL;
 
       if (i > 0)
-        printf ("\n");
+        mh_cli_print (stdout, "\n");
       if (!print_account (output, names->pdata[i], &error))
         {
           mh_cli_error ("threads: %s", error->message);

@@ -42,6 +42,56 @@ usage (FILE *out)
            "2 usage or configuration error (nothing done).\n");
 }
 
+/* Whether @c may not reach a terminal: C0 and C1 controls but tab and
+ * line feed, DEL, and the bidirectional overrides and isolates that
+ * make text display in another order than it is. */
+static gboolean
+unprintable (gunichar c, gboolean one_line)
+{
+  if (c == '\t' || (c == '\n' && !one_line))
+    return FALSE;
+  return c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x202a && c <= 0x202e)
+         || (c >= 0x2066 && c <= 0x2069);
+}
+
+static char *
+printable (const char *s, gboolean one_line)
+{
+  g_autofree char *valid = g_utf8_make_valid (s != NULL ? s : "", -1);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (unprintable (c, one_line))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+mh_cli_printable (const char *s)
+{
+  return printable (s, TRUE);
+}
+
+void
+mh_cli_print (FILE *out, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+  g_autofree char *safe = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  safe = printable (msg, FALSE);
+  fputs (safe, out);
+}
+
 void
 mh_cli_error (const char *format, ...)
 {
@@ -51,7 +101,7 @@ mh_cli_error (const char *format, ...)
   va_start (ap, format);
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_printerr ("mailharvest: %s\n", msg);
+  mh_cli_print (stderr, "mailharvest: %s\n", msg);
 }
 
 gboolean

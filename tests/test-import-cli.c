@@ -182,6 +182,21 @@ test_threads_cli (Fixture *f, gconstpointer data)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* Control characters of a subject or sender (an escape sequence that
+   * retitles the terminal, a bidirectional override) come out as '?'. */
+  put_threads_json (f, "hostile",
+      "[{\"subject\": \"hi\\u001b]0;owned\\u0007there\",\n"
+      "  \"messages\": [{\"date\": \"2026-01-05T10:00:00Z\",\n"
+      "    \"from\": \"ev\\u009bil\\u202e\", \"subject\": \"a\\rb\",\n"
+      "    \"depth\": 0}]}]\n");
+  g_assert_cmpint (threads_cli (f, "hostile", &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==,
+                   "hostile: 1 conversations\n"
+                   "\nhi?]0;owned?there (1)\n"
+                   "  2026-01-05 10:00  ev?il?  a?b\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
   put_threads_json (f, "broken", "[{\"subject\": \"x\", \"messages\": [");
   g_assert_cmpint (threads_cli (f, "broken", &out, &err), ==, 1);
   g_assert_nonnull (strstr (err, "broken/threads.json: not a list of "
