@@ -31,6 +31,7 @@ list_account (const MhAccount *acct)
     {
       const MhImapMailbox *mb = list->pdata[i];
       g_autofree char *count = NULL;
+      g_autofree char *name = NULL;
 
       if (mb->noselect)
         count = g_strdup ("-");
@@ -44,7 +45,8 @@ list_account (const MhAccount *acct)
           else
             count = g_strdup ("?");
         }
-      mh_cli_print (stdout, "  %-40s %-8s %8s\n", mb->name_utf8,
+      name = mh_cli_printable (mb->name_utf8);
+      mh_cli_print (stdout, "  %-40s %-8s %8s\n", name,
                     mb->role != NULL ? mb->role : "", count);
     }
   (void) mh_imap_session_logout (s, NULL);

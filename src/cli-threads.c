@@ -37,14 +37,16 @@ short_date (const char *iso)
 static void
 print_thread (JsonObject *t)
 {
+  g_autofree char *subject = NULL;
   JsonArray *msgs;
 
   if (t == NULL || !json_object_has_member (t, "messages")
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (t, "messages")))
     return;
   msgs = json_object_get_array_member (t, "messages");
-  mh_cli_print (stdout, "\n%s (%u)\n",
-                member_str (t, "subject", "(no subject)"),
+  /* One line each: a line feed in a subject is shown as '?' too. */
+  subject = mh_cli_printable (member_str (t, "subject", "(no subject)"));
+  mh_cli_print (stdout, "\n%s (%u)\n", subject,
                 json_array_get_length (msgs));
   for (guint j = 0; j < json_array_get_length (msgs); j++)
     {
@@ -52,6 +54,8 @@ print_thread (JsonObject *t)
       JsonObject *m = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n)
                                                  : NULL;
       g_autofree char *date = NULL;
+      g_autofree char *from = NULL;
+      g_autofree char *msg_subject = NULL;
       JsonNode *d;
       gint64 depth = 0;
 
@@ -63,9 +67,11 @@ print_thread (JsonObject *t)
           && json_node_get_value_type (d) == G_TYPE_INT64)
         depth = json_node_get_int (d);
       depth = CLAMP (depth, 0, 20);
+      from = mh_cli_printable (member_str (m, "from", "?"));
+      msg_subject = mh_cli_printable (member_str (m, "subject",
+                                                  "(no subject)"));
       mh_cli_print (stdout, "  %*s%s  %s  %s\n", (int) depth * 2, "", date,
-                    member_str (m, "from", "?"),
-                    member_str (m, "subject", "(no subject)"));
+                    from, msg_subject);
     }
 }
 

@@ -187,13 +187,13 @@ test_threads_cli (Fixture *f, gconstpointer data)
   put_threads_json (f, "hostile",
       "[{\"subject\": \"hi\\u001b]0;owned\\u0007there\",\n"
       "  \"messages\": [{\"date\": \"2026-01-05T10:00:00Z\",\n"
-      "    \"from\": \"ev\\u009bil\\u202e\", \"subject\": \"a\\rb\",\n"
+      "    \"from\": \"ev\\u009bil\\u202e\", \"subject\": \"a\\rb\\nc\",\n"
       "    \"depth\": 0}]}]\n");
   g_assert_cmpint (threads_cli (f, "hostile", &out, &err), ==, 0);
   g_assert_cmpstr (out, ==,
                    "hostile: 1 conversations\n"
                    "\nhi?]0;owned?there (1)\n"
-                   "  2026-01-05 10:00  ev?il?  a?b\n");
+                   "  2026-01-05 10:00  ev?il?  a?b?c\n");
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
