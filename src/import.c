@@ -58,7 +58,7 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
    * second import of the same files finds every location known.  The
    * file time is no INTERNALDATE: it changes when files are copied. */
   src.mailbox = m->mailbox->name;
-  src.uidvalidity = m->mailbox->uidvalidity;
+  src.uidvalidity = m->uidvalidity;
   src.uid = m->uid;
   src.flags = m->flags;
   /* A local UID is a position: deleting a message shifts the ones after
@@ -150,9 +150,11 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
        * held more messages when last imported) name nothing any more. */
       if (!mh_local_mailbox_foreach (mb, mh_archive_get_tmp_dir (archive),
                                      on_message, &imp, &mb_error)
-          || !mh_archive_forget_locations_above (archive, mb->name,
-                                                 mb->uidvalidity,
-                                                 imp.last_uid, &mb_error))
+          || (!mb->named
+              && !mh_archive_forget_locations_above (archive, mb->name,
+                                                     mb->uidvalidity,
+                                                     imp.last_uid,
+                                                     &mb_error)))
         {
           stats->failed++;
           g_ptr_array_add (stats->failures,

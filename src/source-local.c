@@ -314,6 +314,7 @@ mh_local_scan (const char *const *paths, GError **error)
               g_autofree char *name = g_path_get_basename (abs);
 
               m = mailbox_new (name, MH_LOCAL_EML, dir);
+              m->named = TRUE;
               g_ptr_array_add (out, m);
               g_hash_table_insert (explicit_eml, g_strdup (dir), m);
             }
@@ -430,6 +431,7 @@ foreach_maildir (const MhLocalMailbox *mailbox, MhLocalFunc func,
 
       maildir_flags (e->info, flags);
       m.mailbox = mailbox;
+      m.uidvalidity = mailbox->uidvalidity;
       m.uid = i + 1;
       m.path = e->path;
       m.flags = (const char *const *) flags->pdata;
@@ -452,8 +454,10 @@ foreach_eml (const MhLocalMailbox *mailbox, MhLocalFunc func,
       struct stat st;
 
       m.mailbox = mailbox;
-      m.uid = i + 1;
       m.path = mailbox->files->pdata[i];
+      m.uidvalidity = mailbox->named ? path_hash (m.path)
+                                     : mailbox->uidvalidity;
+      m.uid = mailbox->named ? 1 : i + 1;
       m.mtime = stat (m.path, &st) == 0 ? (gint64) st.st_mtime : 0;
       m.done = i + 1;
       m.total = mailbox->files->len;
@@ -519,6 +523,7 @@ finish_message (MboxReader *r, GError **error)
   if (ok && r->out_size > 0)
     {
       m.mailbox = r->mailbox;
+      m.uidvalidity = r->mailbox->uidvalidity;
       m.uid = r->uid;
       m.path = r->out_path;
       m.is_temp = TRUE;

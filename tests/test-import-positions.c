@@ -157,6 +157,49 @@ test_positions_shift (Fixture *f, gconstpointer data)
 }
 
 
+/* Files named on the command line, one import at a time (as a ticket
+ * system hands over each new .eml): each keeps a location of its own,
+ * and importing them again, alone or together, finds them done. */
+static void
+test_positions_named_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (f->base, "drop", NULL);
+  g_autofree char *one = g_build_filename (dir, "one.eml", NULL);
+  g_autofree char *two = g_build_filename (dir, "two.eml", NULL);
+  g_autofree char *text1 = small_message (1);
+  g_autofree char *text2 = small_message (2);
+  g_autofree char *locs = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *both[] = { one, two, NULL };
+  g_autoptr(GError) error = NULL;
+  MhImportOptions options = { 0 };
+  MhImportStats stats;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (one, text1, -1, NULL));
+  g_assert_true (g_file_set_contents (two, text2, -1, NULL));
+  import_once (f, one, 1, 0, 0);
+  import_once (f, two, 1, 0, 0);
+  import_once (f, one, 0, 0, 1);
+  locs = locations_by_subject (f);
+  lines = g_strsplit (locs, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  g_assert_true (g_str_has_prefix (lines[0], "m1: drop/1"));
+  g_assert_true (g_str_has_prefix (lines[1], "m2: drop/1"));
+  /* One location each: each file is a position space of its own. */
+  g_assert_null (strchr (lines[0] + strlen ("m1: drop/1"), '/'));
+  g_assert_null (strchr (lines[1] + strlen ("m2: drop/1"), '/'));
+
+  options.output = f->out;
+  options.account = "local";
+  options.paths = both;
+  g_assert_true (mh_import (&options, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.already, ==, 2);
+  g_assert_cmpuint (stats.imported + stats.duplicates, ==, 0);
+  mh_import_stats_clear (&stats);
+}
+
 /* The second import of the Maildir above killed at each step of moving
  * the positions, then run again: the same files as without the kill. */
 static char *
@@ -215,6 +258,7 @@ main (int argc, char **argv)
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/import/positions-shift", test_positions_shift);
+  ADD ("/import/positions-named-files", test_positions_named_files);
   ADD ("/import/positions-killed", test_positions_killed);
 #undef ADD
   return g_test_run ();

@@ -13,12 +13,17 @@
  *     are not followed.  Files at the top of the walked directory, and a
  *     directory given itself, are named after the directory's base name.
  *
- * Local UIDs are stable: a message's ordinal (from 1) in its mailbox, by
- * file name for Maildir (ignoring the ":2,flags" info, which changes) and
- * .eml folders, by position for mbox.  The uidvalidity is a 32-bit hash
- * of the mailbox's absolute path: importing the same files again gives
- * the same (mailbox, uidvalidity, uid); moving them gives a new
- * uidvalidity, as a rebuilt IMAP server would.
+ * A local UID is a position: a message's ordinal (from 1) in its
+ * mailbox, by file name for Maildir (ignoring the ":2,flags" info, which
+ * changes) and .eml folders, by position for mbox.  The uidvalidity is a
+ * 32-bit hash of the mailbox's absolute path: importing the same files
+ * again gives the same (mailbox, uidvalidity, uid); moving them gives a
+ * new uidvalidity, as a rebuilt IMAP server would.  Unlike an IMAP UID,
+ * a position names another message once one before it is deleted or the
+ * file is written again: import.c checks the bytes.  A file named on the
+ * command line is a position space of its own (uid 1, the uidvalidity
+ * hashed from its path), so that importing the files of a folder one at
+ * a time gives each a location that stays.
  *
  * mbox files are read as mboxrd: a "From " line preceded by an empty line
  * (or first in the file) starts a message, the empty line before it is
@@ -48,6 +53,8 @@ typedef struct {
   char *path;          /* the mbox file, Maildir or folder */
   guint32 uidvalidity;
   GPtrArray *files;    /* MH_LOCAL_EML: char* paths in UID order */
+  gboolean named;      /* MH_LOCAL_EML: files named on the command line,
+                        * each its own position space */
 } MhLocalMailbox;
 
 void mh_local_mailbox_free (MhLocalMailbox *mailbox);
@@ -56,6 +63,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhLocalMailbox, mh_local_mailbox_free)
 /* One raw message, valid during the callback only. */
 typedef struct {
   const MhLocalMailbox *mailbox;
+  guint32 uidvalidity;     /* the mailbox's, or a named file's own */
   guint32 uid;
   const char *path;        /* a file holding exactly this message */
   gboolean is_temp;        /* @path is a temporary file the callback may
