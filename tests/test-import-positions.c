@@ -58,11 +58,11 @@ small_message (guint k)
                           "body %u\n", k, k, k % 10, k);
 }
 
+/* Imports @paths (NULL-terminated) and checks the counts. */
 static void
-import_once (Fixture *f, const char *path, guint imported, guint duplicates,
-             guint already)
+import_paths (Fixture *f, const char *const *paths, guint imported,
+              guint duplicates, guint already)
 {
-  const char *paths[] = { path, NULL };
   g_autoptr(GError) error = NULL;
   MhImportOptions options = { 0 };
   MhImportStats stats;
@@ -77,6 +77,15 @@ import_once (Fixture *f, const char *path, guint imported, guint duplicates,
   g_assert_cmpuint (stats.duplicates, ==, duplicates);
   g_assert_cmpuint (stats.already, ==, already);
   mh_import_stats_clear (&stats);
+}
+
+static void
+import_once (Fixture *f, const char *path, guint imported, guint duplicates,
+             guint already)
+{
+  const char *paths[] = { path, NULL };
+
+  import_paths (f, paths, imported, duplicates, already);
 }
 
 /* A Maildir at @dir holding small_message(k) for each k of @ks (ended by
@@ -171,9 +180,6 @@ test_positions_named_files (Fixture *f, gconstpointer data)
   g_autofree char *locs = NULL;
   g_auto(GStrv) lines = NULL;
   const char *both[] = { one, two, NULL };
-  g_autoptr(GError) error = NULL;
-  MhImportOptions options = { 0 };
-  MhImportStats stats;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_assert_true (g_file_set_contents (one, text1, -1, NULL));
@@ -189,15 +195,7 @@ test_positions_named_files (Fixture *f, gconstpointer data)
   /* One location each: each file is a position space of its own. */
   g_assert_null (strchr (lines[0] + strlen ("m1: drop/1"), '/'));
   g_assert_null (strchr (lines[1] + strlen ("m2: drop/1"), '/'));
-
-  options.output = f->out;
-  options.account = "local";
-  options.paths = both;
-  g_assert_true (mh_import (&options, &stats, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (stats.already, ==, 2);
-  g_assert_cmpuint (stats.imported + stats.duplicates, ==, 0);
-  mh_import_stats_clear (&stats);
+  import_paths (f, both, 0, 0, 2);
 }
 
 /* The second import of the Maildir above killed at each step of moving
