@@ -686,7 +686,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.html.sum = mh_sha256_new ();
   if (!mh_store_begin (a->store, error))
     goto out;
-  if (!mh_finish_open_last_layout (&f, error) || !place_all (&f, error))
+  if (!mh_archive_layout_start (a, error)
+      || !mh_finish_open_last_layout (&f, error) || !place_all (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
       goto out;
@@ -708,7 +709,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  if (!mh_archive_commit (a, error))
+  if (!mh_archive_commit (a, error) || !mh_archive_layout_done (a, error))
     goto out;
   f.stats->threads = f.convs->len;
   f.stats->messages = f.n_messages - f.stats->lost;

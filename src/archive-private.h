@@ -10,6 +10,10 @@
 
 /* In OUTPUT/ACCOUNT while messages may wait for mh_archive_finish(). */
 #define MH_ARCHIVE_PENDING_MARK ".layout-pending"
+/* In OUTPUT/ACCOUNT while a conversation step moves dirs: a step that did
+ * not finish may have moved some where the store does not know
+ * (archive-recover.c). */
+#define MH_ARCHIVE_STARTED_MARK ".layout-started"
 
 /* Worker threads parsing and writing at most (one per CPU up to this). */
 #define MH_ARCHIVE_MAX_WORKERS 4
@@ -124,6 +128,14 @@ gboolean mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
  * store") unless this process has; before the first message is
  * written. */
 gboolean mh_archive_mark_pending (MhArchive *a, GError **error);
+
+/* archive-recover.c: the conversation step's mark, made before its
+ * first move and removed after its commit; and what the next open does
+ * when it finds one: records every message dir where the step left it,
+ * in a transaction of its own, and removes the mark. */
+gboolean mh_archive_layout_start (MhArchive *a, GError **error);
+gboolean mh_archive_layout_done (MhArchive *a, GError **error);
+gboolean mh_archive_recover_layout (MhArchive *a, GError **error);
 
 /* Opens the store's batch transaction if none is open. */
 gboolean mh_archive_ensure_transaction (MhArchive *a, GError **error);

@@ -189,7 +189,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
 
   store_path = g_build_filename (a->dir, "state.sqlite", NULL);
   a->store = mh_store_open (store_path, error);
-  if (a->store == NULL)
+  if (a->store == NULL || !mh_archive_recover_layout (a, error))
     return NULL;
   mh_writer_set_sync (FALSE);
   return g_steal_pointer (&a);

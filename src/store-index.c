@@ -239,6 +239,19 @@ mh_store_lookup_rowid (MhStore *store, gint64 rowid,
 }
 
 gboolean
+mh_store_lookup_dir (MhStore *store, const char *dir,
+                     MhStoreMessage **msg_out, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  *msg_out = NULL;
+  stmt = mh_store_stmt (store, ST_BY_DIR, error);
+  if (stmt == NULL || !mh_store_bind_text (store, stmt, 1, dir, error))
+    return FALSE;
+  return first_message (store, stmt, msg_out, error);
+}
+
+gboolean
 mh_store_lookup_gm_msgid (MhStore *store, guint64 gm_msgid,
                           MhStoreMessage **msg_out, GError **error)
 {

@@ -24,6 +24,7 @@ typedef enum {
   ST_BY_KEY,
   ST_HAS_KEY,
   ST_BY_ROWID,
+  ST_BY_DIR,
   ST_BY_GM_MSGID,
   ST_BY_MESSAGE_ID,
   ST_ALL_MESSAGES,

@@ -49,6 +49,9 @@ static const char *const statement_sql[N_STATEMENTS] = {
   [ST_BY_KEY] = "SELECT " SELECT_COLUMNS " FROM message WHERE key = ?1",
   [ST_HAS_KEY] = "SELECT 1 FROM message WHERE key = ?1",
   [ST_BY_ROWID] = "SELECT " SELECT_COLUMNS " FROM message WHERE rowid = ?1",
+  [ST_BY_DIR] =
+    "SELECT " SELECT_COLUMNS " FROM message WHERE dir = ?1"
+    " ORDER BY key LIMIT 1",
   [ST_BY_GM_MSGID] =
     "SELECT " SELECT_COLUMNS " FROM message WHERE gm_msgid = ?1"
     " ORDER BY key LIMIT 1",

@@ -267,6 +267,63 @@ test_disk_full (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* ---- a layout cut short, then new mail ------------------------------- */
+
+/* Killed while the first run lays conversations out (some message dirs
+ * moved into thread dirs, the store's record of it rolled back), then
+ * mail arrives that renames and merges conversations, and the next run
+ * must still find every message dir where the cut-short step left it:
+ * none forgotten as "missing", none swept away with a thread dir that
+ * no conversation uses any more, and the archive the same as two
+ * undisturbed runs make. */
+static void
+test_killed_placing_then_later (Fixture *fixture, gconstpointer data)
+{
+  /* Alice's first run places 8 times (see test_killed_runs). */
+  static const char *const points[] = {
+    "placed:1", "placed:2", "placed:3", "placed:4", "placed:5",
+    "placed:6", "placed:7", "placed:8", "lists-written:1",
+  };
+  g_autofree char *ref = mh_test_new_dir (work_dir, "ref");
+  g_autofree char *cfg = write_config ("c.ini", ref, ACC_ALICE_OUTLOOK,
+                                       NULL, 0);
+  g_autofree char *want = NULL;
+  char *outs[G_N_ELEMENTS (points)];
+  MhTestRun r;
+
+  g_free (undisturbed (cfg, ref));
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("cut%u", i);
+
+      outs[i] = mh_test_new_dir (work_dir, name);
+      mh_test_run (&r, points[i], (const char *const[]) {
+          "run", "-c", cfg, "-o", outs[i], "--progress=never", NULL });
+      if (r.signal != SIGKILL)
+        g_test_message ("%s: status %d, stderr: %s", points[i], r.status,
+                        r.err);
+      g_assert_cmpint (r.signal, ==, SIGKILL);
+      mh_test_run_clear (&r);
+    }
+
+  std_mail_later ();
+  mh_test_run_expect (&r, 0, NULL, (const char *const[]) {
+      "run", "-c", cfg, "--progress=never", NULL });
+  mh_test_run_clear (&r);
+  want = mh_test_listing (ref);
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *ids = NULL;
+      g_autofree char *acct = g_build_filename (outs[i], "alice", NULL);
+
+      g_test_message ("cut short at %s, then new mail", points[i]);
+      resume (cfg, outs[i], want);
+      ids = mh_test_archive_ids (acct);
+      g_assert_cmpstr (ids, ==, std_ids_alice_later);
+      g_free (outs[i]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -278,5 +335,7 @@ main (int argc, char **argv)
               teardown);
   g_test_add ("/run/lost-dir", Fixture, NULL, setup, test_lost_dir,
               teardown);
+  g_test_add ("/run/killed-placing-then-later", Fixture, NULL, setup,
+              test_killed_placing_then_later, teardown);
   return g_test_run ();
 }

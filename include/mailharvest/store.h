@@ -191,6 +191,10 @@ gboolean mh_store_lookup_key (MhStore *store, const char *key,
 gboolean mh_store_lookup_rowid (MhStore *store, gint64 rowid,
                                 MhStoreMessage **msg_out, GError **error);
 
+/* Sets *@msg_out to the message whose dir is named @dir, or NULL. */
+gboolean mh_store_lookup_dir (MhStore *store, const char *dir,
+                              MhStoreMessage **msg_out, GError **error);
+
 /* Sets *@msg_out to a message with X-GM-MSGID @gm_msgid (not 0), or NULL.
  * When several carry it (the same Gmail message stored with different
  * bytes) the one with the smallest key is returned. */
