@@ -77,6 +77,18 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
                                         message_file (m), m->uid,
                                         local->message));
       report (imp, m);
+      /* A full disk does: every next message would fail the same way,
+       * or, where a small one still fits, get ahead of this one, and
+       * the archive would depend on where the disk filled up (a copy
+       * with the same Message-ID and other bytes kept instead of this
+       * one, as in `run`). */
+      if (g_error_matches (local, MH_ERROR, MH_ERROR_NO_SPACE))
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_NO_SPACE,
+                       "stopped: the disk is full; the rest is not "
+                       "imported");
+          return FALSE;
+        }
       return TRUE;
     }
   switch (res.status)
@@ -156,10 +168,17 @@ mh_import (const MhImportOptions *options, MhImportStats *stats,
                                                      imp.last_uid,
                                                      &mb_error)))
         {
-          stats->failed++;
+          gboolean full = g_error_matches (mb_error, MH_ERROR,
+                                           MH_ERROR_NO_SPACE);
+
+          /* The message that met the full disk is counted already. */
+          if (!full)
+            stats->failed++;
           g_ptr_array_add (stats->failures,
                            g_strdup_printf ("%s: %s", mb->path,
                                             mb_error->message));
+          if (full)
+            break;
         }
     }
 

@@ -271,6 +271,54 @@ test_progress_cli (Fixture *f, gconstpointer data)
   }
 }
 
+/* A full disk stops the import, as it stops `run`: the message that met
+ * it fails and the rest is not tried (each would fail the same way, or a
+ * small one that still fits would get ahead of it); and the next import,
+ * with space again, ends with the archive an undisturbed one makes. */
+static void
+test_disk_full_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *mbox = corpus ("mboxrd.mbox");
+  g_autofree char *maildir = corpus ("Maildir");
+  g_autofree char *ref = g_build_filename (f->base, "ref", NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  g_autofree char *want_rel = NULL;
+  const char *undisturbed[] = { "import", "--progress=never", "-o", ref,
+                                mbox, maildir, NULL };
+  const char *args[] = { "import", "--progress=never", "-o", f->out, mbox,
+                         maildir, NULL };
+  g_auto(GStrv) lines = NULL;
+  guint errors = 0;
+
+  g_assert_cmpint (run_cli (undisturbed, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  want = listing_files (ref);
+
+  /* The mbox's second message cannot get its dir. */
+  g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:2", TRUE);
+  g_assert_cmpint (run_cli (args, &err), ==, 1);
+  g_unsetenv ("MH_DEBUG_FAIL_AT");
+  lines = g_strsplit (err, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "mailharvest: import: "))
+      errors++;
+  if (errors != 2 || strstr (err, "stopped: the disk is full") == NULL)
+    g_test_message ("stderr: %s", err);
+  /* The message, and the mbox's "stopped": nothing of the Maildir. */
+  g_assert_cmpuint (errors, ==, 2);
+  g_assert_nonnull (strstr (err, "mboxrd.mbox: message 2: cannot create"));
+  g_assert_nonnull (strstr (err, "mboxrd.mbox: stopped: the disk is full"));
+  g_assert_nonnull (strstr (err, "imported 1 message into "));
+  g_assert_nonnull (strstr (err, "; 1 failed\n"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (args, &err), ==, 0);
+  got = listing_files (f->out);
+  g_assert_cmpstr (got, ==, want);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,6 +331,7 @@ main (int argc, char **argv)
   ADD ("/import/cli-usage", test_cli_usage);
   ADD ("/import/threads-cli", test_threads_cli);
   ADD ("/import/progress-cli", test_progress_cli);
+  ADD ("/import/disk-full-cli", test_disk_full_cli);
 #undef ADD
   return g_test_run ();
 }
