@@ -47,7 +47,10 @@ static GCond space;        /* held went down */
 static GQueue incoming = G_QUEUE_INIT;
 static guint held;         /* files in incoming and in the thread's list */
 static guint64 handed;     /* files handed in so far: the next one's seq */
-static guint space_waiters; /* threads waiting in mh_writeback_add() */
+static guint64 closed;     /* files closed so far: the thread closes them
+                            * in the order they were handed in */
+static guint space_waiters; /* threads waiting in mh_writeback_add() or
+                             * mh_writeback_close_handed() */
 static gboolean idle;      /* the thread waits for work: only then is a
                             * signal worth its system call */
 static GThread *thread;
@@ -74,6 +77,7 @@ release (guint n)
     return;
   g_mutex_lock (&lock);
   held -= n;
+  closed += n;
   if (space_waiters > 0)
     g_cond_broadcast (&space);
   g_mutex_unlock (&lock);
@@ -211,6 +215,24 @@ void
 mh_writeback_drop_all (void)
 {
   mh_writeback_drop_until (G_MAXUINT64);
+}
+
+void
+mh_writeback_close_handed (void)
+{
+  guint64 mark;
+
+  g_mutex_lock (&lock);
+  mark = handed;
+  if (thread != NULL && closed < mark)
+    {
+      push (ENTRY_DROP, -1, 0, mark);
+      space_waiters++;
+      while (closed < mark)
+        g_cond_wait (&space, &lock);
+      space_waiters--;
+    }
+  g_mutex_unlock (&lock);
 }
 
 void

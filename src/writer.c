@@ -38,6 +38,9 @@ mh_writer_set_sync (gboolean sync)
 #define MAX_MANIFEST (64 * 1024 * 1024)
 /* Nesting of dirs mh_writer_remove_tree() descends. */
 #define MAX_REMOVE_DEPTH 128
+/* Readings of a dir being removed, each followed by removing what it
+ * showed (remove_tree()). */
+#define REMOVE_ROUNDS 8
 
 gboolean
 mh_writer_io_error (GError **error, const char *what, const char *name)
@@ -150,13 +153,54 @@ mh_writer_rename_look_first (int from_fd, const char *from, int to_fd,
   return renameat (from_fd, from, to_fd, to);
 }
 
+/* The names in @d but "." and "..", from its start. */
+static GPtrArray *
+read_names (DIR *d)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *e;
+
+  rewinddir (d);
+  while ((e = readdir (d)) != NULL)
+    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strdup (e->d_name));
+  return names;
+}
+
+static gboolean remove_tree (int parent_fd, const char *name, guint depth,
+                             GError **error);
+
+/* Removes what @d holds: its names are read first and removed after
+ * (removing while reading may make readdir() skip entries), and a file
+ * system that shows only some per reading gets another round. */
+static gboolean
+remove_entries (DIR *d, guint depth, GError **error)
+{
+  gboolean ok = TRUE;
+
+  for (guint round = 0; ok && round < REMOVE_ROUNDS; round++)
+    {
+      g_autoptr(GPtrArray) names = read_names (d);
+
+      if (names->len == 0)
+        break;
+      for (guint i = 0; ok && i < names->len; i++)
+        ok = remove_tree (dirfd (d), names->pdata[i], depth + 1, error);
+    }
+  return ok;
+}
+
+/* A FUSE file system (exFAT, NTFS through ntfs-3g) keeps a file removed
+ * while open as ".fuse_hidden..." until it is closed: a dir whose files
+ * the write-behind thread still holds (a message that failed half
+ * written) is not empty then.  Its files are closed and it is tried
+ * once more. */
 static gboolean
 remove_tree (int parent_fd, const char *name, guint depth, GError **error)
 {
   DIR *d;
-  struct dirent *e;
-  int fd;
-  gboolean ok = TRUE;
+  int fd, rc, saved;
+  gboolean ok;
 
   if (unlinkat (parent_fd, name, 0) == 0 || errno == ENOENT)
     return TRUE;
@@ -178,14 +222,18 @@ remove_tree (int parent_fd, const char *name, guint depth, GError **error)
       close (fd);
       return mh_writer_io_error (error, "cannot read directory", name);
     }
-  while (ok && (e = readdir (d)) != NULL)
+  ok = remove_entries (d, depth, error);
+  rc = ok ? unlinkat (parent_fd, name, AT_REMOVEDIR) : 0;
+  if (rc != 0 && errno == ENOTEMPTY)
     {
-      if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
-        continue;
-      ok = remove_tree (dirfd (d), e->d_name, depth + 1, error);
+      mh_writeback_close_handed ();
+      ok = remove_entries (d, depth, error);
+      rc = ok ? unlinkat (parent_fd, name, AT_REMOVEDIR) : 0;
     }
+  saved = errno;
   closedir (d);
-  if (ok && unlinkat (parent_fd, name, AT_REMOVEDIR) != 0)
+  errno = saved;
+  if (rc != 0)
     return mh_writer_io_error (error, "cannot remove directory", name);
   return ok;
 }

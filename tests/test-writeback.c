@@ -189,6 +189,39 @@ test_many_small (void)
   remove_dir (dir);
 }
 
+/* mh_writeback_close_handed() returns when every file handed in before it
+ * is closed (a dir about to be removed on a FUSE file system must not
+ * hold an open file), and leaves the ones handed in after it alone. */
+static void
+test_close_handed (void)
+{
+  g_autofree char *dir = make_dir ();
+  int fds[8], later;
+
+  mh_writeback_enable (TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("c%u", i);
+
+      fds[i] = make_file (dir, name, 4096);
+      mh_writeback_add (fds[i], 4096);
+    }
+  /* Small files stay held until a sync's drop, or this. */
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    g_assert_true (fd_is_open (fds[i]));
+  mh_writeback_close_handed ();
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    g_assert_false (fd_is_open (fds[i]));
+  later = make_file (dir, "later", 4096);
+  mh_writeback_add (later, 4096);
+  g_assert_true (fd_is_open (later));
+  /* A second call closes what was handed in since the first. */
+  mh_writeback_close_handed ();
+  g_assert_false (fd_is_open (later));
+  mh_writeback_enable (FALSE);
+  remove_dir (dir);
+}
+
 /* Off, a file handed in is closed at once. */
 static void
 test_off (void)
@@ -210,5 +243,6 @@ main (int argc, char **argv)
   g_test_add_func ("/writeback/bound", test_bound);
   g_test_add_func ("/writeback/many-small", test_many_small);
   g_test_add_func ("/writeback/off", test_off);
+  g_test_add_func ("/writeback/close-handed", test_close_handed);
   return g_test_run ();
 }

@@ -47,6 +47,12 @@ void mh_writeback_drop_until (guint64 mark);
  * file not synced just stay cached). */
 void mh_writeback_drop_all (void);
 
+/* Closes every file handed in so far, and returns when they are closed.
+ * For a dir about to be removed: a FUSE file system (exFAT, NTFS through
+ * ntfs-3g) keeps a file removed while open as ".fuse_hidden..." in its
+ * dir, and the dir cannot be removed until the file is closed. */
+void mh_writeback_close_handed (void);
+
 /* Turns queueing on (starting the thread) or off (dropping and closing
  * what is queued, and joining the thread). */
 void mh_writeback_enable (gboolean enable);
