@@ -210,6 +210,7 @@ mh_cli_threads (int argc, char **argv)
   g_autoptr(GOptionContext) ctx = g_option_context_new (
       "- print the conversations of an archive as trees");
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_free);
   int status = MH_EXIT_OK;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -236,13 +237,30 @@ mh_cli_threads (int argc, char **argv)
           g_autofree char *p = g_build_filename (output, name, "threads.json",
                                                  NULL);
 
+          g_autofree char *store = g_build_filename (output, name,
+                                                     "state.sqlite", NULL);
+
           if (g_file_test (p, G_FILE_TEST_IS_REGULAR))
             g_ptr_array_add (names, g_strdup (name));
+          else if (g_file_test (store, G_FILE_TEST_IS_REGULAR))
+            g_ptr_array_add (unfinished, g_strdup (name));
         }
       g_ptr_array_sort (names, compare_names);
+      g_ptr_array_sort (unfinished, compare_names);
+    }
+  /* An account whose first run was cut short before its conversation
+   * step wrote threads.json: say so, rather than that there is none. */
+  for (guint i = 0; i < unfinished->len; i++)
+    {
+      mh_cli_error ("threads: %s has no conversations yet: its first run "
+                    "did not finish; run it again", (const char *)
+                    unfinished->pdata[i]);
+      status = MH_EXIT_PARTIAL;
     }
   if (names->len == 0)
     {
+      if (unfinished->len > 0)
+        return status;
       mh_cli_error ("threads: no archive in %s", output);
       return MH_EXIT_USAGE;
     }

@@ -201,6 +201,26 @@ test_threads_cli (Fixture *f, gconstpointer data)
   g_assert_cmpint (threads_cli (f, "broken", &out, &err), ==, 1);
   g_assert_nonnull (strstr (err, "broken/threads.json: not a list of "
                                  "threads"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Without -a: an account whose first run ended before threads.json
+   * (a store, no list) is named as unfinished, not "no archive". */
+  {
+    g_autofree char *out2 = g_build_filename (f->base, "out2", NULL);
+    g_autofree char *acct = g_build_filename (out2, "cut", NULL);
+    g_autofree char *store = g_build_filename (acct, "state.sqlite", NULL);
+    const char *all[] = { "threads", "-o", out2, NULL };
+
+    g_assert_cmpint (g_mkdir_with_parents (acct, 0755), ==, 0);
+    g_assert_cmpint (run_cli (all, &err), ==, 2);
+    g_assert_nonnull (strstr (err, "threads: no archive in "));
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_file_set_contents (store, "", 0, NULL));
+    g_assert_cmpint (run_cli (all, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "threads: cut has no conversations yet: "
+                                   "its first run did not finish"));
+  }
 }
 
 MH_TEST_ASAN_OPTIONS ("fast_unwind_on_malloc=0");
