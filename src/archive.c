@@ -140,7 +140,7 @@ mh_archive_open (const MhArchiveOptions *options, GError **error)
                    g_strerror (saved));
       return NULL;
     }
-  a->out_fd = mh_writer_open_dir (AT_FDCWD, options->output, FALSE, error);
+  a->out_fd = mh_writer_open_root (options->output, error);
   if (a->out_fd < 0)
     return NULL;
   a->dir = g_build_filename (options->output, options->account, NULL);

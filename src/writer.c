@@ -101,6 +101,16 @@ open_dir (int parent_fd, const char *name, gboolean create,
 }
 
 int
+mh_writer_open_root (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    mh_writer_io_error (error, "cannot open directory", path);
+  return fd;
+}
+
+int
 mh_writer_open_dir (int parent_fd, const char *name, gboolean create,
                     GError **error)
 {

@@ -483,6 +483,50 @@ test_locked (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (tmp_file, G_FILE_TEST_EXISTS));
 }
 
+/* The output dir the user names may be a symbolic link (~/mail-archive
+ * pointing at a bigger disk): it is followed, and the archive lands in
+ * its target.  Below it nothing is: an account dir that is a link is
+ * refused and its target left alone. */
+static void
+test_output_symlink (Fixture *f, gconstpointer data)
+{
+  g_autofree char *real = g_build_filename (f->base, "real", NULL);
+  g_autofree char *link = g_build_filename (f->base, "link", NULL);
+  g_autofree char *store = g_build_filename (real, "local", "state.sqlite",
+                                             NULL);
+  g_autofree char *elsewhere = g_build_filename (f->base, "elsewhere",
+                                                 NULL);
+  g_autofree char *acct_link = g_build_filename (real, "other", NULL);
+  g_autoptr(MhArchive) a = NULL;
+  g_autoptr(GError) error = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchive *refused;
+
+  g_assert_cmpint (g_mkdir_with_parents (real, 0755), ==, 0);
+  g_assert_cmpint (symlink (real, link), ==, 0);
+  ao.output = link;
+  ao.account = "local";
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (store, G_FILE_TEST_IS_REGULAR));
+
+  g_assert_cmpint (g_mkdir_with_parents (elsewhere, 0755), ==, 0);
+  g_assert_cmpint (symlink (elsewhere, acct_link), ==, 0);
+  ao.account = "other";
+  refused = mh_archive_open (&ao, &error);
+  g_assert_null (refused);
+  g_assert_error (error, MH_ERROR, MH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "symbolic links are not "
+                                            "followed"));
+  g_assert_true (g_file_test (elsewhere, G_FILE_TEST_IS_DIR));
+  g_clear_error (&error);
+  {
+    g_autofree char *inside = g_build_filename (elsewhere, "threads", NULL);
+
+    g_assert_false (g_file_test (inside, G_FILE_TEST_EXISTS));
+  }
+}
+
 /* Names and bytes do not depend on how the mail arrived: all at once, or
  * in three imports in any order, gives the same files; a re-import
  * changes no byte, the store's included. */
@@ -678,6 +722,7 @@ main (int argc, char **argv)
   ADD ("/archive/intl-slugs", test_intl_slugs);
   ADD ("/archive/add-statuses", test_add_statuses);
   ADD ("/archive/locked", test_locked);
+  ADD ("/archive/output-symlink", test_output_symlink);
 #undef ADD
   return g_test_run ();
 }

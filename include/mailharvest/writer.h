@@ -124,6 +124,12 @@ int mh_writer_clean_stale (int dir_fd, GError **error);
  * keeps "written before recorded" true.  Process-wide. */
 void mh_writer_set_sync (gboolean sync);
 
+/* Opens the output dir the user named at @path, following a symbolic
+ * link there as any tool does (~/mail-archive may point at a bigger
+ * disk); everything below it is opened with mh_writer_open_dir().
+ * Returns an fd (O_DIRECTORY, O_CLOEXEC) or -1 with @error set. */
+int mh_writer_open_root (const char *path, GError **error);
+
 /* Opens the dir @name below @parent_fd (AT_FDCWD for a path), creating it
  * (mode 0755) when @create is set and it is missing, and fsyncing the
  * parent then.  Never follows a symbolic link at @name.  Returns an fd
