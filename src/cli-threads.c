@@ -236,7 +236,6 @@ mh_cli_threads (int argc, char **argv)
         {
           g_autofree char *p = g_build_filename (output, name, "threads.json",
                                                  NULL);
-
           g_autofree char *store = g_build_filename (output, name,
                                                      "state.sqlite", NULL);
 
@@ -252,9 +251,10 @@ mh_cli_threads (int argc, char **argv)
    * step wrote threads.json: say so, rather than that there is none. */
   for (guint i = 0; i < unfinished->len; i++)
     {
+      const char *name = unfinished->pdata[i];
+
       mh_cli_error ("threads: %s has no conversations yet: its first run "
-                    "did not finish; run it again", (const char *)
-                    unfinished->pdata[i]);
+                    "did not finish; run it again", name);
       status = MH_EXIT_PARTIAL;
     }
   if (names->len == 0)
