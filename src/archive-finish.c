@@ -686,7 +686,7 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
   f.html.sum = mh_sha256_new ();
   if (!mh_store_begin (a->store, error))
     goto out;
-  if (!mh_archive_layout_start (a, error)
+  if (!mh_archive_make_mark (a, MH_ARCHIVE_STARTED_MARK, error)
       || !mh_finish_open_last_layout (&f, error) || !place_all (&f, error))
     {
       (void) mh_store_rollback (a->store, NULL);
@@ -709,7 +709,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       (void) mh_store_rollback (a->store, NULL);
       goto out;
     }
-  if (!mh_archive_commit (a, error) || !mh_archive_layout_done (a, error))
+  if (!mh_archive_commit (a, error)
+      || !mh_archive_remove_mark (a, MH_ARCHIVE_STARTED_MARK, error))
     goto out;
   f.stats->threads = f.convs->len;
   f.stats->messages = f.n_messages - f.stats->lost;
@@ -719,15 +720,8 @@ mh_archive_finish (MhArchive *a, MhArchiveFinishStats *stats_out,
       ok = TRUE;
       goto out;
     }
-  if (unlinkat (a->account_fd, MH_ARCHIVE_PENDING_MARK, 0) != 0
-      && errno != ENOENT)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot remove %s/%s: %s",
-                   a->dir, MH_ARCHIVE_PENDING_MARK, g_strerror (saved));
-      goto out;
-    }
+  if (!mh_archive_remove_mark (a, MH_ARCHIVE_PENDING_MARK, error))
+    goto out;
   a->layout_pending = FALSE;
   ok = TRUE;
 out:

@@ -129,12 +129,17 @@ gboolean mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
  * written. */
 gboolean mh_archive_mark_pending (MhArchive *a, GError **error);
 
-/* archive-recover.c: the conversation step's mark, made before its
- * first move and removed after its commit; and what the next open does
- * when it finds one: records every message dir where the step left it,
- * in a transaction of its own, and removes the mark. */
-gboolean mh_archive_layout_start (MhArchive *a, GError **error);
-gboolean mh_archive_layout_done (MhArchive *a, GError **error);
+/* An empty file @name in OUTPUT/ACCOUNT, made (it may exist) or removed
+ * (it may be gone): the marks above. */
+gboolean mh_archive_make_mark (MhArchive *a, const char *name,
+                               GError **error);
+gboolean mh_archive_remove_mark (MhArchive *a, const char *name,
+                                 GError **error);
+
+/* archive-recover.c: what an open does when it finds
+ * MH_ARCHIVE_STARTED_MARK (a conversation step that did not finish):
+ * records every message dir where the step left it, in a transaction of
+ * its own, and removes the mark. */
 gboolean mh_archive_recover_layout (MhArchive *a, GError **error);
 
 /* Opens the store's batch transaction if none is open. */

@@ -17,13 +17,10 @@
  * and records every message dir found where the store does not expect
  * it, before anything else reads the store.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "archive-private.h"
-#include "mailharvest/error.h"
 #include "mailharvest/writer.h"
 
 /* Whether @m's dir is where the store says it is: its thread dir, or
@@ -111,38 +108,5 @@ mh_archive_recover_layout (MhArchive *a, GError **error)
     }
   if (!mh_archive_commit (a, error))
     return FALSE;
-  return mh_archive_layout_done (a, error);
-}
-
-gboolean
-mh_archive_layout_start (MhArchive *a, GError **error)
-{
-  int fd = openat (a->account_fd, MH_ARCHIVE_STARTED_MARK,
-                   O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-  if (fd < 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s/%s: %s",
-                   a->dir, MH_ARCHIVE_STARTED_MARK, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
-gboolean
-mh_archive_layout_done (MhArchive *a, GError **error)
-{
-  if (unlinkat (a->account_fd, MH_ARCHIVE_STARTED_MARK, 0) != 0
-      && errno != ENOENT)
-    {
-      int saved = errno;
-
-      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot remove %s/%s: %s",
-                   a->dir, MH_ARCHIVE_STARTED_MARK, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
+  return mh_archive_remove_mark (a, MH_ARCHIVE_STARTED_MARK, error);
 }

@@ -333,22 +333,43 @@ mh_archive_maybe_commit (MhArchive *a, GError **error)
 gboolean
 mh_archive_mark_pending (MhArchive *a, GError **error)
 {
-  int fd;
-
   if (g_atomic_int_get (&a->layout_pending))
     return TRUE;
-  fd = openat (a->account_fd, MH_ARCHIVE_PENDING_MARK,
-               O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (!mh_archive_make_mark (a, MH_ARCHIVE_PENDING_MARK, error))
+    return FALSE;
+  g_atomic_int_set (&a->layout_pending, TRUE);
+  return TRUE;
+}
+
+gboolean
+mh_archive_make_mark (MhArchive *a, const char *name, GError **error)
+{
+  int fd = openat (a->account_fd, name,
+                   O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
   if (fd < 0)
     {
       int saved = errno;
 
       g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot create %s/%s: %s",
-                   a->dir, MH_ARCHIVE_PENDING_MARK, g_strerror (saved));
+                   a->dir, name, g_strerror (saved));
       return FALSE;
     }
   close (fd);
-  g_atomic_int_set (&a->layout_pending, TRUE);
+  return TRUE;
+}
+
+gboolean
+mh_archive_remove_mark (MhArchive *a, const char *name, GError **error)
+{
+  if (unlinkat (a->account_fd, name, 0) != 0 && errno != ENOENT)
+    {
+      int saved = errno;
+
+      g_set_error (error, MH_ERROR, MH_ERROR_IO, "cannot remove %s/%s: %s",
+                   a->dir, name, g_strerror (saved));
+      return FALSE;
+    }
   return TRUE;
 }
 
