@@ -1,4 +1,4 @@
-/* writer-private.h - shared by writer.c and writer-raw.c. */
+/* writer-private.h - shared by writer.c, writer-dirs.c and writer-raw.c. */
 #pragma once
 
 #include <glib.h>
@@ -7,6 +7,8 @@
 #include "mailharvest/writer.h"
 
 #define COPY_CHUNK 65536
+/* The prefix of the writer's temporary names (mh_writer_clean_stale()). */
+#define TMP_PREFIX ".tmp-"
 
 /* Sets @error from errno (MH_ERROR_NO_SPACE for ENOSPC and EDQUOT) as
  * "@what @name: reason"; returns FALSE. */
