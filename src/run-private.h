@@ -34,8 +34,11 @@ void mh_run_message_failed (RunAccount *ra, const char *mailbox,
                             guint32 uid, const char *reason);
 
 /* The mailboxes of the account's profile (MhImapMailbox*, transfer
- * full), or NULL with @error when one it needs is missing. */
-GPtrArray *mh_run_choose_mailboxes (RunAccount *ra, GError **error);
+ * full), or NULL with @error when one it needs is missing.  A mailbox
+ * the account names that the server does not list is added to @missing
+ * (char*) and left out; NULL with @error when none is left. */
+GPtrArray *mh_run_choose_mailboxes (RunAccount *ra, GPtrArray *missing,
+                                    GError **error);
 
 /* Fetches what @mb lacks into the archive, reconnecting as needed. */
 gboolean mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,

@@ -63,7 +63,7 @@ find_role_or_names (GPtrArray *list, const char *role,
 }
 
 GPtrArray *
-mh_run_choose_mailboxes (RunAccount *ra, GError **error)
+mh_run_choose_mailboxes (RunAccount *ra, GPtrArray *missing, GError **error)
 {
   static const char *const all_names[] = {
     "[Gmail]/All Mail", "[Google Mail]/All Mail", NULL
@@ -118,15 +118,20 @@ mh_run_choose_mailboxes (RunAccount *ra, GError **error)
                         && ra->acct->mailboxes[i] != NULL; i++)
         {
           mb = find_name (list, ra->acct->mailboxes[i]);
+          /* A folder renamed or removed on the server stops only
+           * itself: the others are still archived every night. */
           if (mb == NULL)
-            {
-              g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
-                           "mailbox \"%s\" not found on %s (see "
-                           "'mailharvest folders')",
-                           ra->acct->mailboxes[i], ra->acct->host);
-              return NULL;
-            }
-          g_ptr_array_add (out, mailbox_copy (mb));
+            g_ptr_array_add (missing, g_strdup (ra->acct->mailboxes[i]));
+          else
+            g_ptr_array_add (out, mailbox_copy (mb));
+        }
+      if (out->len == 0 && missing->len > 0)
+        {
+          g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
+                       "mailbox \"%s\" not found on %s (see "
+                       "'mailharvest folders')",
+                       (const char *) missing->pdata[0], ra->acct->host);
+          return NULL;
         }
       break;
     }

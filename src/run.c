@@ -298,15 +298,17 @@ mh_run_error_is_transient (const GError *error)
  * of either with backoff: a server may drop a session, or refuse to
  * serve it, right after the login. */
 static GPtrArray *
-open_with_retries (RunAccount *ra, GError **error)
+open_with_retries (RunAccount *ra, GPtrArray *missing, GError **error)
 {
   for (guint attempt = 1;; attempt++)
     {
       g_autoptr(GError) local = NULL;
       GPtrArray *mailboxes = NULL;
 
+      g_ptr_array_set_size (missing, 0);
       if (mh_run_connect (ra, &local)
-          && (mailboxes = mh_run_choose_mailboxes (ra, &local)) != NULL)
+          && (mailboxes = mh_run_choose_mailboxes (ra, missing, &local))
+                 != NULL)
         return mailboxes;
       if (!mh_run_error_is_transient (local) || attempt > ra->max_retries)
         {
@@ -348,6 +350,7 @@ static gboolean
 run_account (RunAccount *ra, GError **error)
 {
   g_autoptr(GPtrArray) mailboxes = NULL;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
   MhArchiveOptions ao = { 0 };
   MhArchiveFinishStats fs;
   gboolean all_ok = TRUE;
@@ -362,9 +365,20 @@ run_account (RunAccount *ra, GError **error)
     return FALSE;
   ra->result->dir = g_strdup (mh_archive_get_dir (ra->archive));
 
-  mailboxes = open_with_retries (ra, error);
+  mailboxes = open_with_retries (ra, missing, error);
   if (mailboxes == NULL)
     return FALSE;
+  for (guint i = 0; i < missing->len; i++)
+    {
+      g_autofree char *msg = g_strdup_printf (
+          "mailbox \"%s\" not found on %s (see 'mailharvest folders')",
+          (const char *) missing->pdata[i], ra->acct->host);
+
+      all_ok = FALSE;
+      mh_run_log (ra, MH_RUN_LOG_ERROR, "%s", msg);
+      if (ra->result->error == NULL)
+        ra->result->error = g_steal_pointer (&msg);
+    }
 
   for (guint i = 0; i < mailboxes->len; i++)
     {

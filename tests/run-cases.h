@@ -28,6 +28,8 @@ typedef enum {
   ACC_COMPRESS = 1 << 3,  /* compress = yes in [defaults] */
   ACC_SMALL_LIMIT = 1 << 4, /* max_message_size = 64K in [defaults] */
   ACC_ALICE_INBOX = 1 << 5, /* alice, generic profile, INBOX only */
+  ACC_ALICE_MISSING = 1 << 6, /* alice, INBOX and a folder not there */
+  ACC_ALICE_GONE = 1 << 7,  /* alice, only a folder not there */
 } Accounts;
 
 /* Writes a config for @accounts into the work dir and returns its path.
@@ -62,6 +64,13 @@ write_config (const char *name, const char *output, Accounts accounts,
     g_string_append_printf (s, "[account alice]\nprofile = generic\n"
                                "mailboxes = INBOX\nusername = %s\n"
                                "password_env = MH_T_PW_ALICE\n\n",
+                            mh_test_env ("MH_TEST_USER"));
+  if (accounts & (ACC_ALICE_MISSING | ACC_ALICE_GONE))
+    g_string_append_printf (s, "[account alice]\nprofile = generic\n"
+                               "mailboxes = %sArchive/Gone\n"
+                               "username = %s\n"
+                               "password_env = MH_T_PW_ALICE\n\n",
+                            accounts & ACC_ALICE_MISSING ? "INBOX, " : "",
                             mh_test_env ("MH_TEST_USER"));
   if (accounts & ACC_BOB_GMAIL)
     g_string_append_printf (s, "[account bob]\nprofile = gmail\n"
