@@ -20,8 +20,9 @@
 #define DEFAULT_COMMIT_EVERY 200
 #define COMMIT_SECONDS 5
 
-/* TRUE on the N-th call with @name when the variable @var is "NAME:N".
- * Workers call it too: the counts are shared under a lock. */
+/* TRUE on the N-th call with @name when the variable @var is "NAME:N",
+ * and on every call from the N-th on with "NAME:N+" (a disk that stays
+ * full).  Workers call it too: the counts are shared under a lock. */
 static gboolean
 debug_point (guint which, const char *var, const char *name)
 {
@@ -42,7 +43,12 @@ debug_point (guint which, const char *var, const char *name)
   n = GPOINTER_TO_UINT (g_hash_table_lookup (counts[which], name)) + 1;
   g_hash_table_insert (counts[which], (gpointer) name, GUINT_TO_POINTER (n));
   G_UNLOCK (counts);
-  return n == (guint) strtoul (colon + 1, NULL, 10);
+  {
+    char *end = NULL;
+    guint want = (guint) strtoul (colon + 1, &end, 10);
+
+    return end != NULL && *end == '+' ? n >= want : n == want;
+  }
 }
 
 void

@@ -245,10 +245,20 @@ static void
 take_completion (Sync *s, MhArchiveCompletion *c)
 {
   RunAccount *ra = s->ra;
+  gboolean full = c->error != NULL
+                  && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE);
 
-  if (c->error != NULL && s->stop == NULL
-      && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
+  /* The first message the full disk failed stops the mailbox and is its
+   * failure.  The ones it failed meanwhile in the other workers are not
+   * done, as the ones queued after them (MH_ARCHIVE_DEFERRED): the next
+   * run fetches them, and a line each said nothing new. */
+  if (full && s->stop == NULL)
     s->stop = g_error_copy (c->error);
+  else if (full)
+    {
+      g_clear_error (&c->error);
+      c->result.status = MH_ARCHIVE_DEFERRED;
+    }
   if (c->error != NULL)
     mh_run_message_failed (ra, c->mailbox, c->uid, c->error->message);
   else
