@@ -23,28 +23,14 @@
 #include "archive-private.h"
 #include "mailharvest/writer.h"
 
-/* Whether @m's dir is where the store says it is: its thread dir, or
- * before it was placed its staging dir (or .incoming itself, where a
- * version before the staging dirs left it). */
+/* Whether @m's dir is where the store says it is (its thread dir, or
+ * before it was placed its staging dir). */
 static gboolean
 at_recorded_place (MhArchive *a, const MhStoreMessage *m)
 {
-  g_autofree char *stage = NULL;
-  gboolean there;
-  int fd;
+  int fd = mh_archive_message_parent (a, m, NULL);
+  gboolean there = fd >= 0 && mh_writer_dir_exists (fd, m->dir);
 
-  if (m->thread_dir != NULL)
-    {
-      fd = mh_writer_open_dir (a->threads_fd, m->thread_dir, FALSE, NULL);
-      there = fd >= 0 && mh_writer_dir_exists (fd, m->dir);
-    }
-  else
-    {
-      stage = mh_archive_stage_dir (m);
-      fd = mh_writer_open_dir (a->incoming_fd, stage, FALSE, NULL);
-      there = (fd >= 0 && mh_writer_dir_exists (fd, m->dir))
-              || mh_writer_dir_exists (a->incoming_fd, m->dir);
-    }
   if (fd >= 0)
     close (fd);
   return there;
