@@ -39,6 +39,9 @@ void mh_run_message_failed (RunAccount *ra, const char *mailbox,
  * (char*) and left out; NULL with @error when none is left. */
 GPtrArray *mh_run_choose_mailboxes (RunAccount *ra, GPtrArray *missing,
                                     GError **error);
+/* What to say of a mailbox @name the account names and the server does
+ * not list. */
+char *mh_run_missing_mailbox (RunAccount *ra, const char *name);
 
 /* Fetches what @mb lacks into the archive, reconnecting as needed. */
 gboolean mh_run_sync_mailbox (RunAccount *ra, const MhImapMailbox *mb,

@@ -62,6 +62,13 @@ find_role_or_names (GPtrArray *list, const char *role,
   return mb;
 }
 
+char *
+mh_run_missing_mailbox (RunAccount *ra, const char *name)
+{
+  return g_strdup_printf ("mailbox \"%s\" not found on %s (see "
+                          "'mailharvest folders')", name, ra->acct->host);
+}
+
 GPtrArray *
 mh_run_choose_mailboxes (RunAccount *ra, GPtrArray *missing, GError **error)
 {
@@ -127,10 +134,10 @@ mh_run_choose_mailboxes (RunAccount *ra, GPtrArray *missing, GError **error)
         }
       if (out->len == 0 && missing->len > 0)
         {
-          g_set_error (error, MH_ERROR, MH_ERROR_CONFIG,
-                       "mailbox \"%s\" not found on %s (see "
-                       "'mailharvest folders')",
-                       (const char *) missing->pdata[0], ra->acct->host);
+          g_autofree char *msg = mh_run_missing_mailbox (ra,
+                                                         missing->pdata[0]);
+
+          g_set_error_literal (error, MH_ERROR, MH_ERROR_CONFIG, msg);
           return NULL;
         }
       break;

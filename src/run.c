@@ -370,9 +370,7 @@ run_account (RunAccount *ra, GError **error)
     return FALSE;
   for (guint i = 0; i < missing->len; i++)
     {
-      g_autofree char *msg = g_strdup_printf (
-          "mailbox \"%s\" not found on %s (see 'mailharvest folders')",
-          (const char *) missing->pdata[i], ra->acct->host);
+      g_autofree char *msg = mh_run_missing_mailbox (ra, missing->pdata[i]);
 
       all_ok = FALSE;
       mh_run_log (ra, MH_RUN_LOG_ERROR, "%s", msg);
