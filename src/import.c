@@ -4,6 +4,7 @@
 #include "mailharvest/archive.h"
 #include "mailharvest/error.h"
 #include "mailharvest/import.h"
+#include "mailharvest/message.h"
 #include "mailharvest/safename.h"
 #include "mailharvest/source-local.h"
 
@@ -56,11 +57,17 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
 
   /* The local UID and uidvalidity play the part of the server's, so a
    * second import of the same files finds every location known.  The
-   * file time is no INTERNALDATE: it changes when files are copied. */
+   * file time is no INTERNALDATE: it changes when files are copied.  The
+   * delivery time in a Maildir file's name and the date of an mbox's
+   * "From " line are, as servers keeping such files give them: the date
+   * of a message with neither Date nor Received, and the manifest's. */
   src.mailbox = m->mailbox->name;
   src.uidvalidity = m->uidvalidity;
   src.uid = m->uid;
   src.flags = m->flags;
+  src.internaldate = m->delivered != 0
+                         ? m->delivered
+                         : mh_message_parse_date (m->envelope_date);
   /* A local UID is a position: deleting a message shifts the ones after
    * it, and a new Takeout export at the same path holds other messages
    * at the same positions.  So a known location must hold the same

@@ -378,6 +378,22 @@ parse_date (MhMessage *msg, GMimeObject *obj, const MhParseCtx *ctx)
     }
 }
 
+gint64
+mh_message_parse_date (const char *text)
+{
+  GDateTime *dt;
+  gint64 t;
+
+  if (text == NULL || strnlen (text, MAX_HEADER_VALUE) >= MAX_HEADER_VALUE)
+    return 0;
+  dt = g_mime_utils_header_decode_date (text);
+  if (dt == NULL)
+    return 0;
+  t = g_date_time_to_unix (dt);
+  g_date_time_unref (dt);
+  return t;
+}
+
 static void
 add_participants (MhMessage *msg, InternetAddressList *list, guint depth)
 {

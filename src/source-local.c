@@ -13,6 +13,8 @@
 
 #define MAX_DEPTH 32
 #define CHUNK 65536
+/* Bytes of an mbox "From " line's date kept: a longer one is no date. */
+#define MAX_ENVELOPE_DATE 128
 
 void
 mh_local_mailbox_free (MhLocalMailbox *mailbox)
@@ -395,6 +397,22 @@ maildir_collect (const char *dir, GPtrArray *entries, GError **error)
   return TRUE;
 }
 
+/* The delivery time a Maildir unique name begins with: its digits up to
+ * the first '.' (or '_', as some IMAP sync tools write it).  Nine to
+ * eleven digits, since 1973 and before 5138; anything else gives 0. */
+static gint64
+delivery_time (const char *key)
+{
+  gint64 t = 0;
+  gsize n = 0;
+
+  while (g_ascii_isdigit (key[n]) && n < 12)
+    t = t * 10 + (key[n++] - '0');
+  if (n < 9 || n > 11 || (key[n] != '.' && key[n] != '_'))
+    return 0;
+  return t;
+}
+
 static void
 maildir_flags (const char *info, GPtrArray *flags)
 {
@@ -427,7 +445,6 @@ foreach_maildir (const MhLocalMailbox *mailbox, MhLocalFunc func,
       MaildirEntry *e = entries->pdata[i];
       g_autoptr(GPtrArray) flags = g_ptr_array_new ();
       MhLocalMessage m = { 0 };
-      struct stat st;
 
       maildir_flags (e->info, flags);
       m.mailbox = mailbox;
@@ -435,7 +452,7 @@ foreach_maildir (const MhLocalMailbox *mailbox, MhLocalFunc func,
       m.uid = i + 1;
       m.path = e->path;
       m.flags = (const char *const *) flags->pdata;
-      m.mtime = stat (e->path, &st) == 0 ? (gint64) st.st_mtime : 0;
+      m.delivered = delivery_time (e->key);
       m.done = i + 1;
       m.total = entries->len;
       if (!func (&m, user_data, error))
@@ -451,14 +468,12 @@ foreach_eml (const MhLocalMailbox *mailbox, MhLocalFunc func,
   for (guint i = 0; i < mailbox->files->len; i++)
     {
       MhLocalMessage m = { 0 };
-      struct stat st;
 
       m.mailbox = mailbox;
       m.path = mailbox->files->pdata[i];
       m.uidvalidity = mailbox->named ? path_hash (m.path)
                                      : mailbox->uidvalidity;
       m.uid = mailbox->named ? 1 : i + 1;
-      m.mtime = stat (m.path, &st) == 0 ? (gint64) st.st_mtime : 0;
       m.done = i + 1;
       m.total = mailbox->files->len;
       if (!func (&m, user_data, error))
@@ -482,6 +497,9 @@ typedef struct {
                        * separator's */
   gsize pending_len;
   gboolean skipping;  /* in the rest of an overlong separator line */
+  char envelope[MAX_ENVELOPE_DATE + 1];  /* the date of the separator
+                                          * that began the message being
+                                          * written, or "" */
   guint64 consumed;   /* bytes of the file before the line at hand */
   guint64 size;       /* of the file when opened */
 } MboxReader;
@@ -527,13 +545,41 @@ finish_message (MboxReader *r, GError **error)
       m.uid = r->uid;
       m.path = r->out_path;
       m.is_temp = TRUE;
+      m.envelope_date = r->envelope[0] != '\0' ? r->envelope : NULL;
       m.done = r->consumed;
       m.total = MAX (r->size, r->consumed);
       ok = r->func (&m, r->user_data, error);
     }
   g_unlink (r->out_path);
   g_clear_pointer (&r->out_path, g_free);
+  r->envelope[0] = '\0';
   return ok;
+}
+
+/* Keeps the date of the separator line @data (@len bytes, the whole line
+ * or its first piece): what follows "From ", the sender and the blanks
+ * after each, without the line end.  A separator without one ("From " and
+ * a sender only) keeps "". */
+static void
+keep_envelope_date (MboxReader *r, const char *data, gsize len)
+{
+  gsize i = 5, start;
+
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+    len--;
+  while (i < len && (data[i] == ' ' || data[i] == '\t'))
+    i++;
+  while (i < len && data[i] != ' ' && data[i] != '\t')
+    i++;
+  while (i < len && (data[i] == ' ' || data[i] == '\t'))
+    i++;
+  start = i;
+  len = MIN (len - start, (gsize) MAX_ENVELOPE_DATE);
+  /* A NUL would end the text early; such a line is no date anyway. */
+  if (memchr (data + start, '\0', len) != NULL)
+    len = 0;
+  memcpy (r->envelope, data + start, len);
+  r->envelope[len] = '\0';
 }
 
 static gboolean
@@ -604,6 +650,7 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
       r->pending_len = 0;
       if (!finish_message (r, error))
         return FALSE;
+      keep_envelope_date (r, data, len);
       r->skipping = !complete;
       return start_message (r, error);
     }

@@ -601,6 +601,115 @@ test_rerun (Fixture *f, gconstpointer data)
   g_assert_null (strstr (second, ".tmp-"));
 }
 
+static char *
+as_is (const char *name)
+{
+  return g_strdup (name);
+}
+
+/* "DATE INTERNALDATE DIR-DATE" of the message with @subject, "null" for a
+ * date the manifest does not give; DIR-DATE is the time its dir's name
+ * begins with. */
+static char *
+dates_of (GPtrArray *jsons, const char *subject)
+{
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      g_autofree char *dir = g_path_get_dirname (jsons->pdata[i]);
+      g_autofree char *base = g_path_get_basename (dir);
+      const char *date, *internal;
+
+      if (g_strcmp0 (json_object_get_string_member (o, "subject"), subject)
+          != 0)
+        continue;
+      date = json_object_get_string_member_with_default (o, "date", NULL);
+      internal = json_object_get_string_member_with_default (
+          o, "internaldate", NULL);
+      return g_strdup_printf ("%s %s %.16s", date != NULL ? date : "null",
+                              internal != NULL ? internal : "null", base);
+    }
+  g_assert_not_reached ();
+}
+
+/* A message with neither Date nor Received takes its date from where the
+ * mailbox file says it was delivered: an mbox's "From " line (asctime,
+ * with or without a zone) or a Maildir unique name.  A Date header still
+ * wins, and a separator or name without a time gives none. */
+static void
+test_envelope_date (Fixture *f, gconstpointer data)
+{
+  static const char mbox_text[] =
+      "From alice@example.com Wed Nov 22 10:00:00 +0000 2023\n"
+      "Subject: envelope one\nMessage-ID: <env1@example.com>\n"
+      "From: a@example.com\n\nno date here\n\n"
+      "From bob@example.com  Mon Jan  1 00:00:00 2001\n"
+      "Subject: envelope two\nMessage-ID: <env2@example.com>\n"
+      "Date: Tue, 05 Mar 2019 08:00:00 +0000\n\ndated\n\n"
+      "From carol@example.com Fri Jul  8 12:08:34 EDT 2011\r\n"
+      "Subject: envelope three\r\nMessage-ID: <env3@example.com>\r\n"
+      "\r\nzone after the time, CRLF lines\r\n\r\n"
+      "From dave@example.com not a date at all\n"
+      "Subject: envelope four\nMessage-ID: <env4@example.com>\n\n"
+      "no date anywhere\n";
+  g_autofree char *mbox = g_build_filename (f->sibling, "env.mbox", NULL);
+  g_autofree char *md = g_build_filename (f->sibling, "md", NULL);
+  const char *paths[] = { mbox, md, NULL };
+  static const char *const subdirs[] = { "cur", "new", "tmp" };
+  MhImportStats stats;
+  g_autoptr(GPtrArray) jsons = NULL;
+  g_autofree char *one = NULL, *two = NULL, *three = NULL, *four = NULL;
+  g_autofree char *five = NULL, *six = NULL;
+
+  g_assert_true (g_file_set_contents (mbox, mbox_text, -1, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *d = g_build_filename (md, subdirs[i], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+    }
+  {
+    g_autofree char *a = g_build_filename (md, "cur",
+                                           "1700000000.M1P2.host:2,S", NULL);
+    g_autofree char *b = g_build_filename (md, "new", "notatime.host",
+                                           NULL);
+
+    g_assert_true (g_file_set_contents (
+        a, "Subject: envelope five\nMessage-ID: <env5@example.com>\n\n"
+           "named at delivery\n", -1, NULL));
+    g_assert_true (g_file_set_contents (
+        b, "Subject: envelope six\nMessage-ID: <env6@example.com>\n\n"
+           "no time in the name\n", -1, NULL));
+  }
+
+  mh_test_import (f->out, as_is, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 6);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  mh_import_stats_clear (&stats);
+  jsons = manifests (f);
+  one = dates_of (jsons, "envelope one");
+  two = dates_of (jsons, "envelope two");
+  three = dates_of (jsons, "envelope three");
+  four = dates_of (jsons, "envelope four");
+  five = dates_of (jsons, "envelope five");
+  six = dates_of (jsons, "envelope six");
+  g_assert_cmpstr (one, ==,
+                   "2023-11-22T10:00:00Z 2023-11-22T10:00:00Z "
+                   "20231122T100000Z");
+  g_assert_cmpstr (two, ==,
+                   "2019-03-05T08:00:00Z 2001-01-01T00:00:00Z "
+                   "20190305T080000Z");
+  g_assert_cmpstr (three, ==,
+                   "2011-07-08T16:08:34Z 2011-07-08T16:08:34Z "
+                   "20110708T160834Z");
+  g_assert_cmpstr (five, ==,
+                   "2023-11-14T22:13:20Z 2023-11-14T22:13:20Z "
+                   "20231114T221320Z");
+  /* No time anywhere: as before, no date and no internaldate. */
+  g_assert_cmpstr (four, ==, "null null 19700101T000000Z");
+  g_assert_cmpstr (six, ==, "null null 19700101T000000Z");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -620,6 +729,7 @@ main (int argc, char **argv)
   ADD ("/import/killed-run", test_killed_run);
   ADD ("/import/mbox-random", test_mbox_random);
   ADD ("/import/rerun", test_rerun);
+  ADD ("/import/envelope-date", test_envelope_date);
 #undef ADD
   return g_test_run ();
 }

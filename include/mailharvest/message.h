@@ -112,6 +112,12 @@ MhMessage *mh_message_parse_fd (int fd, gint64 offset, gint64 length,
 MhMessage *mh_message_parse_bytes (GBytes *bytes,
                                    const MhParseOptions *options);
 
+/* The time in @text, a date as mail writes it (RFC 5322, or the asctime
+ * form of an mbox "From " line, with or without a zone), in seconds
+ * since the epoch, UTC; 0 when it holds none.  A date without a zone is
+ * taken as UTC. */
+gint64 mh_message_parse_date (const char *text);
+
 void mh_message_free (MhMessage *msg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhMessage, mh_message_free)
 

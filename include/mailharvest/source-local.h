@@ -72,8 +72,13 @@ typedef struct {
                             * must not be changed */
   const char *const *flags;/* IMAP flags from Maildir info, NULL-terminated
                             * ("\\Seen", ...), or NULL */
-  gint64 mtime;            /* Maildir/.eml file time (a fallback for the
-                            * date), 0 for mbox */
+  const char *envelope_date; /* mbox: the date of the "From " line that
+                              * began this message (the line's text after
+                              * the sender), or NULL */
+  gint64 delivered;        /* Maildir: the time (seconds, UTC) a file's
+                            * unique name begins with, as delivery agents
+                            * write it ("1700000000.M1P2.host"), or 0.
+                            * Unlike the file time, copies keep it. */
   guint64 done, total;     /* how far through the mailbox this message
                             * ends, for a progress display: bytes of an
                             * mbox read and its size, otherwise messages
