@@ -10,7 +10,9 @@
  *     as mboxrd writes them: a "From " line, every line matching ^>*From
  *     with one more '>', an empty line after each message.  The reader
  *     must give back exactly those messages, the empty ones skipped with
- *     their UIDs kept.
+ *     their UIDs kept, and each with the date of its "From " line.
+ * In both modes the date a separator gives is one line, at most 128
+ * bytes, and GMime's date parser takes it.
  * A violation aborts, which libFuzzer reports as a crash. */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #include <glib/gstdio.h>
 
+#include "mailharvest/message.h"
 #include "mailharvest/source-local.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -55,6 +58,17 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
   seen->last_uid = m->uid;
   CHECK (g_file_get_contents (m->path, &got, &len, NULL));
   CHECK (len > 0);
+  if (m->envelope_date != NULL)
+    {
+      gsize n = strlen (m->envelope_date);
+
+      CHECK (n > 0 && n <= 128);
+      CHECK (strchr (m->envelope_date, '\n') == NULL);
+      (void) mh_message_parse_date (m->envelope_date);
+    }
+  /* The round trip's separators all carry 2024-01-01T00:00:00Z. */
+  if (seen->want != NULL)
+    CHECK (mh_message_parse_date (m->envelope_date) == 1704067200);
   seen->total += len;
   seen->count++;
   if (seen->want != NULL)
@@ -103,6 +117,7 @@ work_dir (void)
     {
       g_autofree char *tmp = NULL;
 
+      mh_message_init ();
       dir = g_dir_make_tmp ("fuzz-mbox-XXXXXX", NULL);
       CHECK (dir != NULL);
       tmp = g_build_filename (dir, "tmp", NULL);
