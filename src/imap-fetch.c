@@ -247,8 +247,11 @@ on_fetch (FetchState *st, const MhImapResponse *resp, GError **error)
       const char *str = mh_imap_arg_get_string (body);
       gsize len = str != NULL ? body->len : 0;
 
-      if (!sink_begin (st, resp->number, len, error)
-          || !sink_write (st, (const guint8 *) str, len, error))
+      /* Over max_body it is dropped as a literal would be. */
+      if (st->max_body > 0 && len > st->max_body)
+        st->too_big = len;
+      else if (!sink_begin (st, resp->number, len, error)
+               || !sink_write (st, (const guint8 *) str, len, error))
         return FALSE;
     }
   info.uid = (guint32) uid;

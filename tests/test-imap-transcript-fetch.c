@@ -336,6 +336,40 @@ test_fetch_refused (void)
   sink_clear (&k);
 }
 
+/* max_body holds for a body sent as a quoted string as well (found by
+ * fuzz-session: a server could hand over any size that way). */
+static void
+test_fetch_too_big_quoted (void)
+{
+  g_autoptr(FakeServer) fs = fake_server_new_from_file (
+      "fetch-too-big-quoted.txt");
+  g_autoptr(MhImapSession) s = fake_server_session (fs, 0);
+  g_autoptr(GError) error = NULL;
+  MhImapFetchOptions opts = { 0 };
+  const guint32 uids[] = { 1, 2, 3 };
+  guint delivered = 0;
+  Sink k;
+
+  sink_init (&k);
+  opts.body = TRUE;
+  opts.max_body = 8;
+  g_assert_true (mh_imap_session_uid_fetch (s, uids, G_N_ELEMENTS (uids),
+                                            &opts, &test_sink, &k,
+                                            &delivered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (k.msgs->len, ==, 3);
+  g_assert_true (msg_at (&k, 0)->has_body);
+  g_assert_cmpuint (msg_at (&k, 0)->too_big, ==, 0);
+  g_assert_true (msg_at (&k, 1)->has_body);
+  g_assert_cmpuint (msg_at (&k, 1)->too_big, ==, 0);
+  g_assert_false (msg_at (&k, 2)->has_body);
+  g_assert_null (msg_at (&k, 2)->body);
+  g_assert_cmpuint (msg_at (&k, 2)->too_big, ==, 9);
+  g_assert_cmpuint (k.open_handles, ==, 0);
+  fake_server_assert_done (fs);
+  sink_clear (&k);
+}
+
 static void
 record_incomplete (guint32 uid, gpointer user_data)
 {
@@ -743,6 +777,8 @@ main (int argc, char **argv)
   g_test_add_func ("/imap-transcript/fetch/one-byte", test_fetch_one_byte);
   g_test_add_func ("/imap-transcript/fetch/expunge", test_fetch_expunge);
   g_test_add_func ("/imap-transcript/fetch/too-big", test_fetch_too_big);
+  g_test_add_func ("/imap-transcript/fetch/too-big-quoted",
+                   test_fetch_too_big_quoted);
   g_test_add_func ("/imap-transcript/fetch/refused", test_fetch_refused);
   g_test_add_func ("/imap-transcript/fetch/incomplete",
                    test_fetch_incomplete);
