@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "mailharvest/error.h"
+#include "mailharvest/rawbuf.h"
 #include "mailharvest/sha256.h"
 #include "run-private.h"
 
@@ -21,9 +22,13 @@ typedef struct {
   int fd;                /* -1 while a small message is only in memory */
   char *path;            /* NULL for an unnamed file (O_TMPFILE) */
   MhSha256 *sum;         /* of the bytes so far, while they are in cache */
-  GByteArray *copy;      /* the bytes so far, for a small message: the
-                          * archive parses them and writes message.eml
-                          * from them, and no file is made before */
+  guint8 *mem;           /* the bytes so far, for a message kept in
+                          * memory: the archive parses them and writes
+                          * message.eml from them, and no file is made
+                          * before */
+  gsize mem_len;
+  gsize mem_cap;
+  gboolean pooled;       /* mem is a buffer of rawbuf.h */
 } Body;
 
 typedef struct {
@@ -43,6 +48,17 @@ typedef struct {
 } Sync;
 
 static void
+release_mem (Body *b)
+{
+  if (b->pooled)
+    mh_rawbuf_give (b->mem);
+  else
+    g_aligned_free (b->mem);
+  b->mem = NULL;
+  b->pooled = FALSE;
+}
+
+static void
 body_free (Body *b)
 {
   if (b->fd >= 0)
@@ -51,7 +67,7 @@ body_free (Body *b)
     (void) g_unlink (b->path);
   g_free (b->path);
   g_clear_pointer (&b->sum, mh_sha256_free);
-  g_clear_pointer (&b->copy, g_byte_array_unref);
+  release_mem (b);
   g_free (b);
 }
 
@@ -142,11 +158,14 @@ write_body (Body *b, const guint8 *data, gsize len, GError **error)
   return TRUE;
 }
 
-/* A small message (MH_ARCHIVE_IN_MEMORY) stays in memory until the
- * archive writes it as message.eml: a file of its own first, linked in
- * later, cost a file creation, a link and a stat per message for no
- * gain, since the workers parse it from memory anyway.  A big one is
- * streamed to a file as it comes. */
+/* A message of up to MH_ARCHIVE_IN_MEMORY bytes stays in memory until
+ * the archive writes it as message.eml: a file of its own first, linked
+ * in later, cost a file creation, a link and a stat per message for no
+ * gain, since the workers parse it from memory anyway.  So does a bigger
+ * one, up to MH_RAWBUF_MAX, while the reused buffers of rawbuf.h have
+ * room: it is written out once, directly from there, and not read back.
+ * Any other is streamed to a file as it comes.  The buffers are aligned
+ * for direct I/O (writer.h). */
 static gpointer
 sink_begin (guint64 total, gpointer user_data, GError **error)
 {
@@ -159,7 +178,15 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   b->fd = -1;
   b->sum = mh_sha256_new ();
   if (total <= MH_ARCHIVE_IN_MEMORY)
-    b->copy = g_byte_array_sized_new ((guint) total);
+    {
+      b->mem_cap = MAX (total, 1);
+      b->mem = g_aligned_alloc (b->mem_cap, 1, total >= 65536 ? 4096 : 16);
+    }
+  else if ((b->mem = mh_rawbuf_take (total)) != NULL)
+    {
+      b->mem_cap = total;
+      b->pooled = TRUE;
+    }
 
   /* The body cannot be stored: for a big one, no file can be made in
    * .tmp; a small one meets a full disk in its message dir instead (the
@@ -171,7 +198,7 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
       body_free (b);
       return NULL;
     }
-  if (b->copy == NULL && !open_body_file (s, b, error))
+  if (b->mem == NULL && !open_body_file (s, b, error))
     {
       body_free (b);
       return NULL;
@@ -187,24 +214,25 @@ sink_write (gpointer handle, const guint8 *data, gsize len,
   Body *b = handle;
 
   mh_sha256_update (b->sum, data, len);
-  if (b->copy != NULL && b->copy->len + len <= MH_ARCHIVE_IN_MEMORY)
+  if (b->mem != NULL && b->mem_len + len <= b->mem_cap)
     {
-      g_byte_array_append (b->copy, data, (guint) len);
+      memcpy (b->mem + b->mem_len, data, len);
+      b->mem_len += len;
       if (b->fd < 0)
         {
           mh_debug_kill_point ("fetching");
           return TRUE;
         }
     }
-  else if (b->copy != NULL)
+  else if (b->mem != NULL)
     {
       /* More than the literal announced: the parser does not let that
        * happen, but should it, the bytes go to a file after all. */
       if (b->fd < 0
           && (!open_body_file (s, b, error)
-              || !write_body (b, b->copy->data, b->copy->len, error)))
+              || !write_body (b, b->mem, b->mem_len, error)))
         return FALSE;
-      g_clear_pointer (&b->copy, g_byte_array_unref);
+      release_mem (b);
     }
   if (!write_body (b, data, len, error))
     return FALSE;
@@ -338,8 +366,15 @@ sink_done (const MhImapMessageInfo *info, gpointer handle,
     }
   source_for (s, info, &src, flags);
   src.sha256 = mh_sha256_get_string (b->sum);
-  if (b->copy != NULL)
-    src.raw = g_byte_array_free_to_bytes (g_steal_pointer (&b->copy));
+  if (b->mem != NULL)
+    {
+      src.raw = b->pooled ? mh_rawbuf_to_bytes (b->mem, b->mem_len)
+                          : g_bytes_new_with_free_func (b->mem, b->mem_len,
+                                                        g_aligned_free,
+                                                        b->mem);
+      b->mem = NULL;
+      b->pooled = FALSE;
+    }
   ra->result->fetched++;
   if (b->path != NULL)
     mh_archive_add_async (ra->archive, b->path, &src);

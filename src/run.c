@@ -10,6 +10,7 @@
 
 #include "mailharvest/archive.h"
 #include "mailharvest/error.h"
+#include "mailharvest/rawbuf.h"
 #include "mailharvest/imap-session.h"
 #include "mailharvest/run.h"
 #include "mailharvest/secret.h"
@@ -402,6 +403,9 @@ run_account (RunAccount *ra, GError **error)
             break;
         }
     }
+
+  /* Every message is written: the buffers they came in go back. */
+  mh_rawbuf_trim ();
 
   /* LOGOUT goes out now and its answer is read after the conversation
    * step, which runs meanwhile: a round trip less at the end of a run. */

@@ -16,6 +16,22 @@ gboolean mh_writer_io_error (GError **error, const char *what,
                              const char *name);
 gboolean mh_writer_write_all (int fd, const guint8 *data, gsize len,
                               const char *name, GError **error);
+/* Direct I/O (writer-direct.c): files of at least MH_WRITER_DIRECT_MIN
+ * bytes go around the page cache where the file system allows it, from
+ * buffers aligned to MH_WRITER_DIRECT_ALIGN. */
+#define MH_WRITER_DIRECT_MIN (64 * 1024)
+#define MH_WRITER_DIRECT_ALIGN 4096
+/* The alignment direct I/O needs on @fd's file system, or 0 where it
+ * cannot be had. */
+gsize mh_writer_direct_align (int fd);
+/* Writes @data to @fd, whose offset is a multiple of
+ * MH_WRITER_DIRECT_ALIGN: its aligned bulk with O_DIRECT when @data is
+ * aligned and at least MH_WRITER_DIRECT_MIN bytes long (or @force), the
+ * rest through the page cache, whose bytes are added to *@cached (may be
+ * NULL). */
+gboolean mh_writer_write_direct (int fd, const guint8 *data, gsize len,
+                                 gboolean force, guint64 *cached,
+                                 const char *name, GError **error);
 /* A new file @name in @dir_fd (O_EXCL, O_NOFOLLOW), or -1. */
 int mh_writer_create_file (int dir_fd, const char *name, GError **error);
 /* Syncs and closes @fd, or hands it to the write-behind queue (see

@@ -170,10 +170,12 @@ mh_writer_put_raw_bytes (int dir_fd, GBytes *raw, MhSha256 *sum,
   gsize len;
   const guint8 *data = g_bytes_get_data (raw, &len);
   int fd = mh_writer_create_file (dir_fd, "message.eml", error);
+  guint64 cached = 0;
 
   if (fd < 0)
     return FALSE;
-  if (!mh_writer_write_all (fd, data, len, "message.eml", error))
+  if (!mh_writer_write_direct (fd, data, len, FALSE, &cached, "message.eml",
+                               error))
     {
       close (fd);
       return FALSE;
@@ -181,5 +183,5 @@ mh_writer_put_raw_bytes (int dir_fd, GBytes *raw, MhSha256 *sum,
   if (hash)
     mh_sha256_update (sum, data, len);
   *size = len;
-  return mh_writer_finish_file (fd, "message.eml", len, error);
+  return mh_writer_finish_file (fd, "message.eml", cached, error);
 }

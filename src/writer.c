@@ -60,12 +60,35 @@ mh_write_result_free (MhWriteResult *result)
 
 /* ---- files ---- */
 
+/* An attachment is decoded in pieces of any size; they are gathered in
+ * a buffer of SINK_BUF bytes, aligned for direct I/O, which goes out
+ * whole (writer-direct.c).  One per thread, kept. */
+#define SINK_BUF (1024 * 1024)
+
 typedef struct {
   int fd;
   const char *name;
   MhSha256 *sum;
   guint64 size;
+  guint64 cached;  /* bytes that went through the page cache */
+  guint8 *buf;
+  gsize fill;
 } Sink;
+
+static GPrivate sink_buf = G_PRIVATE_INIT (g_aligned_free);
+
+static guint8 *
+thread_sink_buf (void)
+{
+  guint8 *buf = g_private_get (&sink_buf);
+
+  if (buf == NULL)
+    {
+      buf = g_aligned_alloc (SINK_BUF, 1, MH_WRITER_DIRECT_ALIGN);
+      g_private_set (&sink_buf, buf);
+    }
+  return buf;
+}
 
 gboolean
 mh_writer_write_all (int fd, const guint8 *data, gsize len,
@@ -91,11 +114,38 @@ sink_write (const guint8 *data, gsize len, gpointer user_data,
 {
   Sink *s = user_data;
 
-  if (!mh_writer_write_all (s->fd, data, len, s->name, error))
-    return FALSE;
   mh_sha256_update (s->sum, data, len);
   s->size += len;
+  while (len > 0)
+    {
+      gsize n = MIN (len, SINK_BUF - s->fill);
+
+      memcpy (s->buf + s->fill, data, n);
+      s->fill += n;
+      data += n;
+      len -= n;
+      if (s->fill == SINK_BUF)
+        {
+          if (!mh_writer_write_direct (s->fd, s->buf, s->fill, TRUE,
+                                       &s->cached, s->name, error))
+            return FALSE;
+          s->fill = 0;
+        }
+    }
   return TRUE;
+}
+
+/* The rest of the buffer; direct as far as aligned once the file went
+ * direct at all. */
+static gboolean
+sink_finish (Sink *s, GError **error)
+{
+  gboolean ok = mh_writer_write_direct (s->fd, s->buf, s->fill,
+                                        s->size > SINK_BUF, &s->cached,
+                                        s->name, error);
+
+  s->fill = 0;
+  return ok;
 }
 
 int
@@ -194,12 +244,14 @@ write_attachment (WriteState *st, int att_fd, const char *prefix,
     return FALSE;
   sink.name = name;
   sink.sum = sum;
-  if (!mh_attachment_write (msg, att, sink_write, &sink, error))
+  sink.buf = thread_sink_buf ();
+  if (!mh_attachment_write (msg, att, sink_write, &sink, error)
+      || !sink_finish (&sink, error))
     {
       close (sink.fd);
       return FALSE;
     }
-  if (!mh_writer_finish_file (sink.fd, name, sink.size, error))
+  if (!mh_writer_finish_file (sink.fd, name, sink.cached, error))
     return FALSE;
 
   w = g_new0 (MhWrittenAttachment, 1);

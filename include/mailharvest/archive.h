@@ -170,8 +170,9 @@ void mh_archive_add_async (MhArchive *archive, const char *raw_path,
 void mh_archive_add_async_fd (MhArchive *archive, int raw_fd,
                               const MhArchiveSource *source);
 
-/* The same for a message the caller has only in memory (@source->raw,
- * at most MH_ARCHIVE_IN_MEMORY bytes): it is written out as message.eml
+/* The same for a message the caller has only in memory (@source->raw;
+ * the caller bounds the memory these take, see MH_ARCHIVE_IN_MEMORY and
+ * rawbuf.h): it is written out as message.eml
  * of its dir, and never has a file of its own before.  The archive takes
  * a reference. */
 void mh_archive_add_async_bytes (MhArchive *archive,

@@ -88,8 +88,10 @@ typedef struct {
                       * mh_writer_write_message_fd() does, not closed */
   gboolean move;
   GBytes *bytes;     /* NULL, or the message itself, which the network
-                      * thread kept in memory (small messages): written
-                      * out as message.eml, no file of its own before */
+                      * thread kept in memory (messages of up to 256 KiB,
+                      * and bigger ones in the buffers of rawbuf.h):
+                      * written out as message.eml (big ones with direct
+                      * I/O), no file of its own before */
 } MhWriterRaw;
 
 /* Any of the above, below a staging dir @parent_fd whose entries nobody
@@ -123,6 +125,12 @@ int mh_writer_clean_stale (int dir_fd, GError **error);
  * survives it; only a power failure needs the sync, and a batched one
  * keeps "written before recorded" true.  Process-wide. */
 void mh_writer_set_sync (gboolean sync);
+
+/* Whether big files (message.eml, attachments, of 64 KiB and more) are
+ * written with O_DIRECT where the file system allows it: their bytes do
+ * not pass through the page cache (writer-direct.c).  On by default;
+ * process-wide.  Off for tests that compare the two. */
+void mh_writer_set_direct (gboolean enable);
 
 /* Opens the output dir the user named at @path, following a symbolic
  * link there as any tool does (~/mail-archive may point at a bigger
