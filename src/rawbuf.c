@@ -1,4 +1,9 @@
-/* rawbuf.c - reusable aligned buffers for fetched messages (rawbuf.h). */
+/* rawbuf.c - reusable aligned buffers for fetched messages (rawbuf.h).
+ *
+ * Each buffer is a mapping of its own: page-aligned, and given back to
+ * the system whole when trimmed, whatever the allocator would keep. */
+#include <sys/mman.h>
+
 #include "mailharvest/rawbuf.h"
 
 #define MAX_BUFS (MH_RAWBUF_BUDGET / MH_RAWBUF_GRAIN)
@@ -24,7 +29,7 @@ static void
 drop (Buf *b)
 {
   allocated -= b->cap;
-  g_aligned_free (b->data);
+  munmap (b->data, b->cap);
   b->data = NULL;
   b->cap = 0;
 }
@@ -76,11 +81,17 @@ mh_rawbuf_take (gsize size)
   /* Every buffer is at least a grain, so a slot is free when the budget
    * has room. */
   g_assert (slot != NULL);
-  slot->data = g_aligned_alloc (cap, 1, 4096);
+  data = mmap (NULL, cap, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED)
+    {
+      data = NULL;
+      goto out;
+    }
+  slot->data = data;
   slot->cap = cap;
   slot->in_use = TRUE;
   allocated += cap;
-  data = slot->data;
 out:
   g_mutex_unlock (&lock);
   return data;
