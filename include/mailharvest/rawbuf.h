@@ -6,8 +6,9 @@
  * memory for each of them would cost a page fault per 4 KiB (on a VM
  * with free page reporting, a host fault too), so the buffers are kept
  * and handed out again: after the first few messages a run reuses the
- * same pages.  They are page-aligned for direct I/O (writer.h), so message.eml
- * is written from them without passing through the page cache.
+ * same pages.  They are page-aligned for direct I/O (writer.h), so
+ * message.eml is written from them without passing through the page
+ * cache.
  *
  * All buffers together, in use or kept, stay within MH_RAWBUF_BUDGET;
  * when a message does not fit, mh_rawbuf_take() returns NULL and the
