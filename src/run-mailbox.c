@@ -182,7 +182,8 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
       b->mem_cap = MAX (total, 1);
       b->mem = g_aligned_alloc (b->mem_cap, 1, total >= 65536 ? 4096 : 16);
     }
-  else if ((b->mem = mh_rawbuf_take (total)) != NULL)
+  else if (!mh_debug_fail_point ("no-rawbuf")
+           && (b->mem = mh_rawbuf_take (total)) != NULL)
     {
       b->mem_cap = total;
       b->pooled = TRUE;
