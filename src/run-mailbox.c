@@ -19,7 +19,7 @@
 #define MAX_THROTTLE_WAITS_ALLOWED 5
 
 typedef struct {
-  int fd;                /* -1 while a small message is only in memory */
+  int fd;                /* -1 while the message is only in memory */
   char *path;            /* NULL for an unnamed file (O_TMPFILE) */
   MhSha256 *sum;         /* of the bytes so far, while they are in cache */
   guint8 *mem;           /* the bytes so far, for a message kept in
@@ -180,6 +180,8 @@ sink_begin (guint64 total, gpointer user_data, GError **error)
   if (total <= MH_ARCHIVE_IN_MEMORY)
     {
       b->mem_cap = MAX (total, 1);
+      /* Aligned where the writer would write it direct (64 KiB and
+       * more, writer-direct.c). */
       b->mem = g_aligned_alloc (b->mem_cap, 1, total >= 65536 ? 4096 : 16);
     }
   else if (!mh_debug_fail_point ("no-rawbuf")
