@@ -1,4 +1,5 @@
-/* run-cases.h - what test-run.c and test-run-resume.c share: the
+/* run-cases.h - what test-run.c, test-run-resume.c and the other
+ * test-run-*.c share: the
  * fixture, a config for the test accounts, and the mail of the cases. */
 #pragma once
 
