@@ -1,6 +1,6 @@
 /* run-cases.h - what test-run.c, test-run-resume.c and the other
- * test-run-*.c share: the
- * fixture, a config for the test accounts, and the mail of the cases. */
+ * test-run-*.c share: the fixture, a config for the test accounts, and
+ * the mail of the cases. */
 #pragma once
 
 #include <string.h>
