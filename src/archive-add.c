@@ -328,7 +328,7 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
   meta.raw_sha256 = p->key;
   p->message = store_message (msg, p->key, p->msgid, src, dir);
   stage = mh_archive_stage_dir (p->message);
-  stage_fd = mh_writer_open_dir (a->incoming_fd, stage, TRUE, error);
+  stage_fd = mh_archive_open_stage (a, stage, error);
   if (stage_fd < 0)
     return FALSE;
   ok = mh_writer_stage_message (stage_fd, dir, raw, msg, &meta, &res, error);

@@ -67,7 +67,14 @@ struct _MhArchive {
                               * of message dirs found missing (a->lock) */
   guint batch_count;         /* records since the last commit */
   gint64 batch_started;      /* monotonic time of the first of them */
+  GMutex stage_lock;         /* stages */
+  GHashTable *stages;        /* names of staging dirs in .incoming this
+                              * process made or found: a hint only
+                              * (mh_archive_open_stage()) */
 };
+
+/* Opens, making it if needed, the staging dir @stage in .incoming. */
+int mh_archive_open_stage (MhArchive *a, const char *stage, GError **error);
 
 /* What the parallel part of an add found or did (mh_archive_prepare). */
 typedef enum {

@@ -265,6 +265,62 @@ test_layout_stage_gone (Fixture *f, gconstpointer data)
   g_assert_cmpuint (fs.messages, ==, want - in_stage);
 }
 
+/* A staging dir that went away after this process made it (the step
+ * moved it, or a hand removed it) is made again for the next message of
+ * its conversation, which the archive remembers as staged already. */
+static void
+test_layout_stage_again (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = g_build_filename (f->base, "again", NULL);
+  g_autofree char *incoming = g_build_filename (out, "local", ".incoming",
+                                                NULL);
+  g_autofree char *first = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GPtrArray) staged = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MhArchive) a = NULL;
+  MhArchiveOptions ao = { 0 };
+  MhArchiveFinishStats fs;
+  /* Both replies name <a1@example.org> first: one conversation. */
+  const char *files[] = { "newer/Inbox/01.eml", "newer/Inbox/02.eml" };
+
+  ao.account = "local";
+  ao.output = out;
+  a = mh_archive_open (&ao, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *file = corpus (files[i]);
+      MhArchiveSource src;
+      MhArchiveAddResult r = { 0 };
+
+      async_source (&src, i);
+      g_assert_true (mh_archive_add (a, file, FALSE, &src, &r, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (r.status, ==, MH_ARCHIVE_ADDED);
+      mh_archive_add_result_clear (&r);
+
+      staged = mh_test_staged_dirs (incoming);
+      g_assert_cmpuint (staged->len, ==, 1);
+      if (i == 0)
+        {
+          const char *entry = staged->pdata[0];
+
+          first = g_strndup (entry, (gsize) (strchr (entry, '/') - entry));
+          path = g_build_filename (incoming, first, NULL);
+          g_assert_true (mh_writer_remove_tree (AT_FDCWD, path, NULL));
+        }
+      else
+        g_assert_true (g_str_has_prefix (staged->pdata[0], first));
+      g_clear_pointer (&staged, g_ptr_array_unref);
+    }
+
+  g_assert_true (mh_archive_finish (a, &fs, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs.lost, ==, 1);
+  g_assert_cmpuint (fs.messages, ==, 1);
+}
+
 /* Moves every staged message dir up into .incoming itself, where
  * versions before the staging dirs left them. */
 static void
@@ -451,6 +507,7 @@ main (int argc, char **argv)
   ADD ("/archive/layout-lost", test_layout_lost);
   ADD ("/archive/layout-whole", test_layout_whole);
   ADD ("/archive/layout-stage-gone", test_layout_stage_gone);
+  ADD ("/archive/layout-stage-again", test_layout_stage_again);
   ADD ("/archive/layout-flat", test_layout_flat);
   ADD ("/archive/layout-flat-location", test_layout_flat_location);
   ADD ("/archive/layout-reuse", test_layout_reuse);
