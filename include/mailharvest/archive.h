@@ -44,7 +44,7 @@ typedef struct {
   const char *account;       /* a safe name (one path component) */
   MhThreadSubjectMode subject_mode;
   guint window_days;         /* 0: the threader's default */
-  guint commit_every;        /* messages per store commit; 0: 200 */
+  guint commit_every;        /* messages per store commit; 0: 500 */
 } MhArchiveOptions;
 
 /* Opens (creating) OUTPUT/ACCOUNT, its store and its work dirs, and
