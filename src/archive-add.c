@@ -80,13 +80,15 @@ positional_known (MhArchive *a, const MhArchiveRaw *raw,
   g_autofree char *held = NULL;
 
   *known = FALSE;
+  g_clear_pointer (&p->stale_key, g_free);
   if (!mh_store_location_key (a->store, src->mailbox, src->uidvalidity,
                               src->uid, &held, error))
     return FALSE;
   if (held == NULL)
     return TRUE;
-  p->key = src->sha256 != NULL ? g_strdup (src->sha256)
-                               : hash_raw (raw, error);
+  if (p->key == NULL)
+    p->key = src->sha256 != NULL ? g_strdup (src->sha256)
+                                 : hash_raw (raw, error);
   if (p->key == NULL)
     return FALSE;
   if (strcmp (held, p->key) == 0)
@@ -270,6 +272,18 @@ mh_archive_prepare (MhArchive *a, const MhArchiveRaw *raw,
       if (!ok)
         return FALSE;
     }
+  /* Whether a positional location holds these bytes already decides
+   * whether they are parsed at all (a second import of the same files
+   * parses nothing), so a worker looks too, under the lock; the record
+   * step looks again. */
+  if (!locked && src->positional)
+    {
+      store_lock (a, locked);
+      ok = positional_known (a, raw, src, p, &known, error);
+      store_unlock (a, locked);
+      if (!ok)
+        return FALSE;
+    }
   if (known)
     {
       p->kind = MH_PREP_KNOWN;
@@ -363,6 +377,22 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
                    MhArchiveAddResult *result_out, GError **error)
 {
   memset (result_out, 0, sizeof *result_out);
+  if (p->kind == MH_PREP_KNOWN && src->positional)
+    {
+      /* A worker found the location holding these bytes; a job before
+       * this one in the queue may have pointed it elsewhere since (the
+       * same position twice in one queue), and then this one is done
+       * whole now, as if the two had come one by one. */
+      gboolean known = FALSE;
+
+      if (!positional_known (a, raw, src, p, &known, error))
+        return FALSE;
+      if (!known)
+        {
+          mh_archive_prep_clear (p);
+          p->kind = MH_PREP_SERIAL;
+        }
+    }
   if (p->kind == MH_PREP_SERIAL)
     {
       if (!mh_archive_prepare (a, raw, src, TRUE, p, error))
@@ -370,12 +400,15 @@ mh_archive_record (MhArchive *a, const MhArchiveRaw *raw,
     }
   else if (p->kind != MH_PREP_KNOWN)
     {
-      /* Prepared by a worker, which did not look at the location: one
-       * fetched twice in a run (a retry after a lost connection) is
-       * recorded once, as if the two had come one by one. */
+      /* Prepared by a worker: the location may have been recorded since
+       * it looked.  One fetched twice in a run (a retry after a lost
+       * connection) is recorded once, as if the two had come one by one;
+       * a positional one is looked at as mh_archive_prepare() does. */
       gboolean known = FALSE;
 
-      if (!location_known (a, src, &known, error))
+      if (src->positional
+              ? !positional_known (a, raw, src, p, &known, error)
+              : !location_known (a, src, &known, error))
         return FALSE;
       if (known && p->kind == MH_PREP_WRITTEN
           && !remove_staged (a, p->message, error))

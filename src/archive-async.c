@@ -25,6 +25,7 @@
 
 typedef struct {
   char *path;            /* the raw file, or NULL: */
+  gboolean move;         /* path is the archive's (MhArchiveRaw.move) */
   int fd;                /* the unnamed one, or -1 */
   char *mailbox;
   MhArchiveSource src;   /* strings point into this job */
@@ -98,7 +99,7 @@ record (MhArchive *a, Ready *r)
     }
   if (r->ok)
     {
-      MhArchiveRaw raw = { j->path, j->fd, TRUE, j->raw };
+      MhArchiveRaw raw = { j->path, j->fd, j->move, j->raw };
 
       r->ok = mh_archive_record (a, &raw, &j->src, &r->prep, &c->result,
                                  &c->error);
@@ -106,7 +107,7 @@ record (MhArchive *a, Ready *r)
   if (c->error != NULL
       && g_error_matches (c->error, MH_ERROR, MH_ERROR_NO_SPACE))
     a->disk_full = TRUE;
-  if (!r->ok && j->path != NULL)
+  if (!r->ok && j->path != NULL && j->move)
     (void) g_unlink (j->path);
   g_mutex_lock (&a->queue_lock);
   if (j->claimed)
@@ -247,7 +248,7 @@ run_job (MhArchive *a, Job *j)
   r->ok = TRUE;
   if (j->claimed)
     {
-      MhArchiveRaw raw = { j->path, j->fd, TRUE, j->raw };
+      MhArchiveRaw raw = { j->path, j->fd, j->move, j->raw };
 
       r->ok = mh_archive_prepare (a, &raw, &j->src, FALSE, &r->prep,
                                   &r->completion->error);
@@ -378,7 +379,7 @@ wait_for_room (MhArchive *a)
 }
 
 static void
-add_job (MhArchive *a, const char *raw_path, int raw_fd,
+add_job (MhArchive *a, const char *raw_path, gboolean move, int raw_fd,
          const MhArchiveSource *src)
 {
   Job *j = g_new0 (Job, 1);
@@ -387,6 +388,7 @@ add_job (MhArchive *a, const char *raw_path, int raw_fd,
     start_workers (a);
   wait_for_room (a);
   j->path = g_strdup (raw_path);
+  j->move = move;
   j->fd = raw_fd;
   j->mailbox = g_strdup (src->mailbox);
   j->flags = g_strdupv ((char **) src->flags);
@@ -418,7 +420,14 @@ void
 mh_archive_add_async (MhArchive *a, const char *raw_path,
                       const MhArchiveSource *src)
 {
-  add_job (a, raw_path, -1, src);
+  add_job (a, raw_path, TRUE, -1, src);
+}
+
+void
+mh_archive_add_async_file (MhArchive *a, const char *raw_path,
+                           gboolean move, const MhArchiveSource *src)
+{
+  add_job (a, raw_path, move, -1, src);
 }
 
 void
@@ -426,14 +435,14 @@ mh_archive_add_async_fd (MhArchive *a, int raw_fd,
                          const MhArchiveSource *src)
 {
   g_return_if_fail (raw_fd >= 0);
-  add_job (a, NULL, raw_fd, src);
+  add_job (a, NULL, TRUE, raw_fd, src);
 }
 
 void
 mh_archive_add_async_bytes (MhArchive *a, const MhArchiveSource *src)
 {
   g_return_if_fail (src->raw != NULL);
-  add_job (a, NULL, -1, src);
+  add_job (a, NULL, TRUE, -1, src);
 }
 
 MhArchiveCompletion *

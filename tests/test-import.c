@@ -710,6 +710,96 @@ test_envelope_date (Fixture *f, gconstpointer data)
   g_assert_cmpstr (six, ==, "null null 19700101T000000Z");
 }
 
+static char *
+big_message (const char *subject, gsize size)
+{
+  GString *m = g_string_new (NULL);
+
+  g_string_append_printf (m, "From: a@example.com\nSubject: %s\n"
+                             "Message-ID: <%s@example.com>\n\n",
+                          subject, subject);
+  while (m->len < size)
+    g_string_append_printf (m, "%s line %" G_GSIZE_FORMAT "\n", subject,
+                            m->len);
+  return g_string_free (m, FALSE);
+}
+
+/* Messages too big to be handed to the workers in memory go as their
+ * files: a Maildir's are only read, even a duplicate's, and an mbox
+ * member's comes out as the bytes it was, with nothing left in .tmp. */
+static void
+test_big_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *md = g_build_filename (f->sibling, "md", NULL);
+  g_autofree char *mbox = g_build_filename (f->sibling, "big.mbox", NULL);
+  g_autofree char *tmp = g_build_filename (f->out, "local", ".tmp", NULL);
+  const char *paths[] = { md, mbox, NULL };
+  static const char *const subdirs[] = { "cur", "new", "tmp" };
+  static const char *const names[] = {
+    "cur/1700000001.M1P1.host:2,S", "cur/1700000002.M2P1.host:2,S",
+    "new/1700000003.M3P1.host", "new/1700000004.M4P1.host",
+  };
+  static const char *const subjects[] = { "big-a", "big-a", "big-b",
+                                          "small-c" };
+  g_autofree char *d_text = big_message ("big-d", 400 * 1024);
+  g_autofree char *e_text = big_message ("big-e", 300 * 1024);
+  g_autofree char *mbox_text = g_strdup_printf (
+      "From a@example.com Sat Jan  1 00:00:00 2000\n%s\n"
+      "From a@example.com Sat Jan  1 00:00:00 2000\n%s\n", d_text, e_text);
+  char *sums[G_N_ELEMENTS (names)];
+  g_autoptr(GHashTable) emls = NULL;
+  g_autoptr(GDir) d = NULL;
+  MhImportStats stats;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *dir = g_build_filename (md, subdirs[i], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (md, names[i], NULL);
+      g_autofree char *text = big_message (subjects[i],
+                                           i < 3 ? 512 * 1024 : 1024);
+
+      g_assert_true (g_file_set_contents (path, text, -1, NULL));
+      sums[i] = mh_test_sha256_file (path);
+    }
+  g_assert_true (g_file_set_contents (mbox, mbox_text, -1, NULL));
+
+  mh_test_import (f->out, as_is, paths, &stats);
+  g_assert_cmpuint (stats.imported, ==, 5);
+  g_assert_cmpuint (stats.duplicates, ==, 1);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  mh_import_stats_clear (&stats);
+
+  /* The user's files are where they were, as they were. */
+  emls = eml_sums_by_subject (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (md, names[i], NULL);
+      g_autofree char *now = mh_test_sha256_file (path);
+
+      g_test_message ("%s", names[i]);
+      g_assert_cmpstr (now, ==, sums[i]);
+      g_assert_cmpstr (g_hash_table_lookup (emls, subjects[i]), ==, sums[i]);
+      g_free (sums[i]);
+    }
+  {
+    g_autofree char *want_d = g_compute_checksum_for_string (
+        G_CHECKSUM_SHA256, d_text, -1);
+    g_autofree char *want_e = g_compute_checksum_for_string (
+        G_CHECKSUM_SHA256, e_text, -1);
+
+    g_assert_cmpstr (g_hash_table_lookup (emls, "big-d"), ==, want_d);
+    g_assert_cmpstr (g_hash_table_lookup (emls, "big-e"), ==, want_e);
+  }
+  d = g_dir_open (tmp, 0, NULL);
+  g_assert_nonnull (d);
+  g_assert_null (g_dir_read_name (d));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -730,6 +820,7 @@ main (int argc, char **argv)
   ADD ("/import/mbox-random", test_mbox_random);
   ADD ("/import/rerun", test_rerun);
   ADD ("/import/envelope-date", test_envelope_date);
+  ADD ("/import/big-files", test_big_files);
 #undef ADD
   return g_test_run ();
 }

@@ -86,7 +86,9 @@ typedef struct {
                                     * recorded location counts as known
                                     * only when it holds the same bytes,
                                     * and is otherwise pointed at this
-                                    * message (mh_archive_add() only) */
+                                    * message.  Asynchronous adds of such
+                                    * sources need @sha256, and each
+                                    * location at most once in the queue */
 } MhArchiveSource;
 
 typedef enum {
@@ -162,6 +164,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhArchiveCompletion, mh_archive_completion_free)
  * move = TRUE) found at @source (copied). */
 void mh_archive_add_async (MhArchive *archive, const char *raw_path,
                            const MhArchiveSource *source);
+
+/* The same for @raw_path with @move as in mh_archive_add(): without it
+ * the file is only read (import's own files), never moved or removed. */
+void mh_archive_add_async_file (MhArchive *archive, const char *raw_path,
+                                gboolean move,
+                                const MhArchiveSource *source);
 
 /* The same for an unnamed file (open (mh_archive_get_tmp_dir (),
  * O_TMPFILE | O_RDWR)) holding the raw message, which the archive takes:
