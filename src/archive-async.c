@@ -452,6 +452,16 @@ mh_archive_next_completion (MhArchive *a, gboolean wait)
 
   if (!g_queue_is_empty (&a->ready))
     return g_queue_pop_head (&a->ready);
+  if (a->outstanding == 0 && wait && a->committer != NULL)
+    {
+      /* The store is the caller's from now on (archive.h): the last
+       * record may have handed a batch to the committer, which is still
+       * syncing and committing it. */
+      g_mutex_lock (&a->lock);
+      while (a->commit_wanted)
+        g_cond_wait (&a->commit_cond, &a->lock);
+      g_mutex_unlock (&a->lock);
+    }
   if (a->outstanding == 0)
     return NULL;
   c = wait ? g_async_queue_pop (a->done) : g_async_queue_try_pop (a->done);

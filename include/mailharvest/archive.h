@@ -187,7 +187,9 @@ void mh_archive_add_async_bytes (MhArchive *archive,
                                  const MhArchiveSource *source);
 
 /* Returns the next finished add, (transfer full); NULL when none is
- * ready (@wait FALSE) or none is outstanding (@wait TRUE). */
+ * ready (@wait FALSE) or none is outstanding (@wait TRUE; it returns
+ * only once a batch the last records sealed is committed, so that the
+ * store is the caller's). */
 MhArchiveCompletion *mh_archive_next_completion (MhArchive *archive,
                                                  gboolean wait);
 
