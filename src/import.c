@@ -204,10 +204,12 @@ read_file (int fd, const char *path, gsize size, gboolean keep,
   return TRUE;
 }
 
-/* Hands @m to the workers: a small message in memory, a bigger one as
+/* Hands @m to the workers: a small message in memory (an mbox member
+ * the reader has there already, or a small file read), a bigger one as
  * its file (an mbox member's temporary file is renamed away from the
  * name the reader removes after this callback, and moved into place by
  * the archive; a user's file is only read). */
+G_STATIC_ASSERT (MH_LOCAL_IN_MEMORY <= MH_ARCHIVE_IN_MEMORY);
 static gboolean
 queue_message (Import *imp, const MhLocalMessage *m, MhArchiveSource *src,
                GError **error)
@@ -219,6 +221,20 @@ queue_message (Import *imp, const MhLocalMessage *m, MhArchiveSource *src,
   gboolean small, ok;
   int fd, saved;
 
+  if (m->bytes != NULL)
+    {
+      g_autoptr(MhSha256) sum = mh_sha256_new ();
+      gsize len;
+      const guint8 *data = g_bytes_get_data (m->bytes, &len);
+
+      mh_sha256_update (sum, data, len);
+      src->sha256 = mh_sha256_get_string (sum);
+      src->raw = m->bytes;
+      mh_archive_add_async_bytes (imp->archive, src);
+      src->raw = NULL;
+      src->sha256 = NULL;
+      return TRUE;
+    }
   fd = open (m->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     {

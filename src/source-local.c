@@ -489,7 +489,10 @@ typedef struct {
   const char *tmp_dir;
   MhLocalFunc func;
   gpointer user_data;
-  FILE *out;          /* the message being written, or NULL */
+  gboolean in_message; /* a message is being read */
+  GByteArray *mem;    /* its bytes while they are few enough
+                       * (MH_LOCAL_IN_MEMORY), else NULL: */
+  FILE *out;          /* its file, or NULL */
   char *out_path;
   gsize out_size;
   guint32 uid;        /* of the message being written */
@@ -514,26 +517,74 @@ set_io_error (GError **error, const char *what, const char *path)
   return FALSE;
 }
 
+/* The message outgrew memory: from now on it goes to a file in
+ * tmp_dir, beginning with what it had. */
+static gboolean
+spill (MboxReader *r, GError **error)
+{
+  int fd;
+
+  r->out_path = g_build_filename (r->tmp_dir, "mbox-XXXXXX", NULL);
+  fd = g_mkstemp_full (r->out_path, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      set_io_error (error, "cannot create", r->out_path);
+      g_clear_pointer (&r->out_path, g_free);
+      return FALSE;
+    }
+  r->out = fdopen (fd, "wb");
+  if (r->out == NULL)
+    {
+      close (fd);
+      return set_io_error (error, "cannot write", r->out_path);
+    }
+  if (r->mem->len > 0 && fwrite (r->mem->data, 1, r->mem->len, r->out)
+                             != r->mem->len)
+    return set_io_error (error, "cannot write", r->out_path);
+  g_clear_pointer (&r->mem, g_byte_array_unref);
+  return TRUE;
+}
+
 static gboolean
 emit (MboxReader *r, const char *data, gsize len, GError **error)
 {
   if (len == 0)
     return TRUE;
-  if (fwrite (data, 1, len, r->out) != len)
+  if (r->mem != NULL && r->mem->len + len > MH_LOCAL_IN_MEMORY
+      && !spill (r, error))
+    return FALSE;
+  if (r->mem != NULL)
+    g_byte_array_append (r->mem, (const guint8 *) data, (guint) len);
+  else if (fwrite (data, 1, len, r->out) != len)
     return set_io_error (error, "cannot write", r->out_path);
   r->out_size += len;
   return TRUE;
+}
+
+/* Drops what is left of the message being read, if any. */
+static void
+drop_message (MboxReader *r)
+{
+  if (r->out != NULL)
+    fclose (r->out);
+  r->out = NULL;
+  if (r->out_path != NULL)
+    g_unlink (r->out_path);
+  g_clear_pointer (&r->out_path, g_free);
+  g_clear_pointer (&r->mem, g_byte_array_unref);
+  r->in_message = FALSE;
 }
 
 static gboolean
 finish_message (MboxReader *r, GError **error)
 {
   MhLocalMessage m = { 0 };
+  g_autoptr(GBytes) bytes = NULL;
   gboolean ok = TRUE;
 
-  if (r->out == NULL)
+  if (!r->in_message)
     return TRUE;
-  if (fclose (r->out) != 0)
+  if (r->out != NULL && fclose (r->out) != 0)
     ok = set_io_error (error, "cannot write", r->out_path);
   r->out = NULL;
   /* An empty member (two separators in a row) is no message, but it keeps
@@ -543,15 +594,20 @@ finish_message (MboxReader *r, GError **error)
       m.mailbox = r->mailbox;
       m.uidvalidity = r->mailbox->uidvalidity;
       m.uid = r->uid;
-      m.path = r->out_path;
-      m.is_temp = TRUE;
+      if (r->mem != NULL)
+        m.bytes = bytes = g_byte_array_free_to_bytes (
+            g_steal_pointer (&r->mem));
+      else
+        {
+          m.path = r->out_path;
+          m.is_temp = TRUE;
+        }
       m.envelope_date = r->envelope[0] != '\0' ? r->envelope : NULL;
       m.done = r->consumed;
       m.total = MAX (r->size, r->consumed);
       ok = r->func (&m, r->user_data, error);
     }
-  g_unlink (r->out_path);
-  g_clear_pointer (&r->out_path, g_free);
+  drop_message (r);
   r->envelope[0] = '\0';
   return ok;
 }
@@ -582,27 +638,14 @@ keep_envelope_date (MboxReader *r, const char *data, gsize len)
   r->envelope[len] = '\0';
 }
 
+/* A message begins in memory. */
 static gboolean
 start_message (MboxReader *r, GError **error)
 {
-  int fd;
-
   r->uid++;
   r->out_size = 0;
-  r->out_path = g_build_filename (r->tmp_dir, "mbox-XXXXXX", NULL);
-  fd = g_mkstemp_full (r->out_path, O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      set_io_error (error, "cannot create", r->out_path);
-      g_clear_pointer (&r->out_path, g_free);
-      return FALSE;
-    }
-  r->out = fdopen (fd, "wb");
-  if (r->out == NULL)
-    {
-      close (fd);
-      return set_io_error (error, "cannot write", r->out_path);
-    }
+  r->in_message = TRUE;
+  r->mem = g_byte_array_new ();
   return TRUE;
 }
 
@@ -633,7 +676,7 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
        * content after all. */
       if (r->pending_len > 0)
         {
-          if (r->out == NULL && !start_message (r, error))
+          if (!r->in_message && !start_message (r, error))
             return FALSE;
           if (!emit (r, r->pending, r->pending_len, error))
             return FALSE;
@@ -644,7 +687,7 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
     }
 
   separator = at_start && len >= 5 && memcmp (data, "From ", 5) == 0
-              && (r->out == NULL || r->pending_len > 0);
+              && (!r->in_message || r->pending_len > 0);
   if (separator)
     {
       r->pending_len = 0;
@@ -655,7 +698,7 @@ mbox_piece (MboxReader *r, const char *data, gsize len, gboolean at_start,
       return start_message (r, error);
     }
 
-  if (r->out == NULL && !start_message (r, error))
+  if (!r->in_message && !start_message (r, error))
     return FALSE;
   if (r->pending_len > 0)
     {
@@ -758,12 +801,7 @@ foreach_mbox (const MhLocalMailbox *mailbox, const char *tmp_dir,
   r.pending_len = 0;
   if (ok)
     ok = finish_message (&r, error);
-  else if (r.out != NULL)
-    {
-      fclose (r.out);
-      g_unlink (r.out_path);
-    }
-  g_free (r.out_path);
+  drop_message (&r);
   return ok;
 }
 

@@ -304,7 +304,6 @@ test_disk_full_cli (Fixture *f, gconstpointer data)
   g_autofree char *err = NULL;
   g_autofree char *want = NULL;
   g_autofree char *got = NULL;
-  g_autofree char *want_rel = NULL;
   const char *undisturbed[] = { "import", "--progress=never", "-o", ref,
                                 mbox, maildir, NULL };
   const char *args[] = { "import", "--progress=never", "-o", f->out, mbox,
@@ -316,7 +315,8 @@ test_disk_full_cli (Fixture *f, gconstpointer data)
   g_clear_pointer (&err, g_free);
   want = listing_files (ref);
 
-  /* The mbox's second message cannot get its dir. */
+  /* The second message dir made cannot be: which message of the mbox
+   * that is depends on how the workers meet the point. */
   g_setenv ("MH_DEBUG_FAIL_AT", "disk-full:2", TRUE);
   g_assert_cmpint (run_cli (args, &err), ==, 1);
   g_unsetenv ("MH_DEBUG_FAIL_AT");
@@ -324,13 +324,12 @@ test_disk_full_cli (Fixture *f, gconstpointer data)
   for (guint i = 0; lines[i] != NULL; i++)
     if (g_str_has_prefix (lines[i], "mailharvest: import: "))
       errors++;
-  if (errors != 2 || strstr (err, "stopped: the disk is full") == NULL)
-    g_test_message ("stderr: %s", err);
+  g_test_message ("stderr: %s", err);
   /* The message, and the mbox's "stopped": nothing of the Maildir. */
   g_assert_cmpuint (errors, ==, 2);
-  g_assert_nonnull (strstr (err, "mboxrd.mbox: message 2: cannot create"));
+  g_assert_true (g_regex_match_simple (
+      "mboxrd\\.mbox: message [0-9]+: cannot create", err, 0, 0));
   g_assert_nonnull (strstr (err, "mboxrd.mbox: stopped: the disk is full"));
-  g_assert_nonnull (strstr (err, "imported 1 message into "));
   g_assert_nonnull (strstr (err, "; 1 failed\n"));
   g_clear_pointer (&err, g_free);
 

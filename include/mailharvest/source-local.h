@@ -32,8 +32,9 @@
  * differ on lines that originally began with ">From "; no reader can tell
  * them apart, and Takeout and most current writers use mboxrd.  A body
  * line "From " without an empty line before it (a sloppy mboxo writer)
- * is kept as content.  The file is read in bounded pieces and each message
- * streamed to a temporary file, so memory does not grow with its size.
+ * is kept as content.  The file is read in bounded pieces; a message is
+ * kept in memory up to MH_LOCAL_IN_MEMORY bytes and a bigger one streamed
+ * to a temporary file, so memory does not grow with its size.
  */
 #pragma once
 
@@ -60,11 +61,19 @@ typedef struct {
 void mh_local_mailbox_free (MhLocalMailbox *mailbox);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MhLocalMailbox, mh_local_mailbox_free)
 
+/* The largest mbox member handed over in memory (MhLocalMessage.bytes)
+ * rather than in a temporary file. */
+#define MH_LOCAL_IN_MEMORY (256 * 1024)
+
 /* One raw message, valid during the callback only. */
 typedef struct {
   const MhLocalMailbox *mailbox;
   guint32 uidvalidity;     /* the mailbox's, or a named file's own */
   guint32 uid;
+  GBytes *bytes;           /* the message, when it is in memory (an mbox
+                            * member of up to MH_LOCAL_IN_MEMORY bytes);
+                            * the callback may keep a reference.  Then
+                            * @path is NULL.  Otherwise: */
   const char *path;        /* a file holding exactly this message */
   gboolean is_temp;        /* @path is a temporary file the callback may
                             * move away (it is removed afterwards if still

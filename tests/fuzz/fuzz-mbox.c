@@ -53,11 +53,22 @@ on_message (const MhLocalMessage *m, gpointer user_data, GError **error)
   g_autofree char *got = NULL;
   gsize len = 0;
 
-  CHECK (m->is_temp && m->path != NULL);
+  /* In memory up to the limit, else in a temporary file. */
+  CHECK ((m->bytes != NULL) != (m->path != NULL));
+  CHECK (m->path == NULL || m->is_temp);
   CHECK (m->uid > seen->last_uid);
   seen->last_uid = m->uid;
-  CHECK (g_file_get_contents (m->path, &got, &len, NULL));
+  if (m->bytes != NULL)
+    {
+      const void *data = g_bytes_get_data (m->bytes, &len);
+
+      got = g_malloc (MAX (len, 1));
+      memcpy (got, data, len);
+    }
+  else
+    CHECK (g_file_get_contents (m->path, &got, &len, NULL));
   CHECK (len > 0);
+  CHECK ((len <= MH_LOCAL_IN_MEMORY) == (m->bytes != NULL));
   if (m->envelope_date != NULL)
     {
       gsize n = strlen (m->envelope_date);
