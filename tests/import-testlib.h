@@ -3,6 +3,7 @@
  * listing that checks every name, and running the CLI. */
 #pragma once
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -158,4 +159,27 @@ static inline char *
 listing_files (const char *dir)
 {
   return mh_test_tree_listing (dir, TRUE, check_name, FALSE, "\n");
+}
+
+/* The sha256 of each written message.eml, by subject. */
+static inline GHashTable *
+eml_sums_by_subject (Fixture *f)
+{
+  g_autoptr(GPtrArray) jsons = manifests (f);
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           g_free);
+
+  for (guint i = 0; i < jsons->len; i++)
+    {
+      g_autoptr(JsonObject) o = load_object (jsons->pdata[i]);
+      g_autofree char *dir = g_path_get_dirname (jsons->pdata[i]);
+      g_autofree char *eml = g_build_filename (dir, "message.eml", NULL);
+      const char *subject = json_object_get_string_member (o, "subject");
+      char *sum = mh_test_sha256_file (eml);
+
+      /* The manifest's own sum is of the same bytes. */
+      g_assert_cmpstr (json_object_get_string_member (o, "sha256"), ==, sum);
+      g_hash_table_insert (out, g_strdup (subject), sum);
+    }
+  return out;
 }
