@@ -1,4 +1,4 @@
-/* fuzz-mbox.c - libFuzzer target for the mbox reader of source-local.c.
+/* fuzz-mbox.c - libFuzzer target for the mbox reader (source-mbox.c).
  *
  * The first byte chooses the mode.
  *   Raw: the rest, after a "From " line, is the mbox file as it comes.
